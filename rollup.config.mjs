@@ -1,0 +1,28 @@
+// Two outputs:
+//  - dist/**/*.js + .d.ts: one module per source file, dependencies external, for bundlers
+//    (tsc would do the same; rollup keeps one tool and one config).
+//  - dist/wd-video.min.js: everything inlined and minified, for a CDN <script type="module">.
+import typescript from '@rollup/plugin-typescript';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+import terser from '@rollup/plugin-terser';
+
+const isDependency = (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0');
+
+export default [
+  {
+    input: { index: 'src/index.ts', 'core/index': 'src/core/index.ts' },
+    external: isDependency,
+    plugins: [typescript({ tsconfig: './tsconfig.build.json', outDir: 'dist', declaration: true })],
+    output: { dir: 'dist', format: 'es', preserveModules: true, preserveModulesRoot: 'src', sourcemap: true },
+  },
+  {
+    input: 'src/cdn.ts',
+    // mqtt's browser export is a self-contained ESM bundle; the `browser` condition picks it.
+    plugins: [
+      nodeResolve({ browser: true, exportConditions: ['browser'] }),
+      typescript({ tsconfig: './tsconfig.build.json', declaration: false, sourceMap: false, outDir: 'dist' }),
+      terser({ format: { comments: false } }),
+    ],
+    output: { file: 'dist/wd-video.min.js', format: 'es' },
+  },
+];

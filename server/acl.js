@@ -1,0 +1,43 @@
+// The topic ACL of DESIGN.md, checked in code for any depth of interaction path P:
+//   user u may publish  P/inbox/<anyone>/u  and  P/presence/u   (retain only on presence)
+//   user u may read     P/inbox/u/+         and  P/presence/+  (or one P/presence/<uid>)
+// The username a client connected with is its uid; the client never chooses another.
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const isValidUid = (value) => typeof value === 'string' && ID.test(value);
+
+function isValidPath(levels) {
+  return levels.length > 0 && levels.every((l) => l !== '' && !/[+#\u0000]/.test(l)) && !levels[0].startsWith('$');
+}
+
+/** Why `uid` may not publish to `topic` (with `retain`), or null when it may. */
+export function publishDenial(uid, topic, retain) {
+  const levels = topic.split('/');
+  const n = levels.length;
+  if (n >= 4 && levels[n - 3] === 'inbox') {
+    if (levels[n - 1] !== uid) return `inbox messages must be sent as ${uid}`;
+    if (!isValidUid(levels[n - 2]) || !isValidPath(levels.slice(0, n - 3))) return 'malformed inbox topic';
+    if (retain) return 'inbox messages may not be retained';
+    return null;
+  }
+  if (n >= 3 && levels[n - 2] === 'presence') {
+    if (levels[n - 1] !== uid) return 'only one’s own presence may be written';
+    if (!isValidPath(levels.slice(0, n - 2))) return 'malformed presence topic';
+    return null;
+  }
+  return 'topic outside the inbox and presence layout';
+}
+
+/** Why `uid` may not subscribe to `filter`, or null when it may. */
+export function subscribeDenial(uid, filter) {
+  const levels = filter.split('/');
+  const n = levels.length;
+  if (n >= 4 && levels[n - 3] === 'inbox' && levels[n - 2] === uid && levels[n - 1] === '+') {
+    return isValidPath(levels.slice(0, n - 3)) ? null : 'malformed inbox filter';
+  }
+  if (n >= 3 && levels[n - 2] === 'presence' && (levels[n - 1] === '+' || isValidUid(levels[n - 1]))) {
+    return isValidPath(levels.slice(0, n - 2)) ? null : 'malformed presence filter';
+  }
+  return `only P/inbox/${uid}/+ and P/presence/+ may be read`;
+}

@@ -1,0 +1,319 @@
+import { createNanoEvents, type Unsubscribe } from 'nanoevents';
+import { Conversation, type ConversationHost } from './conversation.js';
+import { toBrokerUrl } from './environment.js';
+import { ErrorCode, WdVideoError, invalidArgument } from './errors.js';
+import { assertUid, randomId } from './ids.js';
+import { IncomingInvite, OutgoingInvite, type IncomingInviteHost, type OutgoingInviteHost } from './invite.js';
+import { LocalStream } from './local-stream.js';
+import { log } from './logger.js';
+import { CONVERSATION_MODES, MAX_INVITE_AGE_MS, type ConversationMode, type InviteMessage, type Message, type OutgoingMessage } from './messages.js';
+import { Signaling, type PresenceState, type SignalingStats, type SignalingStatus } from './signaling.js';
+import { toInteractionPath, type InteractionRef } from './topics.js';
+import type { User } from './auth.js';
+
+export interface ClientOptions {
+  /** The broker's WebSocket URL (`ws://…`, `wss://…`, or a path such as `/mqtt` on the page's host). */
+  brokerURL: string;
+  /** ICE servers (STUN/TURN); none by default, so only host candidates. Never a hard-coded public server. */
+  iceServers?: RTCIceServer[];
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /** How long an invite rings before it fails with 40203 (ms). Default 30 s. */
+  inviteTimeout?: number;
+  /** How long a peer connection may take to connect (ms). Default 20 s. */
+  linkTimeout?: number;
+  /** How long the first broker connection may take (ms). Default 10 s. */
+  connectTimeout?: number;
+}
+
+export interface InitOptions {
+  /** The interaction path: a string of topic levels such as `"acme/support"`, or `{ path }`. */
+  ref: InteractionRef;
+  /** The signed-in user (from `auth()`), or any `{ uid }` the application vouches for. */
+  user: Pick<User, 'uid'> & Partial<User>;
+}
+
+export interface InviteOptions {
+  mode: ConversationMode;
+  participantId: string;
+  localStream: LocalStream;
+  /** Sent with the invite to the callee (`invite.data`); JSON, at most 4 KB. */
+  data?: unknown;
+}
+
+export interface ClientEvents {
+  /** Someone invites us: ring, then `invite.accept(localStream)` or `invite.reject()`. */
+  invite: (invite: IncomingInvite) => void;
+  /** Something went wrong outside any call's promise (e.g. the broker connection). */
+  error: (error: WdVideoError) => void;
+  /** A user on this path came online, got busy, or left (`state` null). */
+  presence: (uid: string, state: PresenceState | null) => void;
+  /** The broker connection changed: `online`, `offline` (reconnecting) or `closed`. */
+  status: (status: SignalingStatus) => void;
+}
+
+/**
+ * A user's presence on one interaction path: receives invites, sends them, and holds the
+ * conversations. `init()` first; `close()` leaves everything.
+ */
+export class Client {
+  uid?: string;
+  path?: string;
+  /** Active conversations by id. */
+  readonly conversations = new Map<string, Conversation>();
+
+  private readonly emitter = createNanoEvents<ClientEvents>();
+  private readonly options: Required<Omit<ClientOptions, 'iceServers' | 'iceTransportPolicy'>> & { rtcConfig: RTCConfiguration };
+  private signaling?: Signaling;
+  private readonly outgoing = new Map<string, OutgoingInvite>();
+  private readonly incoming = new Map<string, IncomingInvite>();
+  private readonly unsubscribers: Unsubscribe[] = [];
+
+  constructor(options: ClientOptions) {
+    this.options = {
+      brokerURL: options.brokerURL,
+      inviteTimeout: options.inviteTimeout ?? 30_000,
+      linkTimeout: options.linkTimeout ?? 20_000,
+      connectTimeout: options.connectTimeout ?? 10_000,
+      rtcConfig: {
+        iceServers: options.iceServers ?? [],
+        ...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
+      },
+    };
+  }
+
+  on<E extends keyof ClientEvents>(event: E, callback: ClientEvents[E]): Unsubscribe {
+    return this.emitter.on(event, callback);
+  }
+
+  /** True between a successful `init()` and `close()`. */
+  get isReady(): boolean {
+    return this.signaling?.status === 'online' || this.signaling?.status === 'offline';
+  }
+
+  /** Who is on this path and whether they are busy (ourselves included). */
+  get online(): ReadonlyMap<string, PresenceState> {
+    return this.signaling?.presence ?? new Map();
+  }
+
+  /** Messages and bytes this client sent and received. */
+  get signalingStats(): Readonly<SignalingStats> | undefined {
+    return this.signaling?.stats;
+  }
+
+  /**
+   * Connects to the broker as `user.uid` on the interaction path `ref` and announces the user
+   * online. Rejects with 40001 on a bad path or uid, 40100 when the broker can not be reached.
+   * The optional callback is the Wilddog style: `callback(error?)`.
+   */
+  async init(options: InitOptions, callback?: (error?: WdVideoError) => void): Promise<void> {
+    try {
+      await this.connect(options);
+      callback?.();
+    } catch (error) {
+      callback?.(error as WdVideoError);
+      throw error;
+    }
+  }
+
+  /**
+   * Invites `participantId` to a new conversation. The returned invite is thenable: it resolves
+   * with the Conversation on accept and rejects with a coded error otherwise. It never throws.
+   */
+  inviteToConversation(options: InviteOptions): OutgoingInvite {
+    const to = (options as Partial<InviteOptions> | undefined)?.participantId ?? '';
+    try {
+      const { mode, participantId, localStream, data } = this.checkInvite(options);
+      const cid = randomId(16);
+      const conversation = new Conversation(this.conversationHost, cid, mode, localStream);
+      conversation.createLink(participantId);
+      const invite = new OutgoingInvite(participantId, cid, mode, conversation, this.outgoingHost, data);
+      this.outgoing.set(cid, invite);
+      void invite.start(this.options.inviteTimeout);
+      return invite;
+    } catch (error) {
+      return OutgoingInvite.failed(to, error as WdVideoError);
+    }
+  }
+
+  /** Leaves every conversation, withdraws pending invites, clears presence and disconnects. */
+  async close(): Promise<void> {
+    for (const invite of [...this.outgoing.values()]) invite.cancel();
+    for (const invite of [...this.incoming.values()]) await invite.reject().catch(() => {});
+    await Promise.allSettled([...this.conversations.values()].map((c) => c.disconnect()));
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    const signaling = this.signaling;
+    this.signaling = undefined;
+    await signaling?.close();
+  }
+
+  private async connect({ ref, user }: InitOptions): Promise<void> {
+    if (this.signaling) throw new WdVideoError(ErrorCode.INIT_FAILED, 'this client is already initialised; close() it first');
+    const path = toInteractionPath(ref);
+    const uid = assertUid((user as { uid?: unknown } | undefined)?.uid, 'user.uid');
+    const brokerURL = toBrokerUrl(this.options.brokerURL);
+    const signaling = new Signaling({
+      brokerURL,
+      path,
+      uid,
+      password: (user as Partial<User>).token,
+      connectTimeout: this.options.connectTimeout,
+    });
+    this.signaling = signaling;
+    this.unsubscribers.push(
+      signaling.on('message', (from, message) => this.route(from, message)),
+      signaling.on('presence', (who, state) => this.emitter.emit('presence', who, state)),
+      signaling.on('status', (status) => this.emitter.emit('status', status)),
+    );
+    try {
+      await signaling.connect();
+    } catch (error) {
+      for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+      this.signaling = undefined;
+      throw error;
+    }
+    this.uid = uid;
+    this.path = path;
+  }
+
+  private checkInvite(options: InviteOptions): Required<Omit<InviteOptions, 'data'>> & { data?: unknown } {
+    if (!this.signaling || !this.uid) {
+      throw new WdVideoError(ErrorCode.INIT_FAILED, 'the client is not initialised: await client.init({ ref, user }) first');
+    }
+    if (typeof options !== 'object' || options === null) throw invalidArgument('inviteToConversation() takes { mode, participantId, localStream }');
+    const { mode, localStream, data } = options;
+    if (!CONVERSATION_MODES.includes(mode)) throw new WdVideoError(ErrorCode.INVALID_MODE, `mode must be "p2p" or "server_based", got ${JSON.stringify(mode)}`);
+    if (mode === 'server_based') {
+      throw new WdVideoError(ErrorCode.INVALID_MODE, 'server_based mode needs the relay gateway, which this version does not ship yet; use "p2p"');
+    }
+    const participantId = assertUid(options.participantId, 'participantId');
+    if (participantId === this.uid) throw invalidArgument('a client can not invite itself');
+    if (!(localStream instanceof LocalStream) || localStream.closed) {
+      throw new WdVideoError(ErrorCode.INVALID_STREAM, 'localStream must be an open LocalStream from createStream()');
+    }
+    if (data !== undefined) {
+      let size: number;
+      try {
+        size = JSON.stringify(data)?.length ?? 0;
+      } catch {
+        throw invalidArgument('invite data must be JSON');
+      }
+      if (size > 4096) throw invalidArgument('invite data must be at most 4 KB of JSON');
+    }
+    return { mode, participantId, localStream, data };
+  }
+
+  /** Every valid message lands here; anything that fits no invite or conversation is dropped. */
+  private route(from: string, message: Message): void {
+    const { cid } = message;
+    const drop = (why: string) => log.debug(`dropped ${message.type} from ${from} for ${cid}: ${why}`);
+    switch (message.type) {
+      case 'invite':
+        return this.receiveInvite(from, message);
+      case 'accept':
+      case 'reject':
+      case 'busy': {
+        const invite = this.outgoing.get(cid);
+        if (!invite || invite.to !== from) return drop('no pending invite to this sender');
+        void invite.handle(message);
+        return;
+      }
+      case 'cancel': {
+        const invite = this.incoming.get(cid);
+        if (!invite || invite.from !== from) return drop('no pending invite from this sender');
+        return invite.handleCancel();
+      }
+      case 'ice':
+      case 'sdp':
+      case 'bye': {
+        const conversation = this.conversations.get(cid) ?? this.outgoing.get(cid)?.conversation;
+        if (conversation) {
+          conversation.handleMessage(from, message).catch((error) => log.warn(`handling ${message.type} from ${from} failed`, error));
+          return;
+        }
+        const ringing = this.incoming.get(cid);
+        if (ringing && ringing.from === from && message.type === 'ice') {
+          ringing.earlyCandidates.push(...message.candidates);
+          return;
+        }
+        return drop('unknown conversation');
+      }
+    }
+  }
+
+  private receiveInvite(from: string, message: InviteMessage): void {
+    if (this.incoming.has(message.cid) || this.conversations.has(message.cid) || this.outgoing.has(message.cid)) {
+      return log.debug(`dropped invite from ${from}: conversation ${message.cid} is known`);
+    }
+    if (Math.abs(Date.now() - message.ts) > MAX_INVITE_AGE_MS) return log.debug(`dropped stale invite from ${from}`);
+    const invite = new IncomingInvite(from, message, this.incomingHost);
+    this.incoming.set(message.cid, invite);
+    try {
+      this.emitter.emit('invite', invite);
+    } catch (error) {
+      log.error('an "invite" listener threw', error);
+    }
+  }
+
+  private send(to: string, message: OutgoingMessage): Promise<void> {
+    if (!this.signaling) return Promise.reject(new WdVideoError(ErrorCode.INIT_FAILED, 'the client is closed'));
+    return this.signaling.send(to, message);
+  }
+
+  private readonly conversationHost: ConversationHost = ((client: Client) => ({
+    get uid() {
+      return client.uid!;
+    },
+    get rtcConfig() {
+      return client.options.rtcConfig;
+    },
+    get linkTimeout() {
+      return client.options.linkTimeout;
+    },
+    send: (to: string, message: OutgoingMessage) => client.send(to, message),
+    release: (conversation: Conversation) => {
+      if (client.conversations.get(conversation.conversationId) === conversation) {
+        client.conversations.delete(conversation.conversationId);
+      }
+    },
+  }))(this);
+
+  private readonly outgoingHost: OutgoingInviteHost = {
+    send: async (invite) => {
+      const link = invite.conversation!.link(invite.to)!;
+      const sdp = await link.createOffer();
+      if (invite.status !== 'pending') return;
+      await this.send(invite.to, { type: 'invite', cid: invite.conversationId, mode: invite.mode, ts: Date.now(), sdp, data: invite.data });
+      link.startTrickle();
+    },
+    cancel: (invite) => this.send(invite.to, { type: 'cancel', cid: invite.conversationId }),
+    settle: (invite) => {
+      this.outgoing.delete(invite.conversationId);
+      if (invite.status === 'accepted') this.conversations.set(invite.conversationId, invite.conversation!);
+    },
+    isOnline: (uid) => this.online.has(uid),
+    onPresence: (callback) => this.on('presence', (uid, state) => callback(uid, state !== null)),
+  };
+
+  private readonly incomingHost: IncomingInviteHost = {
+    accept: async (invite, localStream) => {
+      if (!invite.offer) throw new WdVideoError(ErrorCode.INVITATION_FAILED, `the invite from ${invite.from} carries no offer`);
+      const conversation = new Conversation(this.conversationHost, invite.conversationId, invite.mode, localStream);
+      const link = conversation.createLink(invite.from);
+      this.conversations.set(invite.conversationId, conversation);
+      try {
+        const answer = await link.answerOffer(invite.offer);
+        await link.addRemoteCandidates(invite.earlyCandidates.splice(0));
+        await this.send(invite.from, { type: 'accept', cid: invite.conversationId, sdp: answer });
+      } catch (error) {
+        conversation.end();
+        throw error;
+      }
+      link.startTrickle();
+      return conversation;
+    },
+    reject: (invite, reason) => this.send(invite.from, { type: 'reject', cid: invite.conversationId, ...(reason ? { reason } : {}) }),
+    settle: (invite) => {
+      if (this.incoming.get(invite.conversationId) === invite) this.incoming.delete(invite.conversationId);
+    },
+  };
+}

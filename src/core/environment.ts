@@ -1,0 +1,36 @@
+import { invalidArgument } from './errors.js';
+
+/**
+ * Environment quirks in one place.
+ *
+ * Broker URLs: users write what they have at hand — `ws://host:9001/mqtt`, `wss://…`, an http(s)
+ * URL of the page's own server, or a path such as `/mqtt` relative to the page. mqtt.js needs an
+ * absolute ws(s) URL.
+ */
+export function toBrokerUrl(input: unknown): string {
+  if (typeof input !== 'string' || input.trim() === '') {
+    throw invalidArgument('brokerURL must be a WebSocket URL such as "ws://localhost:8080/mqtt" or a path such as "/mqtt"');
+  }
+  let url: URL;
+  try {
+    const base = typeof location !== 'undefined' ? location.href : undefined;
+    url = new URL(input, base);
+  } catch {
+    throw invalidArgument(`brokerURL "${input}" is not a URL`);
+  }
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  else if (url.protocol === 'https:') url.protocol = 'wss:';
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw invalidArgument(`brokerURL must use ws:, wss:, http: or https:, got "${url.protocol}"`);
+  }
+  return url.href;
+}
+
+/** True where this page can run WebRTC at all. */
+export const hasWebRTC = () => typeof RTCPeerConnection !== 'undefined';
+
+/** `sender.setStreams` names the remote MediaStream; not every engine has it. */
+export function setSenderStreams(sender: RTCRtpSender, stream: MediaStream): void {
+  const withStreams = sender as RTCRtpSender & { setStreams?: (...streams: MediaStream[]) => void };
+  withStreams.setStreams?.(stream);
+}

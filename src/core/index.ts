@@ -1,0 +1,20 @@
+/** wd-video core: no elements, no lit. */
+export { initializeApp, app, auth, video, App, Video, type AppConfig } from './app.js';
+export { Auth, type User, type AnonymousSignInOptions } from './auth.js';
+export { Client, type ClientOptions, type ClientEvents, type InitOptions, type InviteOptions } from './client.js';
+export { Conversation, Participant, type ConversationEvents } from './conversation.js';
+export { ErrorCode, WdVideoError, type ErrorCodeValue } from './errors.js';
+export {
+  IncomingInvite,
+  OutgoingInvite,
+  type IncomingInviteEvents,
+  type IncomingInviteStatus,
+  type OutgoingInviteEvents,
+  type OutgoingInviteStatus,
+} from './invite.js';
+export { LocalStream, RESOLUTION_PRESETS, isResolutionPreset, type CreateStreamOptions, type ResolutionPreset } from './local-stream.js';
+export { setLogLevel, type LogLevel } from './logger.js';
+export type { ConversationMode } from './messages.js';
+export type { PresenceState, SignalingStatus, SignalingStats } from './signaling.js';
+export { RemoteStream, Stream, type StreamEvents } from './stream.js';
+export { toInteractionPath, type InteractionRef } from './topics.js';

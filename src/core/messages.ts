@@ -1,0 +1,146 @@
+import { isValidId } from './ids.js';
+
+/**
+ * Signalling messages: small versioned JSON on `P/inbox/<to>/<from>`. Every message names its
+ * conversation (`cid`) and has its own id (`mid`). The sender is the topic's last level and is
+ * never read from the payload.
+ *
+ * Validation is written by hand rather than with a schema library: nine flat shapes do not
+ * justify a dependency in a bundle whose size is a feature.
+ */
+export const PROTOCOL_VERSION = 1;
+/** An SDP offer with audio and video is about 5 KB; 64 KB leaves room and bounds abuse. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Invites older than this are stale (a queued or replayed message) and are dropped. */
+export const MAX_INVITE_AGE_MS = 5 * 60 * 1000;
+
+export type ConversationMode = 'p2p' | 'server_based';
+export const CONVERSATION_MODES: readonly ConversationMode[] = ['p2p', 'server_based'];
+
+export interface IceCandidateData {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+interface Base {
+  v: typeof PROTOCOL_VERSION;
+  cid: string;
+  mid: string;
+}
+
+/** Rings the callee; carries the SDP offer so that accepting can answer at once. */
+export interface InviteMessage extends Base {
+  type: 'invite';
+  mode: ConversationMode;
+  ts: number;
+  sdp?: string;
+  data?: unknown;
+}
+export interface AcceptMessage extends Base {
+  type: 'accept';
+  sdp?: string;
+}
+export interface RejectMessage extends Base {
+  type: 'reject';
+  reason?: string;
+}
+export interface CancelMessage extends Base {
+  type: 'cancel';
+}
+export interface BusyMessage extends Base {
+  type: 'busy';
+}
+/** A later offer or answer of perfect negotiation (renegotiation, ICE restart). */
+export interface SdpMessage extends Base {
+  type: 'sdp';
+  desc: { type: 'offer' | 'answer'; sdp: string };
+}
+/** A batch of trickled candidates; `end` once gathering is complete. */
+export interface IceMessage extends Base {
+  type: 'ice';
+  candidates: IceCandidateData[];
+}
+export interface ByeMessage extends Base {
+  type: 'bye';
+}
+
+export type Message =
+  | InviteMessage
+  | AcceptMessage
+  | RejectMessage
+  | CancelMessage
+  | BusyMessage
+  | SdpMessage
+  | IceMessage
+  | ByeMessage;
+
+export type MessageType = Message['type'];
+/** A message as the sender writes it: the envelope fields are filled in by Signaling. */
+export type OutgoingMessage = Message extends infer M ? (M extends Message ? Omit<M, 'v' | 'mid'> : never) : never;
+
+export type ParseResult = { ok: true; message: Message } | { ok: false; reason: string };
+
+const MAX_SDP_LENGTH = 32 * 1024;
+const MAX_REASON_LENGTH = 256;
+const MAX_CANDIDATES = 64;
+const MAX_DATA_BYTES = 4 * 1024;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isSdp = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_SDP_LENGTH;
+const optional = (v: unknown, check: (v: unknown) => boolean) => v === undefined || check(v);
+const isShortString = (max: number) => (v: unknown) => typeof v === 'string' && v.length <= max;
+
+function isCandidate(v: unknown): v is IceCandidateData {
+  return (
+    isObject(v) &&
+    typeof v.candidate === 'string' &&
+    v.candidate.length <= 1024 &&
+    optional(v.sdpMid, (m) => m === null || isShortString(64)(m)) &&
+    optional(v.sdpMLineIndex, (i) => i === null || (Number.isInteger(i) && (i as number) >= 0 && (i as number) < 64)) &&
+    optional(v.usernameFragment, (u) => u === null || isShortString(256)(u))
+  );
+}
+
+const bodyChecks: Record<MessageType, (m: Record<string, unknown>) => string | null> = {
+  invite: (m) => {
+    if (!CONVERSATION_MODES.includes(m.mode as ConversationMode)) return 'unknown mode';
+    if (typeof m.ts !== 'number' || !Number.isFinite(m.ts)) return 'missing ts';
+    if (!optional(m.sdp, isSdp)) return 'bad sdp';
+    if (m.data !== undefined && JSON.stringify(m.data).length > MAX_DATA_BYTES) return 'data too large';
+    return null;
+  },
+  accept: (m) => (optional(m.sdp, isSdp) ? null : 'bad sdp'),
+  reject: (m) => (optional(m.reason, isShortString(MAX_REASON_LENGTH)) ? null : 'bad reason'),
+  cancel: () => null,
+  busy: () => null,
+  sdp: (m) =>
+    isObject(m.desc) && (m.desc.type === 'offer' || m.desc.type === 'answer') && isSdp(m.desc.sdp) ? null : 'bad desc',
+  ice: (m) =>
+    Array.isArray(m.candidates) && m.candidates.length <= MAX_CANDIDATES && m.candidates.every(isCandidate)
+      ? null
+      : 'bad candidates',
+  bye: () => null,
+};
+
+/** Parses and validates one payload. Never throws: a bad message gives a reason to log. */
+export function parseMessage(payload: Uint8Array | string): ParseResult {
+  const size = typeof payload === 'string' ? payload.length : payload.byteLength;
+  if (size === 0) return { ok: false, reason: 'empty payload' };
+  if (size > MAX_MESSAGE_BYTES) return { ok: false, reason: `payload of ${size} bytes exceeds ${MAX_MESSAGE_BYTES}` };
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof payload === 'string' ? payload : new TextDecoder().decode(payload));
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  if (!isObject(value)) return { ok: false, reason: 'not an object' };
+  if (value.v !== PROTOCOL_VERSION) return { ok: false, reason: `unsupported version ${String(value.v)}` };
+  if (!Object.hasOwn(bodyChecks, value.type as string)) return { ok: false, reason: `unknown type ${String(value.type)}` };
+  if (!isValidId(value.cid)) return { ok: false, reason: 'bad cid' };
+  if (!isValidId(value.mid)) return { ok: false, reason: 'bad mid' };
+  const problem = bodyChecks[value.type as MessageType](value);
+  if (problem) return { ok: false, reason: `${String(value.type)}: ${problem}` };
+  return { ok: true, message: value as unknown as Message };
+}

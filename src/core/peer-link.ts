@@ -1,0 +1,241 @@
+import { createNanoEvents, type Unsubscribe } from 'nanoevents';
+import { setSenderStreams } from './environment.js';
+import type { LocalStream } from './local-stream.js';
+import { log } from './logger.js';
+import type { IceCandidateData } from './messages.js';
+import { RemoteStream } from './stream.js';
+
+/** What a link needs to tell its peer: later descriptions and candidate batches. */
+export type LinkSignal =
+  | { type: 'sdp'; desc: { type: 'offer' | 'answer'; sdp: string } }
+  | { type: 'ice'; candidates: IceCandidateData[] };
+
+export interface PeerLinkEvents {
+  /** Media flows (ICE and DTLS connected). */
+  connected: () => void;
+  /** The connection failed for good (ICE failed) or was closed by the browser. */
+  failed: () => void;
+}
+
+export interface PeerLinkOptions {
+  remoteId: string;
+  /** Perfect negotiation: the polite peer yields when both offer at once. */
+  polite: boolean;
+  rtcConfig: RTCConfiguration;
+  localStream?: LocalStream;
+  signal: (message: LinkSignal) => void;
+}
+
+/** Candidates that come within this window go out as one message. */
+const CANDIDATE_BATCH_MS = 10;
+
+/**
+ * One RTCPeerConnection to one remote participant.
+ *
+ * The first offer travels inside the invite and the first answer inside the accept, so a call
+ * costs no extra round trip; anything later (renegotiation, ICE restart) follows the
+ * perfect-negotiation pattern over `sdp` messages, so simultaneous offers never fail.
+ */
+export class PeerLink {
+  readonly pc: RTCPeerConnection;
+  readonly remoteId: string;
+  /** One stream per participant; the remote tracks are added as they arrive. */
+  readonly remoteStream = new RemoteStream(new MediaStream());
+
+  private readonly emitter = createNanoEvents<PeerLinkEvents>();
+  private readonly polite: boolean;
+  private readonly localStream?: LocalStream;
+  private readonly signal: (message: LinkSignal) => void;
+  /** Until the first offer/answer is done, negotiation is driven by invite/accept. */
+  private initialExchangeDone = false;
+  private makingOffer = false;
+  private ignoreOffer = false;
+  private settingRemoteAnswer = false;
+  /** Remote candidates that came before the remote description. */
+  private readonly earlyRemoteCandidates: RTCIceCandidateInit[] = [];
+  /** Local candidates held until the owner has sent the message that carries our description. */
+  private readonly localCandidates: IceCandidateData[] = [];
+  private trickling = false;
+  private flushTimer?: ReturnType<typeof setTimeout>;
+  private closed = false;
+  private wasConnected = false;
+
+  constructor(options: PeerLinkOptions) {
+    this.remoteId = options.remoteId;
+    this.polite = options.polite;
+    this.localStream = options.localStream;
+    this.signal = options.signal;
+    this.pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', ...options.rtcConfig });
+    this.pc.addEventListener('track', this.onTrack);
+    this.pc.addEventListener('icecandidate', this.onIceCandidate);
+    this.pc.addEventListener('connectionstatechange', this.onConnectionStateChange);
+    this.pc.addEventListener('negotiationneeded', this.onNegotiationNeeded);
+  }
+
+  on<E extends keyof PeerLinkEvents>(event: E, callback: PeerLinkEvents[E]): Unsubscribe {
+    return this.emitter.on(event, callback);
+  }
+
+  get connected(): boolean {
+    return this.pc.connectionState === 'connected';
+  }
+
+  /** Caller side: an offer with a transceiver per kind (sending what we have), for the invite. */
+  async createOffer(): Promise<string> {
+    const mediaStream = this.localStream?.mediaStream;
+    for (const kind of ['audio', 'video'] as const) {
+      const track = mediaStream?.getTracks().find((t) => t.kind === kind);
+      // Always offer both kinds so the callee can send what it has even where we send nothing.
+      if (track && mediaStream) this.pc.addTransceiver(track, { direction: 'sendrecv', streams: [mediaStream] });
+      else this.pc.addTransceiver(kind, { direction: 'recvonly' });
+    }
+    await this.pc.setLocalDescription();
+    return this.pc.localDescription!.sdp;
+  }
+
+  /** Callee side: applies the invite's offer, puts local tracks on the offered transceivers, answers. */
+  async answerOffer(sdp: string): Promise<string> {
+    await this.pc.setRemoteDescription({ type: 'offer', sdp });
+    this.attachLocalTracks();
+    await this.pc.setLocalDescription();
+    this.completeInitialExchange();
+    return this.pc.localDescription!.sdp;
+  }
+
+  /** Caller side: the answer carried by the accept. */
+  async applyAnswer(sdp: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    this.completeInitialExchange();
+  }
+
+  /** Starts sending local candidates; call once the message carrying our description is sent. */
+  startTrickle(): void {
+    this.trickling = true;
+    this.flushCandidates();
+  }
+
+  /** A later description from the peer (perfect negotiation). */
+  async handleDescription(desc: { type: 'offer' | 'answer'; sdp: string }): Promise<void> {
+    if (this.closed) return;
+    const readyForOffer = !this.makingOffer && (this.pc.signalingState === 'stable' || this.settingRemoteAnswer);
+    const offerCollision = desc.type === 'offer' && !readyForOffer;
+    this.ignoreOffer = !this.polite && offerCollision;
+    if (this.ignoreOffer) return log.debug('ignoring colliding offer from', this.remoteId);
+    this.settingRemoteAnswer = desc.type === 'answer';
+    try {
+      await this.pc.setRemoteDescription(desc);
+    } finally {
+      this.settingRemoteAnswer = false;
+    }
+    if (desc.type === 'offer') {
+      await this.pc.setLocalDescription();
+      this.signal({ type: 'sdp', desc: { type: 'answer', sdp: this.pc.localDescription!.sdp } });
+    }
+    this.completeInitialExchange();
+  }
+
+  /** Candidates from the peer; held until there is a remote description to add them to. */
+  async addRemoteCandidates(candidates: RTCIceCandidateInit[]): Promise<void> {
+    if (this.closed) return;
+    if (!this.pc.remoteDescription) {
+      this.earlyRemoteCandidates.push(...candidates);
+      return;
+    }
+    for (const candidate of candidates) {
+      try {
+        await this.pc.addIceCandidate(candidate);
+      } catch (error) {
+        if (!this.ignoreOffer) log.debug('could not add candidate from', this.remoteId, error);
+      }
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.flushTimer);
+    this.pc.removeEventListener('track', this.onTrack);
+    this.pc.removeEventListener('icecandidate', this.onIceCandidate);
+    this.pc.removeEventListener('connectionstatechange', this.onConnectionStateChange);
+    this.pc.removeEventListener('negotiationneeded', this.onNegotiationNeeded);
+    this.pc.close();
+    for (const track of this.remoteStream.mediaStream.getTracks()) track.stop();
+    this.remoteStream.detach();
+  }
+
+  private attachLocalTracks(): void {
+    const mediaStream = this.localStream?.mediaStream;
+    if (!mediaStream) return;
+    for (const track of mediaStream.getTracks()) {
+      const transceiver = this.pc
+        .getTransceivers()
+        .find((t) => !t.sender.track && t.receiver.track.kind === track.kind && t.direction !== 'stopped');
+      if (transceiver) {
+        transceiver.direction = 'sendrecv';
+        // replaceTrack on a sender without a track resolves at once and needs no negotiation.
+        void transceiver.sender.replaceTrack(track);
+        setSenderStreams(transceiver.sender, mediaStream);
+      } else {
+        // The offer had no slot for this kind: add it; negotiationneeded renegotiates later.
+        this.pc.addTrack(track, mediaStream);
+      }
+    }
+  }
+
+  private completeInitialExchange(): void {
+    if (this.initialExchangeDone) return;
+    this.initialExchangeDone = true;
+    const early = this.earlyRemoteCandidates.splice(0);
+    if (early.length) void this.addRemoteCandidates(early);
+  }
+
+  private readonly onTrack = (event: RTCTrackEvent) => {
+    const stream = this.remoteStream.mediaStream;
+    if (!stream.getTrackById(event.track.id)) stream.addTrack(event.track);
+  };
+
+  private readonly onIceCandidate = ({ candidate }: RTCPeerConnectionIceEvent) => {
+    if (candidate && candidate.candidate) {
+      this.localCandidates.push({
+        candidate: candidate.candidate,
+        sdpMid: candidate.sdpMid,
+        sdpMLineIndex: candidate.sdpMLineIndex,
+        usernameFragment: candidate.usernameFragment,
+      });
+    }
+    // End of gathering sends what is left at once; otherwise wait briefly to batch.
+    if (!candidate) this.flushCandidates();
+    else if (this.flushTimer === undefined) this.flushTimer = setTimeout(() => this.flushCandidates(), CANDIDATE_BATCH_MS);
+  };
+
+  private flushCandidates(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (!this.trickling || this.closed || this.localCandidates.length === 0) return;
+    this.signal({ type: 'ice', candidates: this.localCandidates.splice(0) });
+  }
+
+  private readonly onNegotiationNeeded = async () => {
+    if (!this.initialExchangeDone || this.closed) return;
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.signal({ type: 'sdp', desc: { type: 'offer', sdp: this.pc.localDescription!.sdp } });
+    } catch (error) {
+      log.warn('renegotiation with', this.remoteId, 'failed', error);
+    } finally {
+      this.makingOffer = false;
+    }
+  };
+
+  private readonly onConnectionStateChange = () => {
+    const state = this.pc.connectionState;
+    log.debug('link to', this.remoteId, state);
+    if (state === 'connected' && !this.wasConnected) {
+      this.wasConnected = true;
+      this.emitter.emit('connected');
+    } else if (state === 'failed' || state === 'closed') {
+      this.emitter.emit('failed');
+    }
+  };
+}

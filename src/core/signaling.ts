@@ -1,0 +1,225 @@
+import mqtt from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { createNanoEvents, type Unsubscribe } from 'nanoevents';
+import { ErrorCode, WdVideoError } from './errors.js';
+import { randomId } from './ids.js';
+import { log } from './logger.js';
+import { PROTOCOL_VERSION, parseMessage, type Message, type OutgoingMessage } from './messages.js';
+import { inboxFilter, inboxSenderOf, inboxTopic, presenceFilter, presenceTopic, presenceUidOf } from './topics.js';
+
+export type PresenceState = 'online' | 'busy';
+export type SignalingStatus = 'connecting' | 'online' | 'offline' | 'closed';
+
+export interface SignalingEvents {
+  /** A valid message from `from` (taken from the topic). */
+  message: (from: string, message: Message) => void;
+  /** `state` is null when the user left or its client died (empty retained presence). */
+  presence: (uid: string, state: PresenceState | null) => void;
+  status: (status: SignalingStatus) => void;
+}
+
+export interface SignalingOptions {
+  brokerURL: string;
+  path: string;
+  uid: string;
+  password?: string;
+  /** How long the first connection may take before `connect()` fails (ms). */
+  connectTimeout?: number;
+  /** Passed through to mqtt.js, for what wd-video does not set itself. */
+  mqttOptions?: Partial<IClientOptions>;
+}
+
+/** Counts what went over the wire, for benchmarks and tests. */
+export interface SignalingStats {
+  published: number;
+  publishedBytes: number;
+  received: number;
+  receivedBytes: number;
+  dropped: number;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * One MQTT connection bound to one uid on one interaction path: the user's inbox, everyone's
+ * presence, and a Last Will that clears this user's presence if the page dies.
+ */
+export class Signaling {
+  readonly stats: SignalingStats = { published: 0, publishedBytes: 0, received: 0, receivedBytes: 0, dropped: 0 };
+  /** Who is on the path, as the retained presence topics say. */
+  readonly presence = new Map<string, PresenceState>();
+  status: SignalingStatus = 'connecting';
+
+  private readonly emitter = createNanoEvents<SignalingEvents>();
+  private client?: MqttClient;
+  private presenceState: PresenceState = 'online';
+
+  constructor(private readonly options: SignalingOptions) {}
+
+  get uid(): string {
+    return this.options.uid;
+  }
+
+  on<E extends keyof SignalingEvents>(event: E, callback: SignalingEvents[E]): Unsubscribe {
+    return this.emitter.on(event, callback);
+  }
+
+  /** Connects, subscribes to the inbox and to presence, and announces this user online. */
+  async connect(): Promise<void> {
+    const { brokerURL, path, uid, password, connectTimeout = 10_000, mqttOptions } = this.options;
+    const client = mqtt.connect(brokerURL, {
+      protocolVersion: 4,
+      clean: true,
+      clientId: `wd_${randomId(16)}`,
+      username: uid,
+      password,
+      keepalive: 30,
+      reconnectPeriod: 1_000,
+      connectTimeout,
+      will: { topic: presenceTopic(path, uid), payload: '', qos: 1, retain: true },
+      ...mqttOptions,
+    });
+    this.client = client;
+    try {
+      await firstConnection(client, connectTimeout);
+      client.on('message', (topic, payload) => this.receive(topic, payload));
+      await client.subscribeAsync([inboxFilter(path, uid), presenceFilter(path)], { qos: 1 });
+      await this.publishPresence();
+    } catch (error) {
+      client.end(true);
+      this.setStatus('closed');
+      throw error instanceof WdVideoError
+        ? error
+        : new WdVideoError(ErrorCode.INIT_FAILED, `could not subscribe at ${brokerURL}: ${String(error)}`, { cause: error });
+    }
+    this.setStatus('online');
+    client.on('connect', () => {
+      // A reconnection: mqtt.js resubscribes by itself; the retained presence was cleared by our
+      // Will when the broker noticed the drop, so announce it again.
+      this.setStatus('online');
+      this.publishPresence().catch((e) => log.warn('presence after reconnect failed', e));
+    });
+    client.on('offline', () => this.setStatus('offline'));
+  }
+
+  /** Publishes one message to `to`'s inbox with QoS 1. */
+  async send(to: string, message: OutgoingMessage): Promise<void> {
+    const client = this.requireClient();
+    const payload = JSON.stringify({ v: PROTOCOL_VERSION, mid: randomId(12), ...message });
+    this.stats.published++;
+    this.stats.publishedBytes += encoder.encode(payload).byteLength;
+    log.debug('send', message.type, 'to', to, message.cid);
+    await client.publishAsync(inboxTopic(this.options.path, to, this.uid), payload, { qos: 1 });
+  }
+
+  async setPresence(state: PresenceState): Promise<void> {
+    if (state === this.presenceState) return;
+    this.presenceState = state;
+    if (this.client?.connected) await this.publishPresence();
+  }
+
+  /** Clears presence and disconnects. Safe to call twice. */
+  async close(): Promise<void> {
+    const client = this.client;
+    if (!client || this.status === 'closed') return;
+    this.setStatus('closed');
+    if (client.connected) {
+      try {
+        await client.publishAsync(presenceTopic(this.options.path, this.uid), '', { qos: 1, retain: true });
+      } catch (error) {
+        log.warn('could not clear presence on close', error);
+      }
+    }
+    await client.endAsync(!client.connected);
+    this.presence.clear();
+  }
+
+  private requireClient(): MqttClient {
+    if (!this.client || this.status === 'closed') {
+      throw new WdVideoError(ErrorCode.INIT_FAILED, 'signalling is not connected');
+    }
+    return this.client;
+  }
+
+  private async publishPresence(): Promise<void> {
+    const payload = JSON.stringify({ v: PROTOCOL_VERSION, state: this.presenceState, ts: Date.now() });
+    this.stats.published++;
+    this.stats.publishedBytes += payload.length;
+    await this.requireClient().publishAsync(presenceTopic(this.options.path, this.uid), payload, { qos: 1, retain: true });
+  }
+
+  private receive(topic: string, payload: Uint8Array): void {
+    this.stats.received++;
+    this.stats.receivedBytes += payload.byteLength;
+    const { path } = this.options;
+    const presenceUid = presenceUidOf(path, topic);
+    if (presenceUid) return this.receivePresence(presenceUid, payload);
+    const from = inboxSenderOf(path, this.uid, topic);
+    if (!from) return this.drop(topic, 'not an inbox or presence topic of this user');
+    const parsed = parseMessage(payload);
+    if (!parsed.ok) return this.drop(topic, parsed.reason);
+    this.emit('message', from, parsed.message);
+  }
+
+  private receivePresence(uid: string, payload: Uint8Array): void {
+    let state: PresenceState | null = null;
+    if (payload.byteLength > 0) {
+      try {
+        const value = JSON.parse(new TextDecoder().decode(payload));
+        if (value?.state === 'online' || value?.state === 'busy') state = value.state;
+      } catch {
+        // fall through: malformed presence is dropped below
+      }
+      if (!state) return this.drop(`presence of ${uid}`, 'malformed presence');
+    }
+    if (state) this.presence.set(uid, state);
+    else this.presence.delete(uid);
+    this.emit('presence', uid, state);
+  }
+
+  private drop(where: string, reason: string): void {
+    this.stats.dropped++;
+    log.debug('dropped message on', where, '-', reason);
+  }
+
+  /** Listeners are the library's own and the page's: none of their errors may reach mqtt.js. */
+  private emit<E extends keyof SignalingEvents>(event: E, ...args: Parameters<SignalingEvents[E]>): void {
+    try {
+      this.emitter.emit(event, ...args);
+    } catch (error) {
+      log.error(`a "${event}" listener threw`, error);
+    }
+  }
+
+  private setStatus(status: SignalingStatus): void {
+    if (this.status === status || this.status === 'closed') return;
+    this.status = status;
+    this.emit('status', status);
+  }
+}
+
+/** Resolves on the first CONNACK; fails fast on a refused or unreachable broker instead of retrying forever. */
+function firstConnection(client: MqttClient, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (why: string, cause?: unknown) => {
+      cleanup();
+      reject(new WdVideoError(ErrorCode.INIT_FAILED, `could not connect to the broker: ${why}`, { cause }));
+    };
+    const onConnect = () => {
+      cleanup();
+      resolve();
+    };
+    const onError = (error: Error) => fail(error.message, error);
+    const onClose = () => fail('the connection closed (is the broker URL right and the broker running?)');
+    const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      client.off('connect', onConnect);
+      client.off('error', onError);
+      client.off('close', onClose);
+    };
+    client.on('connect', onConnect);
+    client.on('error', onError);
+    client.on('close', onClose);
+  });
+}

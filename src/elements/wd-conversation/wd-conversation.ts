@@ -1,0 +1,238 @@
+import { LitElement, html } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import { ref } from 'lit/directives/ref.js';
+import { repeat } from 'lit/directives/repeat.js';
+import type { Conversation, Participant } from '../../core/conversation.js';
+import { ErrorCode, WdVideoError } from '../../core/errors.js';
+import type { IncomingInvite, OutgoingInvite } from '../../core/invite.js';
+import type { LocalStream } from '../../core/local-stream.js';
+import { log } from '../../core/logger.js';
+import type { ConversationMode } from '../../core/messages.js';
+import { fire } from '../events.js';
+import { ScopeController } from '../scope-controller.js';
+import { styles } from './wd-conversation.styles.js';
+
+export type ConversationState = 'idle' | 'calling' | 'connected' | 'ended';
+
+/**
+ * @summary A call: invites `participant-id` (or answers invites with `auto-accept`), then shows
+ * every remote participant's video in a grid that adapts to their number.
+ *
+ * @fires wd-participant-connected - A participant's media arrives. Detail: `{ participant, conversation }`.
+ * @fires wd-participant-disconnected - A participant left or was lost. Detail: `{ participant, conversation }`.
+ * @fires wd-conversation-ended - The call is over. Detail: `{ conversation }`.
+ * @fires wd-error - The invite failed (rejected 40202, not answered 40203, failed 40201 …). Detail: the WdVideoError.
+ *
+ * @slot - Overlays and controls, shown after the grid.
+ * @csspart grid - The grid of remote participants.
+ * @csspart participant - One participant's tile (`<figure>`).
+ * @csspart video - A remote participant's `<video>`.
+ * @csspart label - A participant's name on its tile.
+ * @cssprop --wd-tile-min-width - The narrowest a tile gets before the grid wraps. Default `240px`.
+ * @cssprop --wd-gap - Space between tiles. Default `8px`.
+ * @cssprop --wd-video-background - Behind each video. Default `#000`.
+ * @cssprop --wd-video-radius - Corner radius of each video. Default `8px`.
+ * @cssprop --wd-video-fit - `object-fit` of each video. Default `cover`.
+ * @cssprop --wd-label-color - Text color of the name label. Default `#fff`.
+ * @cssprop --wd-label-background - Background of the name label.
+ */
+export class WdConversation extends LitElement {
+  static override styles = styles;
+
+  /** Whom to call once the client and the local stream are ready. */
+  @property({ attribute: 'participant-id' }) participantId = '';
+  /** `p2p` (mesh) or `server_based` (relayed). */
+  @property() mode: ConversationMode = 'p2p';
+  /** Answer incoming invites by joining with the local stream. */
+  @property({ type: Boolean, attribute: 'auto-accept' }) autoAccept = false;
+  /** The stream to send; by default the one of the `<wd-local-stream>` in the same client. */
+  @property({ attribute: false }) localStream?: LocalStream;
+  /** `idle`, `calling`, `connected` or `ended`. Reflected for CSS. */
+  @property({ reflect: true }) state: ConversationState = 'idle';
+
+  @state() private participants: Participant[] = [];
+
+  private current?: Conversation;
+  private outgoing?: OutgoingInvite;
+  private calledId = '';
+  private waitingInvite?: IncomingInvite;
+  private readonly unsubscribers: Array<() => void> = [];
+  private unsubscribeInvites?: () => void;
+  private readonly attachers = new Map<string, (el?: Element) => void>();
+  private readonly scopeController = new ScopeController(this, () => this.onScopeChange());
+
+  /** The current Conversation, while there is one. */
+  get conversation(): Conversation | undefined {
+    return this.current;
+  }
+
+  /** Calls `participantId` (default: the `participant-id` attribute). Resolves on accept. */
+  async call(participantId: string = this.participantId): Promise<Conversation> {
+    const client = this.scopeController.scope?.client;
+    const stream = this.stream;
+    if (!client) throw this.report(new WdVideoError(ErrorCode.INIT_FAILED, 'no ready <wd-video-client> around this <wd-conversation>'));
+    if (!stream) throw this.report(new WdVideoError(ErrorCode.INVALID_STREAM, 'no local stream yet: add a <wd-local-stream> or set localStream'));
+    if (this.current || this.outgoing) throw this.report(new WdVideoError(ErrorCode.TOO_MANY_CONVERSATIONS, 'this <wd-conversation> is already in a call; hangUp() first'));
+    this.calledId = participantId;
+    this.state = 'calling';
+    const invite = client.inviteToConversation({ mode: this.mode, participantId, localStream: stream });
+    this.outgoing = invite;
+    try {
+      const conversation = await invite;
+      this.adopt(conversation);
+      return conversation;
+    } catch (error) {
+      if (this.state === 'calling') this.state = 'idle';
+      // Our own hang-up while ringing is no error worth an event.
+      throw invite.status === 'canceled' ? error : this.report(error as WdVideoError);
+    } finally {
+      if (this.outgoing === invite) this.outgoing = undefined;
+    }
+  }
+
+  /** Joins an incoming invite (from `wd-invite`) with the local stream. */
+  async accept(invite: IncomingInvite): Promise<Conversation> {
+    const stream = this.stream;
+    if (!stream) throw this.report(new WdVideoError(ErrorCode.INVALID_STREAM, 'no local stream yet: add a <wd-local-stream> or set localStream'));
+    if (this.current) throw this.report(new WdVideoError(ErrorCode.TOO_MANY_CONVERSATIONS, 'this <wd-conversation> is already in a call; hangUp() first'));
+    this.state = 'calling';
+    try {
+      const conversation = await invite.accept(stream);
+      this.adopt(conversation);
+      return conversation;
+    } catch (error) {
+      if (this.state === 'calling') this.state = 'idle';
+      throw this.report(error as WdVideoError);
+    }
+  }
+
+  /** Leaves the call, or withdraws a ringing invite. */
+  async hangUp(): Promise<void> {
+    this.outgoing?.cancel();
+    await this.current?.disconnect();
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.onScopeChange();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.unsubscribeInvites?.();
+    this.unsubscribeInvites = undefined;
+    void this.hangUp();
+  }
+
+  protected override updated(changed: Map<PropertyKey, unknown>): void {
+    if (changed.has('participantId') || changed.has('localStream')) this.maybeCall();
+    if (changed.has('autoAccept')) this.onScopeChange();
+  }
+
+  protected override render() {
+    return html`
+      <div class="grid" part="grid">
+        ${repeat(
+          this.participants,
+          (p) => p.participantId,
+          (p) => html`
+            <figure part="participant">
+              <video part="video" autoplay playsinline ${ref(this.attacher(p))}></video>
+              <figcaption part="label">${p.participantId}</figcaption>
+            </figure>
+          `,
+        )}
+      </div>
+      <slot></slot>
+    `;
+  }
+
+  private get stream(): LocalStream | undefined {
+    const stream = this.localStream ?? this.scopeController.scope?.localStream;
+    return stream && !stream.closed ? stream : undefined;
+  }
+
+  private onScopeChange(): void {
+    const client = this.scopeController.scope?.client;
+    this.unsubscribeInvites?.();
+    this.unsubscribeInvites = undefined;
+    if (client && this.autoAccept && this.isConnected) {
+      this.unsubscribeInvites = client.on('invite', (invite) => {
+        this.waitingInvite = invite;
+        this.maybeAnswer();
+      });
+    }
+    this.maybeAnswer();
+    this.maybeCall();
+  }
+
+  private maybeAnswer(): void {
+    const invite = this.waitingInvite;
+    if (!invite || !this.stream) return;
+    this.waitingInvite = undefined;
+    if (invite.status !== 'pending' || this.current) return;
+    this.accept(invite).catch((error) => log.debug('auto-accept failed', error));
+  }
+
+  private maybeCall(): void {
+    const ready = this.scopeController.scope?.client && this.stream;
+    if (!ready || !this.participantId || this.participantId === this.calledId || this.current || this.outgoing) return;
+    this.call().catch((error) => log.debug('call failed', error));
+  }
+
+  private adopt(conversation: Conversation): void {
+    this.current = conversation;
+    this.state = 'connected';
+    this.participants = [...conversation.participants.values()];
+    this.unsubscribers.push(
+      conversation.on('participant_connected', (participant) => {
+        this.participants = [...conversation.participants.values()];
+        fire(this, 'wd-participant-connected', { participant, conversation });
+      }),
+      conversation.on('participant_disconnected', (participant) => {
+        this.participants = [...conversation.participants.values()];
+        this.attachers.delete(participant.participantId);
+        fire(this, 'wd-participant-disconnected', { participant, conversation });
+      }),
+      conversation.on('participant_failed', (_participant, error) => this.report(error)),
+      conversation.on('disconnected', () => this.onEnded(conversation)),
+    );
+    if (conversation.isEnded) this.onEnded(conversation);
+  }
+
+  private onEnded(conversation: Conversation): void {
+    if (this.current !== conversation) return;
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    this.current = undefined;
+    this.participants = [];
+    this.attachers.clear();
+    this.state = 'ended';
+    fire(this, 'wd-conversation-ended', { conversation });
+  }
+
+  /** One stable ref callback per participant, so re-renders do not re-attach. */
+  private attacher(participant: Participant): (el?: Element) => void {
+    let attach = this.attachers.get(participant.participantId);
+    if (!attach) {
+      let attached: HTMLVideoElement | undefined;
+      attach = (el?: Element) => {
+        if (attached && attached !== el) participant.stream.detach(attached);
+        attached = el instanceof HTMLVideoElement ? el : undefined;
+        if (attached) participant.stream.attach(attached);
+      };
+      this.attachers.set(participant.participantId, attach);
+    }
+    return attach;
+  }
+
+  private report(error: WdVideoError): WdVideoError {
+    fire(this, 'wd-error', error);
+    return error;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'wd-conversation': WdConversation;
+  }
+}
