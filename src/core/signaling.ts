@@ -143,6 +143,8 @@ export class Signaling {
 
   private async publishPresence(): Promise<void> {
     const payload = JSON.stringify({ v: PROTOCOL_VERSION, state: this.presenceState, ts: Date.now() });
+    // We know our own state without waiting for the broker's echo.
+    this.presence.set(this.uid, this.presenceState);
     this.stats.published++;
     this.stats.publishedBytes += payload.length;
     await this.requireClient().publishAsync(presenceTopic(this.options.path, this.uid), payload, { qos: 1, retain: true });

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// `npm test`: build, type-check, browser tests (web-test-runner), then Node-driven tests (broker
+// ACL and multi-context end-to-end). Every stage runs even when an earlier one fails, so one run
+// shows everything that is broken; the exit code is non-zero if any stage failed.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+
+const testFiles = (dir) => readdirSync(dir).filter((f) => f.endsWith('.test.js')).map((f) => `${dir}/${f}`);
+
+const stages = [
+  ['build', 'rollup', ['-c', '--silent']],
+  ['typecheck', 'tsc', ['-p', 'tsconfig.test.json']],
+  ['browser tests', 'web-test-runner', []],
+  ['node tests', process.execPath, ['--test', '--test-concurrency=1', ...testFiles('test/server'), ...testFiles('test/e2e')]],
+];
+
+const failed = [];
+for (const [name, command, args] of stages) {
+  console.log(`\n=== ${name} ===`);
+  const { status } = spawnSync(command, args, { stdio: 'inherit' });
+  if (status !== 0) {
+    failed.push(name);
+    // Without a build there is nothing to test.
+    if (name === 'build') break;
+  }
+}
+if (failed.length) {
+  console.error(`\nfailed stages: ${failed.join(', ')}`);
+  process.exit(1);
+}

@@ -1,0 +1,80 @@
+import { brokerURL } from '/__wd-test-env.js';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { ErrorCode } from '../../core/errors.js';
+import '../register.js';
+import type { WdVideoClient } from '../wd-video-client/wd-video-client.js';
+import type { WdConversation } from './wd-conversation.js';
+
+async function decoded(video: HTMLVideoElement, width: number, height: number) {
+  for (let previous = -1, i = 0; i < 80; i++) {
+    const frames = video.getVideoPlaybackQuality().totalVideoFrames;
+    if (video.videoWidth === width && video.videoHeight === height && previous >= 0 && frames > previous) return;
+    previous = video.videoWidth === width ? frames : -1;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no ${width}x${height} frames (got ${video.videoWidth}x${video.videoHeight})`);
+}
+
+describe('<wd-conversation>', () => {
+  it('two clients on one page: participant-id calls, auto-accept answers, both show 640x480 video', async () => {
+    const path = `test/el-conv/${Math.random().toString(36).slice(2)}`;
+    const page = await fixture<HTMLElement>(html`
+      <div>
+        <wd-video-client id="bob" broker-url=${brokerURL} path=${path} uid="bob">
+          <wd-local-stream video></wd-local-stream>
+          <wd-conversation auto-accept></wd-conversation>
+        </wd-video-client>
+      </div>
+    `);
+    const bobClient = page.querySelector<WdVideoClient>('#bob')!;
+    if (bobClient.state !== 'ready') await oneEvent(bobClient, 'wd-ready');
+    const bobConversation = page.querySelector<WdConversation>('#bob wd-conversation')!;
+
+    const alice = await fixture<WdVideoClient>(html`
+      <wd-video-client broker-url=${brokerURL} path=${path} uid="alice">
+        <wd-local-stream video></wd-local-stream>
+        <wd-conversation participant-id="bob"></wd-conversation>
+      </wd-video-client>
+    `);
+    const aliceConversation = alice.querySelector<WdConversation>('wd-conversation')!;
+    const [atAlice, atBob] = await Promise.all([
+      oneEvent(aliceConversation, 'wd-participant-connected'),
+      oneEvent(bobConversation, 'wd-participant-connected'),
+    ]);
+    expect(atAlice.detail.participant.participantId).to.equal('bob');
+    expect(atBob.detail.participant.participantId).to.equal('alice');
+    expect(aliceConversation.getAttribute('state')).to.equal('connected');
+    await aliceConversation.updateComplete;
+    await bobConversation.updateComplete;
+    const videos = [aliceConversation, bobConversation].map((c) => c.shadowRoot!.querySelector<HTMLVideoElement>('video[part="video"]')!);
+    await Promise.all(videos.map((v) => decoded(v, 640, 480)));
+    expect(bobConversation.shadowRoot!.querySelector('figcaption')!.textContent).to.equal('alice');
+
+    const ended = oneEvent(bobConversation, 'wd-conversation-ended');
+    const left = oneEvent(bobConversation, 'wd-participant-disconnected');
+    await aliceConversation.hangUp();
+    expect((await left).detail.participant.participantId).to.equal('alice');
+    await ended;
+    await bobConversation.updateComplete;
+    expect(bobConversation.shadowRoot!.querySelectorAll('video')).to.have.length(0);
+    expect(bobConversation.getAttribute('state')).to.equal('ended');
+  });
+
+  it('calling someone offline fires wd-error 40201', async () => {
+    const path = `test/el-conv/${Math.random().toString(36).slice(2)}`;
+    const alice = await fixture<WdVideoClient>(html`
+      <wd-video-client broker-url=${brokerURL} path=${path} uid="alice">
+        <wd-local-stream video resolution="low"></wd-local-stream>
+        <wd-conversation participant-id="nobody"></wd-conversation>
+      </wd-video-client>
+    `);
+    const { detail: error } = await oneEvent(alice.querySelector('wd-conversation')!, 'wd-error');
+    expect(error.code).to.equal(ErrorCode.INVITATION_FAILED);
+  });
+
+  it('call() without a client around it fails with 40100', async () => {
+    const el = await fixture<WdConversation>(html`<wd-conversation></wd-conversation>`);
+    const error = await el.call('bob').catch((e) => e);
+    expect(error.code).to.equal(ErrorCode.INIT_FAILED);
+  });
+});

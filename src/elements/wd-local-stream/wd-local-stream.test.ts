@@ -1,0 +1,65 @@
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { ErrorCode } from '../../core/errors.js';
+import '../register.js';
+import type { WdLocalStream } from './wd-local-stream.js';
+
+const previewOf = (el: WdLocalStream) => el.shadowRoot!.querySelector('video')!;
+
+describe('<wd-local-stream>', () => {
+  it('captures audio and video at 640x480 by default and previews it muted', async () => {
+    const el = await fixture<WdLocalStream>(html`<wd-local-stream></wd-local-stream>`);
+    const { detail: stream } = await oneEvent(el, 'wd-stream-ready');
+    expect(el.stream).to.equal(stream);
+    expect(el.getAttribute('state')).to.equal('ready');
+    expect(stream.mediaStream.getAudioTracks()).to.have.length(1);
+    const { width, height } = stream.mediaStream.getVideoTracks()[0]!.getSettings();
+    expect([width, height]).to.deep.equal([640, 480]);
+    const video = previewOf(el);
+    expect(video.srcObject).to.equal(stream.mediaStream);
+    expect(video.muted).to.equal(true);
+    expect(video.getAttribute('part')).to.equal('video');
+  });
+
+  it('`video` alone means video without audio, at the asked resolution', async () => {
+    const el = await fixture<WdLocalStream>(html`<wd-local-stream video resolution="low-16:9"></wd-local-stream>`);
+    const { detail: stream } = await oneEvent(el, 'wd-stream-ready');
+    expect(stream.mediaStream.getAudioTracks()).to.have.length(0);
+    const { width, height } = stream.mediaStream.getVideoTracks()[0]!.getSettings();
+    expect([width, height]).to.deep.equal([320, 180]);
+  });
+
+  it('`audio` alone means audio without video', async () => {
+    const el = await fixture<WdLocalStream>(html`<wd-local-stream audio></wd-local-stream>`);
+    const { detail: stream } = await oneEvent(el, 'wd-stream-ready');
+    expect(stream.mediaStream.getVideoTracks()).to.have.length(0);
+    expect(stream.mediaStream.getAudioTracks()).to.have.length(1);
+  });
+
+  it('an unknown resolution fires wd-error 40001 and sets state error', async () => {
+    // The error may fire before fixture() resolves: listen on the document first.
+    const failed = oneEvent(document, 'wd-error');
+    const el = await fixture<WdLocalStream>(html`<wd-local-stream resolution="huge"></wd-local-stream>`);
+    const { detail: error } = await failed;
+    expect(error.code).to.equal(ErrorCode.INVALID_ARGUMENT);
+    expect(el.getAttribute('state')).to.equal('error');
+    expect(el.stream).to.equal(undefined);
+  });
+
+  it('changing the resolution re-captures and stops the old tracks', async () => {
+    const el = await fixture<WdLocalStream>(html`<wd-local-stream video resolution="low"></wd-local-stream>`);
+    const { detail: first } = await oneEvent(el, 'wd-stream-ready');
+    el.resolution = 'standard-16:9';
+    const { detail: second } = await oneEvent(el, 'wd-stream-ready');
+    expect(first.mediaStream.getTracks().every((t: MediaStreamTrack) => t.readyState === 'ended')).to.equal(true);
+    expect(second.mediaStream.getVideoTracks()[0]!.getSettings().width).to.equal(640);
+    expect(second.mediaStream.getVideoTracks()[0]!.getSettings().height).to.equal(360);
+  });
+
+  it('leaving the page releases the camera', async () => {
+    const el = await fixture<WdLocalStream>(html`<wd-local-stream></wd-local-stream>`);
+    const { detail: stream } = await oneEvent(el, 'wd-stream-ready');
+    el.remove();
+    expect(stream.closed).to.equal(true);
+    expect(stream.mediaStream.getTracks().every((t: MediaStreamTrack) => t.readyState === 'ended')).to.equal(true);
+  });
+});

@@ -1,0 +1,55 @@
+// Browser tests: core against a real embedded broker, elements in real Chromium with fake devices.
+// The broker runs in this process on a free port; tests import its URL from /__wd-test-env.js.
+import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { playwrightLauncher } from '@web/test-runner-playwright';
+import { startServer } from './server/serve.js';
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  '--allow-loopback-in-peer-connection',
+];
+
+let brokerServer;
+
+/** Starts the embedded broker with the test run and serves its URL to the tests. */
+const brokerPlugin = {
+  name: 'wd-test-broker',
+  async serverStart() {
+    brokerServer = await startServer({ port: 0, root: new URL('./test/', import.meta.url).pathname });
+  },
+  async serverStop() {
+    await brokerServer?.close();
+  },
+  serve(context) {
+    if (context.path === '/__wd-test-env.js') {
+      return { type: 'js', body: `export const brokerURL = ${JSON.stringify(brokerServer.brokerURL)};` };
+    }
+  },
+};
+
+export default {
+  files: ['test/core/**/*.test.ts', 'src/**/*.test.ts'],
+  // The browser export of mqtt (a self-contained ESM file), as bundlers pick it.
+  nodeResolve: { exportConditions: ['browser'] },
+  plugins: [brokerPlugin, esbuildPlugin({ ts: true, tsconfig: './tsconfig.json', target: 'es2022' })],
+  browsers: [
+    playwrightLauncher({
+      product: 'chromium',
+      launchOptions: { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true },
+      // Without camera and microphone permissions Chromium gathers no ICE candidate.
+      createBrowserContext: ({ browser }) => browser.newContext({ permissions: ['camera', 'microphone'] }),
+    }),
+  ],
+  concurrency: 1,
+  testFramework: { config: { timeout: 30000 } },
+  testsFinishTimeout: 10 * 60 * 1000,
+};
