@@ -23,6 +23,13 @@ export interface ClientOptions {
   linkTimeout?: number;
   /** How long the first broker connection may take (ms). Default 10 s. */
   connectTimeout?: number;
+  /** Most people in one conversation, ourselves included; past it invites fail with 40200. Default 4. */
+  maxParticipants?: number;
+  /**
+   * Conversations this client takes part in at once. Invites that come while it is full are
+   * answered "busy"; inviting while full fails with 40205. Default 1.
+   */
+  maxConversations?: number;
 }
 
 export interface InitOptions {
@@ -64,6 +71,7 @@ export class Client {
   private readonly emitter = createNanoEvents<ClientEvents>();
   private readonly options: Required<Omit<ClientOptions, 'iceServers' | 'iceTransportPolicy'>> & { rtcConfig: RTCConfiguration };
   private signaling?: Signaling;
+  /** Pending invites we sent, by `outgoingKey` (a group conversation can have several). */
   private readonly outgoing = new Map<string, OutgoingInvite>();
   private readonly incoming = new Map<string, IncomingInvite>();
   private readonly unsubscribers: Unsubscribe[] = [];
@@ -74,6 +82,8 @@ export class Client {
       inviteTimeout: options.inviteTimeout ?? 30_000,
       linkTimeout: options.linkTimeout ?? 20_000,
       connectTimeout: options.connectTimeout ?? 10_000,
+      maxParticipants: options.maxParticipants ?? 4,
+      maxConversations: options.maxConversations ?? 1,
       rtcConfig: {
         iceServers: options.iceServers ?? [],
         ...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
@@ -123,16 +133,34 @@ export class Client {
     const to = (options as Partial<InviteOptions> | undefined)?.participantId ?? '';
     try {
       const { mode, participantId, localStream, data } = this.checkInvite(options);
+      const ringing = [...this.incoming.values()].find((i) => i.from === participantId && i.status === 'pending' && i.mode === mode);
+      if (ringing) return this.answerInsteadOfInviting(ringing, localStream, data);
+      if (this.conversations.size >= this.options.maxConversations) {
+        throw new WdVideoError(ErrorCode.TOO_MANY_CONVERSATIONS, `already in ${this.conversations.size} conversation(s); disconnect first or invite into it`);
+      }
       const cid = randomId(16);
       const conversation = new Conversation(this.conversationHost, cid, mode, localStream);
       conversation.createLink(participantId);
       const invite = new OutgoingInvite(participantId, cid, mode, conversation, this.outgoingHost, data);
-      this.outgoing.set(cid, invite);
+      this.outgoing.set(outgoingKey(cid, participantId), invite);
       void invite.start(this.options.inviteTimeout);
       return invite;
     } catch (error) {
       return OutgoingInvite.failed(to, error as WdVideoError);
     }
+  }
+
+  /**
+   * Both sides invite each other: we were being called by `ringing.from` and now call them too.
+   * Answer their call instead of ringing them, and settle our invite with that conversation.
+   */
+  private answerInsteadOfInviting(ringing: IncomingInvite, localStream: LocalStream, data: unknown): OutgoingInvite {
+    const invite = new OutgoingInvite(ringing.from, ringing.conversationId, ringing.mode, undefined, this.outgoingHost, data, false);
+    ringing
+      .accept(localStream)
+      .then((conversation) => invite.mergeInto(conversation))
+      .catch((error) => invite.fail(error));
+    return invite;
   }
 
   /** Leaves every conversation, withdraws pending invites, clears presence and disconnects. */
@@ -161,7 +189,11 @@ export class Client {
     this.signaling = signaling;
     this.unsubscribers.push(
       signaling.on('message', (from, message) => this.route(from, message)),
-      signaling.on('presence', (who, state) => this.emitter.emit('presence', who, state)),
+      signaling.on('presence', (who, state) => {
+        // The caller's client died (its Will cleared its presence) or left: stop ringing.
+        if (state === null) for (const invite of [...this.incoming.values()]) if (invite.from === who) invite.handleCancel();
+        this.emitter.emit('presence', who, state);
+      }),
       signaling.on('status', (status) => this.emitter.emit('status', status)),
     );
     try {
@@ -212,8 +244,8 @@ export class Client {
       case 'accept':
       case 'reject':
       case 'busy': {
-        const invite = this.outgoing.get(cid);
-        if (!invite || invite.to !== from) return drop('no pending invite to this sender');
+        const invite = this.outgoing.get(outgoingKey(cid, from));
+        if (!invite) return drop('no pending invite to this sender');
         void invite.handle(message);
         return;
       }
@@ -224,8 +256,10 @@ export class Client {
       }
       case 'ice':
       case 'sdp':
-      case 'bye': {
-        const conversation = this.conversations.get(cid) ?? this.outgoing.get(cid)?.conversation;
+      case 'bye':
+      case 'join':
+      case 'members': {
+        const conversation = this.conversations.get(cid) ?? this.outgoing.get(outgoingKey(cid, from))?.conversation;
         if (conversation) {
           conversation.handleMessage(from, message).catch((error) => log.warn(`handling ${message.type} from ${from} failed`, error));
           return;
@@ -241,11 +275,29 @@ export class Client {
   }
 
   private receiveInvite(from: string, message: InviteMessage): void {
-    if (this.incoming.has(message.cid) || this.conversations.has(message.cid) || this.outgoing.has(message.cid)) {
+    if (this.incoming.has(message.cid) || this.conversations.has(message.cid) || this.outgoing.has(outgoingKey(message.cid, from))) {
       return log.debug(`dropped invite from ${from}: conversation ${message.cid} is known`);
     }
     if (Math.abs(Date.now() - message.ts) > MAX_INVITE_AGE_MS) return log.debug(`dropped stale invite from ${from}`);
     const invite = new IncomingInvite(from, message, this.incomingHost);
+    const crossing = [...this.outgoing.values()].find((o) => o.to === from && o.opensConversation && o.status === 'pending');
+    if (crossing) {
+      // Glare: we invited each other. The invite of the smaller uid wins on both sides.
+      if (this.uid! < from) return log.debug(`glare with ${from}: our invite wins, theirs is dropped`);
+      this.incoming.set(message.cid, invite);
+      const stream = crossing.conversation!.localStream;
+      this.send(from, { type: 'cancel', cid: crossing.conversationId }).catch(() => {});
+      invite
+        .accept(stream)
+        .then((conversation) => crossing.mergeInto(conversation))
+        .catch((error) => crossing.fail(error));
+      return;
+    }
+    if (this.conversations.size >= this.options.maxConversations) {
+      log.debug(`busy: answered the invite from ${from} with busy`);
+      this.send(from, { type: 'busy', cid: message.cid }).catch(() => {});
+      return;
+    }
     this.incoming.set(message.cid, invite);
     try {
       this.emitter.emit('invite', invite);
@@ -259,6 +311,25 @@ export class Client {
     return this.signaling.send(to, message);
   }
 
+  /** An invite into an existing conversation (group call): the conversation gets a new link. */
+  private inviteInto(conversation: Conversation, to: string): OutgoingInvite {
+    try {
+      const participantId = assertUid(to, 'participantId');
+      conversation.createLink(participantId);
+      const invite = new OutgoingInvite(participantId, conversation.conversationId, conversation.mode, conversation, this.outgoingHost, undefined, false);
+      this.outgoing.set(outgoingKey(conversation.conversationId, participantId), invite);
+      void invite.start(this.options.inviteTimeout);
+      return invite;
+    } catch (error) {
+      return OutgoingInvite.failed(String(to), error as WdVideoError);
+    }
+  }
+
+  /** Busy while in a conversation, so callers can tell before they ring. */
+  private updatePresence(): void {
+    this.signaling?.setPresence(this.conversations.size > 0 ? 'busy' : 'online').catch((error) => log.warn('presence update failed', error));
+  }
+
   private readonly conversationHost: ConversationHost = ((client: Client) => ({
     get uid() {
       return client.uid!;
@@ -269,12 +340,18 @@ export class Client {
     get linkTimeout() {
       return client.options.linkTimeout;
     },
+    get maxParticipants() {
+      return client.options.maxParticipants;
+    },
     send: (to: string, message: OutgoingMessage) => client.send(to, message),
     release: (conversation: Conversation) => {
       if (client.conversations.get(conversation.conversationId) === conversation) {
         client.conversations.delete(conversation.conversationId);
+        client.updatePresence();
       }
     },
+    invite: (conversation: Conversation, to: string) => client.inviteInto(conversation, to),
+    failedInvite: (to: string, error: WdVideoError) => OutgoingInvite.failed(to, error),
   }))(this);
 
   private readonly outgoingHost: OutgoingInviteHost = {
@@ -287,8 +364,13 @@ export class Client {
     },
     cancel: (invite) => this.send(invite.to, { type: 'cancel', cid: invite.conversationId }),
     settle: (invite) => {
-      this.outgoing.delete(invite.conversationId);
-      if (invite.status === 'accepted') this.conversations.set(invite.conversationId, invite.conversation!);
+      const key = [...this.outgoing].find(([, pending]) => pending === invite)?.[0];
+      if (key) this.outgoing.delete(key);
+      if (invite.status !== 'accepted') return;
+      const conversation = invite.conversation!;
+      this.conversations.set(conversation.conversationId, conversation);
+      this.updatePresence();
+      conversation.welcome(invite.to);
     },
     isOnline: (uid) => this.online.has(uid),
     onPresence: (callback) => this.on('presence', (uid, state) => callback(uid, state !== null)),
@@ -300,6 +382,7 @@ export class Client {
       const conversation = new Conversation(this.conversationHost, invite.conversationId, invite.mode, localStream);
       const link = conversation.createLink(invite.from);
       this.conversations.set(invite.conversationId, conversation);
+      this.updatePresence();
       try {
         const answer = await link.answerOffer(invite.offer);
         await link.addRemoteCandidates(invite.earlyCandidates.splice(0));
@@ -317,3 +400,5 @@ export class Client {
     },
   };
 }
+
+const outgoingKey = (cid: string, to: string) => `${cid}:${to}`;

@@ -2,6 +2,7 @@ import { createNanoEvents, type Unsubscribe } from 'nanoevents';
 import { ErrorCode, WdVideoError } from './errors.js';
 import type { LocalStream } from './local-stream.js';
 import { log } from './logger.js';
+import type { OutgoingInvite } from './invite.js';
 import type { ConversationMode, Message, OutgoingMessage } from './messages.js';
 import { PeerLink } from './peer-link.js';
 import type { RemoteStream } from './stream.js';
@@ -31,7 +32,13 @@ export interface ConversationHost {
   readonly rtcConfig: RTCConfiguration;
   /** How long a peer connection may take to connect before it counts as failed (ms). */
   readonly linkTimeout: number;
+  /** Most people in one conversation, ourselves included (mesh: each sends to every other). */
+  readonly maxParticipants: number;
   send(to: string, message: OutgoingMessage): Promise<void>;
+  /** Sends an invite into this existing conversation. */
+  invite(conversation: Conversation, to: string): OutgoingInvite;
+  /** An invite that failed before it was sent. */
+  failedInvite(to: string, error: WdVideoError): OutgoingInvite;
   /** The conversation has ended: the client drops it. */
   release(conversation: Conversation): void;
 }
@@ -62,6 +69,37 @@ export class Conversation {
   /** True once this conversation has ended; it can not be used again. */
   get isEnded(): boolean {
     return this.ended;
+  }
+
+  /** Everyone we are linked to or connecting with, connected or not yet. */
+  get memberIds(): string[] {
+    return [...this.links.keys()];
+  }
+
+  /**
+   * Brings more people in (group call): each gets an invite into this conversation and, on
+   * accepting, connects to every member. Past `maxParticipants` the invite fails with 40200.
+   */
+  invite(participantIds: string): OutgoingInvite;
+  invite(participantIds: string[]): OutgoingInvite[];
+  invite(participantIds: string | string[]): OutgoingInvite | OutgoingInvite[] {
+    const ids = Array.isArray(participantIds) ? participantIds : [participantIds];
+    const invites = ids.map((id) => {
+      if (this.ended) {
+        return this.host.failedInvite(id, new WdVideoError(ErrorCode.INVITATION_FAILED, 'this conversation has ended'));
+      }
+      if (this.links.has(id) || id === this.host.uid) {
+        return this.host.failedInvite(id, new WdVideoError(ErrorCode.INVALID_ARGUMENT, `${id} is already in this conversation`));
+      }
+      if (this.links.size + 1 >= this.host.maxParticipants) {
+        return this.host.failedInvite(
+          id,
+          new WdVideoError(ErrorCode.TOO_MANY_PARTICIPANTS, `a ${this.mode} conversation holds at most ${this.host.maxParticipants} participants`),
+        );
+      }
+      return this.host.invite(this, id);
+    });
+    return Array.isArray(participantIds) ? invites : invites[0]!;
   }
 
   /** Leaves: says bye to everyone, closes every peer connection. The local stream stays open. */
@@ -104,9 +142,16 @@ export class Conversation {
 
   /** @internal Negotiation and hang-up messages from a member of this conversation. */
   async handleMessage(from: string, message: Message): Promise<void> {
+    if (this.ended) return;
+    if (message.type === 'join') return this.onJoin(from, message.sdp);
     const link = this.links.get(from);
     if (!link) return log.debug(`dropped ${message.type} from ${from}: not in conversation ${this.conversationId}`);
     switch (message.type) {
+      case 'members':
+        for (const id of message.members) {
+          if (id !== this.host.uid && !this.links.has(id)) await this.join(id);
+        }
+        break;
       case 'sdp':
         await link.handleDescription(message.desc);
         break;
@@ -119,6 +164,53 @@ export class Conversation {
       default:
         log.debug(`dropped ${message.type} from ${from}: not expected in a conversation`);
     }
+  }
+
+  /** @internal Tells a new member whom else to connect to (nothing in a 1:1 call). */
+  welcome(memberId: string): void {
+    const others = [...this.links.keys()].filter((id) => id !== memberId);
+    if (others.length === 0) return;
+    this.host
+      .send(memberId, { type: 'members', cid: this.conversationId, members: others })
+      .catch((error) => log.warn(`could not tell ${memberId} the members`, error));
+  }
+
+  /** @internal Drops the link of an invite that did not work out; the conversation goes on. */
+  dropLink(remoteId: string): void {
+    this.removeLink(remoteId, 'left');
+  }
+
+  /** Links to another member: the smaller uid offers, the other asks it to. */
+  private async join(memberId: string): Promise<void> {
+    if (this.links.size + 1 >= this.host.maxParticipants) {
+      return log.warn(`not joining ${memberId}: conversation ${this.conversationId} is full`);
+    }
+    if (this.host.uid > memberId) {
+      await this.host.send(memberId, { type: 'join', cid: this.conversationId });
+      return;
+    }
+    const link = this.createLink(memberId);
+    const sdp = await link.createOffer();
+    await this.host.send(memberId, { type: 'join', cid: this.conversationId, sdp });
+    link.startTrickle();
+  }
+
+  private async onJoin(from: string, sdp: string | undefined): Promise<void> {
+    const existing = this.links.get(from);
+    if (existing) {
+      // Both sides reached for each other at once: perfect negotiation settles it.
+      if (sdp) await existing.handleDescription({ type: 'offer', sdp });
+      return;
+    }
+    if (this.links.size + 1 >= this.host.maxParticipants) {
+      return log.warn(`refused join from ${from}: conversation ${this.conversationId} is full`);
+    }
+    if (!sdp) return this.join(from);
+    const link = this.createLink(from);
+    const answer = await link.answerOffer(sdp);
+    await this.host.send(from, { type: 'sdp', cid: this.conversationId, desc: { type: 'answer', sdp: answer } });
+    link.startTrickle();
+    this.welcome(from);
   }
 
   /** @internal Ends without saying bye (everyone else is gone, or the invite never connected). */

@@ -46,12 +46,14 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
   /** @internal */
   constructor(
     readonly to: string,
-    readonly conversationId: string,
+    private readonly invitedConversationId: string,
     readonly mode: ConversationMode,
-    /** @internal The conversation this invite opens; handed over on accept. */
-    readonly conversation: Conversation | undefined,
+    /** @internal The conversation this invite opens or invites into; handed over on accept. */
+    public conversation: Conversation | undefined,
     private readonly host: OutgoingInviteHost | undefined,
     readonly data?: unknown,
+    /** @internal False when inviting into a conversation that already exists (group call). */
+    readonly opensConversation = true,
   ) {
     this.promise = new Promise<Conversation>((resolve, reject) => {
       this.resolve = resolve;
@@ -59,6 +61,11 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
     });
     // An invite nobody awaits must not become an unhandled rejection.
     this.promise.catch(() => {});
+  }
+
+  /** The conversation's id; after crossing invites, the id of the conversation both ended up in. */
+  get conversationId(): string {
+    return this.conversation?.conversationId ?? this.invitedConversationId;
   }
 
   /** An invite that failed before it was sent (bad argument, client not ready). */
@@ -147,6 +154,26 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
     }
   }
 
+  /** @internal */
+  fail(error: unknown): void {
+    this.settle(
+      'failed',
+      error instanceof WdVideoError ? error : new WdVideoError(ErrorCode.INVITATION_FAILED, String(error), { cause: error }),
+    );
+  }
+
+  /**
+   * @internal Both invited each other at once and the other's invite won: this one is accepted
+   * with the conversation that came of the other's.
+   */
+  mergeInto(conversation: Conversation): void {
+    if (this.status !== 'pending') return;
+    const own = this.conversation;
+    this.conversation = conversation;
+    if (this.opensConversation) own?.end();
+    this.settle('accepted');
+  }
+
   private settle(status: Exclude<OutgoingInviteStatus, 'pending'>, error?: WdVideoError): void {
     if (this.status !== 'pending') return;
     this.status = status;
@@ -157,7 +184,8 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
       this.emitter.emit('accepted', this.conversation!);
       return;
     }
-    this.conversation?.end();
+    if (this.opensConversation) this.conversation?.end();
+    else this.conversation?.dropLink(this.to);
     this.reject(error!);
     const event = status === 'rejected' ? 'rejected' : status === 'canceled' ? 'canceled' : 'failed';
     this.emitter.emit(event, error!);

@@ -65,6 +65,21 @@ export interface IceMessage extends Base {
 export interface ByeMessage extends Base {
   type: 'bye';
 }
+/**
+ * Group calls: a member asks another member of the same conversation for a peer link. With `sdp`
+ * it is the offer; without, it asks the other side to send one (the smaller uid always offers, so
+ * two members never offer to each other at once). Knowing the conversation id is the ticket: it is
+ * random and only members and invitees learn it.
+ */
+export interface JoinMessage extends Base {
+  type: 'join';
+  sdp?: string;
+}
+/** Group calls: the other members a member is linked to, so a newcomer can join them all. */
+export interface MembersMessage extends Base {
+  type: 'members';
+  members: string[];
+}
 
 export type Message =
   | InviteMessage
@@ -74,7 +89,9 @@ export type Message =
   | BusyMessage
   | SdpMessage
   | IceMessage
-  | ByeMessage;
+  | ByeMessage
+  | JoinMessage
+  | MembersMessage;
 
 export type MessageType = Message['type'];
 /** A message as the sender writes it: the envelope fields are filled in by Signaling. */
@@ -86,6 +103,7 @@ const MAX_SDP_LENGTH = 32 * 1024;
 const MAX_REASON_LENGTH = 256;
 const MAX_CANDIDATES = 64;
 const MAX_DATA_BYTES = 4 * 1024;
+const MAX_MEMBERS = 32;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isSdp = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_SDP_LENGTH;
@@ -122,6 +140,9 @@ const bodyChecks: Record<MessageType, (m: Record<string, unknown>) => string | n
       ? null
       : 'bad candidates',
   bye: () => null,
+  join: (m) => (optional(m.sdp, isSdp) ? null : 'bad sdp'),
+  members: (m) =>
+    Array.isArray(m.members) && m.members.length <= MAX_MEMBERS && m.members.every(isValidId) ? null : 'bad members',
 };
 
 /** Parses and validates one payload. Never throws: a bad message gives a reason to log. */

@@ -1,7 +1,8 @@
 import type { Client } from '../core/client.js';
 import type { Conversation, Participant } from '../core/conversation.js';
 import type { WdVideoError } from '../core/errors.js';
-import type { IncomingInvite } from '../core/invite.js';
+import type { IncomingInvite, OutgoingInvite } from '../core/invite.js';
+import type { PresenceState } from '../core/signaling.js';
 import type { LocalStream } from '../core/local-stream.js';
 
 /** Every event the elements fire, with its detail. All bubble and cross shadow roots. */
@@ -18,6 +19,16 @@ export interface WdEventDetails {
   'wd-participant-disconnected': { participant: Participant; conversation: Conversation };
   /** The conversation is over (we hung up, or the last other participant left). */
   'wd-conversation-ended': { conversation: Conversation };
+  /** Someone on the path came online, got busy, or left (`state` null); `online` is everyone else. */
+  'wd-presence': { uid: string; state: PresenceState | null; online: ReadonlyMap<string, PresenceState> };
+  /** The callee accepted our invite. */
+  'wd-invite-accepted': { invite: OutgoingInvite; conversation: Conversation };
+  /** The callee rejected our invite (`error.code` 40202, the reason in its message). */
+  'wd-invite-rejected': { invite: OutgoingInvite; error: WdVideoError };
+  /** Our invite failed: offline, busy or not answered (`invite.status` and `error.code` say which). */
+  'wd-invite-failed': { invite: OutgoingInvite; error: WdVideoError };
+  /** An invite stopped ringing: the caller canceled it or its client died (incoming), or we hung up (outgoing). */
+  'wd-invite-canceled': { invite: IncomingInvite | OutgoingInvite };
 }
 
 export type WdEvent<K extends keyof WdEventDetails> = CustomEvent<WdEventDetails[K]>;
@@ -35,5 +46,10 @@ declare global {
     'wd-participant-connected': WdEvent<'wd-participant-connected'>;
     'wd-participant-disconnected': WdEvent<'wd-participant-disconnected'>;
     'wd-conversation-ended': WdEvent<'wd-conversation-ended'>;
+    'wd-presence': WdEvent<'wd-presence'>;
+    'wd-invite-accepted': WdEvent<'wd-invite-accepted'>;
+    'wd-invite-rejected': WdEvent<'wd-invite-rejected'>;
+    'wd-invite-failed': WdEvent<'wd-invite-failed'>;
+    'wd-invite-canceled': WdEvent<'wd-invite-canceled'>;
   }
 }

@@ -1,28 +1,17 @@
 // Issue 2, done-when 3: a page with only the CDN <script type="module"> and the three tags calls
 // another such page; both decode 640x480.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchChromium, openUser, startTestServer, waitForDecodedVideo } from './helpers.js';
+import { test } from 'node:test';
+import { openUser, useServerAndBrowser, waitForDecodedVideo } from './helpers.js';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startTestServer();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useServerAndBrowser();
 
 const remoteVideo = () => document.querySelector('wd-conversation')?.shadowRoot?.querySelector('video');
 
 test('two pages made of the three tags call each other and decode 640x480', async () => {
-  const bob = await openUser(browser, `${server.url}test/e2e/pages/elements-bob.html`);
+  const bob = await openUser(env.browser, `${env.server.url}test/e2e/pages/elements-bob.html`);
   await bob.page.waitForSelector('wd-video-client[state="ready"]', { state: 'attached' });
-  const alice = await openUser(browser, `${server.url}test/e2e/pages/elements-alice.html`);
+  const alice = await openUser(env.browser, `${env.server.url}test/e2e/pages/elements-alice.html`);
   try {
     const [atAlice, atBob] = await Promise.all([
       waitForDecodedVideo(alice.page, remoteVideo, { width: 640, height: 480 }),

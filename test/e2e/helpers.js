@@ -1,5 +1,6 @@
 // Shared pieces of the end-to-end tests: Debian's Chromium with fake devices, one browser
 // context per user, and checks on what a <video> really decodes.
+import { after, before } from 'node:test';
 import { chromium } from 'playwright';
 import { startServer } from '../../server/serve.js';
 
@@ -36,6 +37,23 @@ export async function openUser(browser, url) {
 /** A server with the embedded broker on a free port, serving the project root. */
 export function startTestServer() {
   return startServer({ port: 0 });
+}
+
+/**
+ * For a test file: a server with the embedded broker and a Chromium, started before its tests and
+ * stopped after them. Read `env.server` and `env.browser` inside the tests.
+ */
+export function useServerAndBrowser() {
+  const env = {};
+  before(async () => {
+    env.server = await startTestServer();
+    env.browser = await launchChromium();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
 }
 
 /** A unique interaction path, so tests never see each other's users. */

@@ -2,38 +2,19 @@
 // disconnect() the other side gets participant_disconnected, every RTCPeerConnection is closed and
 // the closed LocalStream's tracks are stopped.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import {
-  launchChromium,
-  openPeerConnections,
-  openUser,
-  startTestServer,
-  trackPeerConnections,
-  uniquePath,
-  waitForDecodedVideo,
-} from './helpers.js';
+import { test } from 'node:test';
+import { openPeerConnections, openUser, trackPeerConnections, uniquePath, useServerAndBrowser, waitForDecodedVideo } from './helpers.js';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startTestServer();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useServerAndBrowser();
 
 const remoteVideo = () => document.getElementById('remote');
 const events = (page) => page.evaluate(() => window.seed.events);
 
 test('the seed example, renamed, calls and shows 640x480 frames, then hangs up cleanly', async () => {
   const path = uniquePath('seed');
-  const pageUrl = (call) => `${server.url}test/e2e/pages/seed.html?broker=${encodeURIComponent(server.brokerURL)}&path=${path}${call ? `&call=${call}` : ''}`;
-  const callee = await openUser(browser);
-  const caller = await openUser(browser);
+  const pageUrl = (call) => `${env.server.url}test/e2e/pages/seed.html?broker=${encodeURIComponent(env.server.brokerURL)}&path=${path}${call ? `&call=${call}` : ''}`;
+  const callee = await openUser(env.browser);
+  const caller = await openUser(env.browser);
   for (const user of [callee, caller]) await trackPeerConnections(user.page);
   await callee.page.goto(pageUrl());
   const calleeUid = await callee.page.waitForFunction(() => window.seed.events.includes('init') && window.seed.events.includes('stream') && window.seed.uid);

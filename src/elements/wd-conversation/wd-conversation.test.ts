@@ -60,7 +60,7 @@ describe('<wd-conversation>', () => {
     expect(bobConversation.getAttribute('state')).to.equal('ended');
   });
 
-  it('calling someone offline fires wd-error 40201', async () => {
+  it('calling someone offline fires wd-invite-failed 40201', async () => {
     const path = `test/el-conv/${Math.random().toString(36).slice(2)}`;
     const alice = await fixture<WdVideoClient>(html`
       <wd-video-client broker-url=${brokerURL} path=${path} uid="alice">
@@ -68,8 +68,9 @@ describe('<wd-conversation>', () => {
         <wd-conversation participant-id="nobody"></wd-conversation>
       </wd-video-client>
     `);
-    const { detail: error } = await oneEvent(alice.querySelector('wd-conversation')!, 'wd-error');
-    expect(error.code).to.equal(ErrorCode.INVITATION_FAILED);
+    const { detail } = await oneEvent(alice.querySelector('wd-conversation')!, 'wd-invite-failed');
+    expect(detail.error.code).to.equal(ErrorCode.INVITATION_FAILED);
+    expect(detail.invite.status).to.equal('failed');
   });
 
   it('call() without a client around it fails with 40100', async () => {

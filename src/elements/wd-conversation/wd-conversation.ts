@@ -21,7 +21,11 @@ export type ConversationState = 'idle' | 'calling' | 'connected' | 'ended';
  * @fires wd-participant-connected - A participant's media arrives. Detail: `{ participant, conversation }`.
  * @fires wd-participant-disconnected - A participant left or was lost. Detail: `{ participant, conversation }`.
  * @fires wd-conversation-ended - The call is over. Detail: `{ conversation }`.
- * @fires wd-error - The invite failed (rejected 40202, not answered 40203, failed 40201 …). Detail: the WdVideoError.
+ * @fires wd-invite-accepted - Our invite was accepted. Detail: `{ invite, conversation }`.
+ * @fires wd-invite-rejected - Our invite was rejected (40202). Detail: `{ invite, error }`.
+ * @fires wd-invite-failed - Our invite failed: offline or busy (40201), not answered (40203), full (40200). Detail: `{ invite, error }`.
+ * @fires wd-invite-canceled - We hung up while it rang. Detail: `{ invite }`.
+ * @fires wd-error - The element can not call: no client, no stream, already calling; or a participant's connection failed (40204). Detail: the WdVideoError.
  *
  * @slot - Overlays and controls, shown after the grid.
  * @csspart grid - The grid of remote participants.
@@ -66,25 +70,36 @@ export class WdConversation extends LitElement {
     return this.current;
   }
 
-  /** Calls `participantId` (default: the `participant-id` attribute). Resolves on accept. */
+  /**
+   * Calls `participantId` (default: the `participant-id` attribute) and resolves with the
+   * Conversation on accept. While already in a call, invites them into it (a group call).
+   */
   async call(participantId: string = this.participantId): Promise<Conversation> {
     const client = this.scopeController.scope?.client;
     const stream = this.stream;
     if (!client) throw this.report(new WdVideoError(ErrorCode.INIT_FAILED, 'no ready <wd-video-client> around this <wd-conversation>'));
     if (!stream) throw this.report(new WdVideoError(ErrorCode.INVALID_STREAM, 'no local stream yet: add a <wd-local-stream> or set localStream'));
-    if (this.current || this.outgoing) throw this.report(new WdVideoError(ErrorCode.TOO_MANY_CONVERSATIONS, 'this <wd-conversation> is already in a call; hangUp() first'));
+    if (this.outgoing && !this.current) {
+      throw this.report(new WdVideoError(ErrorCode.TOO_MANY_CONVERSATIONS, 'this <wd-conversation> is already calling; hangUp() first'));
+    }
     this.calledId = participantId;
-    this.state = 'calling';
-    const invite = client.inviteToConversation({ mode: this.mode, participantId, localStream: stream });
-    this.outgoing = invite;
+    const joining = this.current;
+    const invite = joining
+      ? joining.invite(participantId)
+      : client.inviteToConversation({ mode: this.mode, participantId, localStream: stream });
+    if (!joining) {
+      this.outgoing = invite;
+      this.state = 'calling';
+    }
     try {
       const conversation = await invite;
-      this.adopt(conversation);
+      if (!joining) this.adopt(conversation);
+      fire(this, 'wd-invite-accepted', { invite, conversation });
       return conversation;
     } catch (error) {
-      if (this.state === 'calling') this.state = 'idle';
-      // Our own hang-up while ringing is no error worth an event.
-      throw invite.status === 'canceled' ? error : this.report(error as WdVideoError);
+      if (!joining && this.state === 'calling') this.state = 'idle';
+      this.reportOutcome(invite, error as WdVideoError);
+      throw error;
     } finally {
       if (this.outgoing === invite) this.outgoing = undefined;
     }
@@ -223,6 +238,13 @@ export class WdConversation extends LitElement {
       this.attachers.set(participant.participantId, attach);
     }
     return attach;
+  }
+
+  /** Each way an invite can end has its own event; none of them is an error of the element. */
+  private reportOutcome(invite: OutgoingInvite, error: WdVideoError): void {
+    if (invite.status === 'canceled') fire(this, 'wd-invite-canceled', { invite });
+    else if (invite.status === 'rejected') fire(this, 'wd-invite-rejected', { invite, error });
+    else fire(this, 'wd-invite-failed', { invite, error });
   }
 
   private report(error: WdVideoError): WdVideoError {

@@ -5,6 +5,7 @@ import { Auth } from '../../core/auth.js';
 import { Client } from '../../core/client.js';
 import { ErrorCode, WdVideoError } from '../../core/errors.js';
 import { log } from '../../core/logger.js';
+import type { PresenceState } from '../../core/signaling.js';
 import { CallScope, callScopeContext } from '../call-scope.js';
 import { fire } from '../events.js';
 import { styles } from './wd-video-client.styles.js';
@@ -17,6 +18,8 @@ export type ClientState = 'idle' | 'connecting' | 'ready' | 'error';
  *
  * @fires wd-ready - The client is online. Detail: the Client.
  * @fires wd-invite - Someone invites this user. Detail: the IncomingInvite (`accept(stream)`, `reject()`).
+ * @fires wd-invite-canceled - A ringing invite was withdrawn, or its caller's page died. Detail: `{ invite }`.
+ * @fires wd-presence - Someone on the path came online, got busy or left. Detail: `{ uid, state, online }`.
  * @fires wd-error - Sign-in or connection failed. Detail: the WdVideoError with its `code`.
  *
  * @slot - The call's elements: `<wd-local-stream>`, `<wd-conversation>` and anything else.
@@ -39,6 +42,13 @@ export class WdVideoClient extends LitElement {
   private current?: Client;
   /** Bumped by every (re)connect, so a slow older attempt can not win over a newer one. */
   private attempt = 0;
+
+  /** Everyone else online on the path (uid → `online` or `busy`): whom this user can call. */
+  get online(): ReadonlyMap<string, PresenceState> {
+    const client = this.client;
+    if (!client) return new Map();
+    return new Map([...client.online].filter(([uid]) => uid !== client.uid));
+  }
 
   /** The connected Client, once `state` is `ready`. */
   get client(): Client | undefined {
@@ -84,7 +94,13 @@ export class WdVideoClient extends LitElement {
       return;
     }
     if (attempt !== this.attempt) return void client.close();
-    client.on('invite', (invite) => fire(this, 'wd-invite', invite));
+    client.on('invite', (invite) => {
+      invite.on('canceled', () => fire(this, 'wd-invite-canceled', { invite }));
+      fire(this, 'wd-invite', invite);
+    });
+    client.on('presence', (uid, state) => {
+      if (uid !== client.uid) fire(this, 'wd-presence', { uid, state, online: this.online });
+    });
     client.on('error', (error) => fire(this, 'wd-error', error));
     this.state = 'ready';
     this.scope.setClient(client);
