@@ -70,3 +70,22 @@ describe('<wd-video-client>', () => {
     expect(el.getAttribute('state')).to.equal('idle');
   });
 });
+
+describe('<wd-video-client> presence', () => {
+  it('exposes who else is online and fires wd-presence as people come and go', async () => {
+    const p = path();
+    const watcher = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${brokerURL} path=${p} uid="ivan"></wd-video-client>`);
+    await oneEvent(watcher, 'wd-ready');
+    expect([...watcher.online.keys()]).to.deep.equal([]);
+    const arrived = oneEvent(watcher, 'wd-presence');
+    const other = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${brokerURL} path=${p} uid="judy"></wd-video-client>`);
+    const { detail } = await arrived;
+    expect([detail.uid, detail.state]).to.deep.equal(['judy', 'online']);
+    expect(watcher.online.get('judy')).to.equal('online');
+    expect(watcher.online.has('ivan')).to.equal(false);
+    const left = oneEvent(watcher, 'wd-presence');
+    other.remove();
+    expect((await left).detail).to.include({ uid: 'judy', state: null });
+    expect(watcher.online.size).to.equal(0);
+  });
+});
