@@ -2,7 +2,7 @@ import { Auth } from './auth.js';
 import { Client, type ClientOptions } from './client.js';
 import { toBrokerUrl } from './environment.js';
 import { invalidArgument } from './errors.js';
-import { LocalStream, type CreateStreamOptions } from './local-stream.js';
+import { LocalStream, listDevices, type CreateStreamOptions } from './local-stream.js';
 
 /** The configuration of `initializeApp`: where the broker is, plus call settings. */
 export type AppConfig = ClientOptions;
@@ -25,6 +25,11 @@ export class Video {
   /** Captures camera and/or microphone: `createStream({ audio: true, video: 'standard' })`. */
   createStream(options?: CreateStreamOptions): Promise<LocalStream> {
     return LocalStream.create(options);
+  }
+
+  /** The cameras and microphones to choose from (`cameraId`, `switchCamera(deviceId)`). */
+  listDevices(): Promise<{ cameras: MediaDeviceInfo[]; microphones: MediaDeviceInfo[] }> {
+    return listDevices();
   }
 }
 

@@ -23,6 +23,8 @@ export interface ClientOptions {
   linkTimeout?: number;
   /** How long the first broker connection may take (ms). Default 10 s. */
   connectTimeout?: number;
+  /** How often each participant's `stats` are sampled (ms); 0 turns sampling off. Default 2000. */
+  statsInterval?: number;
   /** Most people in one conversation, ourselves included; past it invites fail with 40200. Default 4. */
   maxParticipants?: number;
   /**
@@ -83,6 +85,7 @@ export class Client {
       linkTimeout: options.linkTimeout ?? 20_000,
       connectTimeout: options.connectTimeout ?? 10_000,
       maxParticipants: options.maxParticipants ?? 4,
+      statsInterval: options.statsInterval ?? 2_000,
       maxConversations: options.maxConversations ?? 1,
       rtcConfig: {
         iceServers: options.iceServers ?? [],
@@ -258,7 +261,8 @@ export class Client {
       case 'sdp':
       case 'bye':
       case 'join':
-      case 'members': {
+      case 'members':
+      case 'media': {
         const conversation = this.conversations.get(cid) ?? this.outgoing.get(outgoingKey(cid, from))?.conversation;
         if (conversation) {
           conversation.handleMessage(from, message).catch((error) => log.warn(`handling ${message.type} from ${from} failed`, error));
@@ -342,6 +346,9 @@ export class Client {
     },
     get maxParticipants() {
       return client.options.maxParticipants;
+    },
+    get statsInterval() {
+      return client.options.statsInterval;
     },
     send: (to: string, message: OutgoingMessage) => client.send(to, message),
     release: (conversation: Conversation) => {

@@ -1,18 +1,64 @@
-import { createNanoEvents, type Unsubscribe } from 'nanoevents';
+import { createNanoEvents, type Emitter, type Unsubscribe } from 'nanoevents';
 import { ErrorCode, WdVideoError } from './errors.js';
 import type { LocalStream } from './local-stream.js';
 import { log } from './logger.js';
 import type { OutgoingInvite } from './invite.js';
 import type { ConversationMode, Message, OutgoingMessage } from './messages.js';
 import { PeerLink } from './peer-link.js';
+import { sampleStats, type ParticipantStats, type StatsCounters } from './stats.js';
 import type { RemoteStream } from './stream.js';
+
+export interface ParticipantEvents {
+  /** The participant turned its audio or video off or on (what it sends, not our playback). */
+  mute: (state: { audioMuted: boolean; videoMuted: boolean }) => void;
+  /** A new stats sample (every `statsInterval` ms). */
+  stats: (stats: ParticipantStats) => void;
+}
 
 /** A remote member of a conversation whose media reaches us. */
 export class Participant {
+  /** The participant stopped sending audio / video (`enableAudio(false)` on its side). */
+  audioMuted = false;
+  videoMuted = false;
+  /** The latest stats sample, once there is one. */
+  stats?: ParticipantStats;
+  private readonly emitter = createNanoEvents<ParticipantEvents>();
+
   constructor(
     readonly participantId: string,
     readonly stream: RemoteStream,
   ) {}
+
+  on<E extends keyof ParticipantEvents>(event: E, callback: ParticipantEvents[E]): Unsubscribe {
+    return this.emitter.on(event, callback);
+  }
+
+  /** @internal */
+  setMuted(audioMuted: boolean, videoMuted: boolean): void {
+    if (audioMuted === this.audioMuted && videoMuted === this.videoMuted) return;
+    this.audioMuted = audioMuted;
+    this.videoMuted = videoMuted;
+    safeEmit(this.emitter, 'mute', { audioMuted, videoMuted });
+  }
+
+  /** @internal */
+  setStats(stats: ParticipantStats): void {
+    this.stats = stats;
+    safeEmit(this.emitter, 'stats', stats);
+  }
+}
+
+/** Listeners belong to the page: none of their errors may break the call. */
+function safeEmit<Events extends { [K in keyof Events]: (...args: any[]) => void }, E extends keyof Events>(
+  emitter: Emitter<Events>,
+  event: E,
+  ...args: Parameters<Events[E]>
+): void {
+  try {
+    emitter.emit(event, ...args);
+  } catch (error) {
+    log.error(`a "${String(event)}" listener threw`, error);
+  }
 }
 
 export interface ConversationEvents {
@@ -34,6 +80,8 @@ export interface ConversationHost {
   readonly linkTimeout: number;
   /** Most people in one conversation, ourselves included (mesh: each sends to every other). */
   readonly maxParticipants: number;
+  /** How often participants' stats are sampled (ms); 0 for never. */
+  readonly statsInterval: number;
   send(to: string, message: OutgoingMessage): Promise<void>;
   /** Sends an invite into this existing conversation. */
   invite(conversation: Conversation, to: string): OutgoingInvite;
@@ -54,13 +102,22 @@ export class Conversation {
   private readonly linkTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly emitter = createNanoEvents<ConversationEvents>();
   private ended = false;
+  /** Mute states that came before their sender's media connected. */
+  private readonly pendingMute = new Map<string, { audio: boolean; video: boolean }>();
+  private readonly statsCounters = new Map<string, StatsCounters>();
+  private statsTimer?: ReturnType<typeof setInterval>;
+  private readonly unsubscribeStream: Unsubscribe;
 
   constructor(
     private readonly host: ConversationHost,
     readonly conversationId: string,
     readonly mode: ConversationMode,
     readonly localStream: LocalStream,
-  ) {}
+  ) {
+    this.unsubscribeStream = localStream.on('media_changed', (state) => {
+      for (const id of this.links.keys()) this.sendMediaState(id, state);
+    });
+  }
 
   on<E extends keyof ConversationEvents>(event: E, callback: ConversationEvents[E]): Unsubscribe {
     return this.emitter.on(event, callback);
@@ -147,6 +204,12 @@ export class Conversation {
     const link = this.links.get(from);
     if (!link) return log.debug(`dropped ${message.type} from ${from}: not in conversation ${this.conversationId}`);
     switch (message.type) {
+      case 'media': {
+        const participant = this.participants.get(from);
+        if (participant) participant.setMuted(!message.audio, !message.video);
+        else this.pendingMute.set(from, { audio: message.audio, video: message.video });
+        break;
+      }
       case 'members':
         for (const id of message.members) {
           if (id !== this.host.uid && !this.links.has(id)) await this.join(id);
@@ -217,6 +280,8 @@ export class Conversation {
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    this.unsubscribeStream();
+    clearInterval(this.statsTimer);
     for (const id of [...this.links.keys()]) this.removeLink(id, 'ending');
     this.host.release(this);
     this.emit('disconnected');
@@ -226,8 +291,44 @@ export class Conversation {
     clearTimeout(this.linkTimers.get(link.remoteId));
     if (this.participants.has(link.remoteId)) return;
     const participant = new Participant(link.remoteId, link.remoteStream);
+    const muted = this.pendingMute.get(link.remoteId);
+    this.pendingMute.delete(link.remoteId);
+    if (muted) participant.setMuted(!muted.audio, !muted.video);
     this.participants.set(link.remoteId, participant);
+    // A newcomer can not know we are muted unless we say so; unmuted is the default.
+    const { audio, video } = { audio: this.localStream.wants('audio'), video: this.localStream.wants('video') };
+    if (!audio || !video) this.sendMediaState(link.remoteId, { audio, video });
+    this.startStats();
     this.emit('participant_connected', participant);
+  }
+
+  private sendMediaState(to: string, state: { audio: boolean; video: boolean }): void {
+    this.host
+      .send(to, { type: 'media', cid: this.conversationId, ...state })
+      .catch((error) => log.warn(`could not tell ${to} our media state`, error));
+  }
+
+  private startStats(): void {
+    if (this.statsTimer !== undefined || this.host.statsInterval <= 0) return;
+    this.statsTimer = setInterval(() => void this.sampleStats(), this.host.statsInterval);
+    void this.sampleStats();
+  }
+
+  private async sampleStats(): Promise<void> {
+    for (const [id, participant] of this.participants) {
+      const link = this.links.get(id);
+      if (!link) continue;
+      try {
+        const report = await link.pc.getStats();
+        if (this.participants.get(id) !== participant) continue;
+        const remoteSends = { audio: !participant.audioMuted, video: !participant.videoMuted };
+        const { stats, counters } = sampleStats(report, this.statsCounters.get(id), performance.now(), remoteSends);
+        this.statsCounters.set(id, counters);
+        participant.setStats(stats);
+      } catch (error) {
+        log.debug(`stats of ${id} failed`, error);
+      }
+    }
   }
 
   private onLinkFailed(link: PeerLink): void {
@@ -250,16 +351,14 @@ export class Conversation {
     link.close();
     const participant = this.participants.get(remoteId);
     this.participants.delete(remoteId);
+    this.statsCounters.delete(remoteId);
+    this.pendingMute.delete(remoteId);
     log.debug(`link to ${remoteId} removed (${why})`);
     if (participant && why !== 'ending') this.emit('participant_disconnected', participant);
     if (this.links.size === 0 && why !== 'ending') this.end();
   }
 
   private emit<E extends keyof ConversationEvents>(event: E, ...args: Parameters<ConversationEvents[E]>): void {
-    try {
-      this.emitter.emit(event, ...args);
-    } catch (error) {
-      log.error(`a "${event}" listener threw`, error);
-    }
+    safeEmit(this.emitter, event, ...args);
   }
 }

@@ -2,7 +2,7 @@
 export { initializeApp, app, auth, video, App, Video, type AppConfig } from './app.js';
 export { Auth, type User, type AnonymousSignInOptions } from './auth.js';
 export { Client, type ClientOptions, type ClientEvents, type InitOptions, type InviteOptions } from './client.js';
-export { Conversation, Participant, type ConversationEvents } from './conversation.js';
+export { Conversation, Participant, type ConversationEvents, type ParticipantEvents } from './conversation.js';
 export { ErrorCode, WdVideoError, type ErrorCodeValue } from './errors.js';
 export {
   IncomingInvite,
@@ -12,9 +12,19 @@ export {
   type OutgoingInviteEvents,
   type OutgoingInviteStatus,
 } from './invite.js';
-export { LocalStream, RESOLUTION_PRESETS, isResolutionPreset, type CreateStreamOptions, type ResolutionPreset } from './local-stream.js';
+export {
+  LocalStream,
+  RESOLUTION_PRESETS,
+  isResolutionPreset,
+  listDevices,
+  type CreateStreamOptions,
+  type LocalStreamEvents,
+  type MediaKind,
+  type ResolutionPreset,
+} from './local-stream.js';
 export { setLogLevel, type LogLevel } from './logger.js';
 export type { ConversationMode } from './messages.js';
 export type { PresenceState, SignalingStatus, SignalingStats } from './signaling.js';
+export type { MediaFigures, ParticipantStats } from './stats.js';
 export { RemoteStream, Stream, type StreamEvents } from './stream.js';
 export { toInteractionPath, type InteractionRef } from './topics.js';

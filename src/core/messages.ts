@@ -81,6 +81,13 @@ export interface MembersMessage extends Base {
   members: string[];
 }
 
+/** What the sender sends now: after `enableAudio` / `enableVideo`, so the others can show it. */
+export interface MediaMessage extends Base {
+  type: 'media';
+  audio: boolean;
+  video: boolean;
+}
+
 export type Message =
   | InviteMessage
   | AcceptMessage
@@ -91,7 +98,8 @@ export type Message =
   | IceMessage
   | ByeMessage
   | JoinMessage
-  | MembersMessage;
+  | MembersMessage
+  | MediaMessage;
 
 export type MessageType = Message['type'];
 /** A message as the sender writes it: the envelope fields are filled in by Signaling. */
@@ -140,6 +148,7 @@ const bodyChecks: Record<MessageType, (m: Record<string, unknown>) => string | n
       ? null
       : 'bad candidates',
   bye: () => null,
+  media: (m) => (typeof m.audio === 'boolean' && typeof m.video === 'boolean' ? null : 'bad media state'),
   join: (m) => (optional(m.sdp, isSdp) ? null : 'bad sdp'),
   members: (m) =>
     Array.isArray(m.members) && m.members.length <= MAX_MEMBERS && m.members.every(isValidId) ? null : 'bad members',

@@ -1,6 +1,6 @@
 import { createNanoEvents, type Unsubscribe } from 'nanoevents';
 import { setSenderStreams } from './environment.js';
-import type { LocalStream } from './local-stream.js';
+import type { LocalStream, MediaKind } from './local-stream.js';
 import { log } from './logger.js';
 import type { IceCandidateData } from './messages.js';
 import { RemoteStream } from './stream.js';
@@ -59,6 +59,9 @@ export class PeerLink {
   private flushTimer?: ReturnType<typeof setTimeout>;
   private closed = false;
   private wasConnected = false;
+  /** The sender that carries our track of each kind. */
+  private readonly senders = new Map<MediaKind, RTCRtpSender>();
+  private readonly unsubscribeStream: Array<() => void> = [];
 
   constructor(options: PeerLinkOptions) {
     this.remoteId = options.remoteId;
@@ -70,6 +73,13 @@ export class PeerLink {
     this.pc.addEventListener('icecandidate', this.onIceCandidate);
     this.pc.addEventListener('connectionstatechange', this.onConnectionStateChange);
     this.pc.addEventListener('negotiationneeded', this.onNegotiationNeeded);
+    if (this.localStream) {
+      // Mute, device switch and screen share change what a sender carries: never the SDP.
+      this.unsubscribeStream.push(
+        this.localStream.on('media_changed', () => void this.syncSenders()),
+        this.localStream.registerSenders(() => this.syncSenders()),
+      );
+    }
   }
 
   on<E extends keyof PeerLinkEvents>(event: E, callback: PeerLinkEvents[E]): Unsubscribe {
@@ -86,9 +96,13 @@ export class PeerLink {
     for (const kind of ['audio', 'video'] as const) {
       const track = mediaStream?.getTracks().find((t) => t.kind === kind);
       // Always offer both kinds so the callee can send what it has even where we send nothing.
-      if (track && mediaStream) this.pc.addTransceiver(track, { direction: 'sendrecv', streams: [mediaStream] });
-      else this.pc.addTransceiver(kind, { direction: 'recvonly' });
+      if (track && mediaStream) {
+        this.senders.set(kind, this.pc.addTransceiver(track, { direction: 'sendrecv', streams: [mediaStream] }).sender);
+      } else {
+        this.pc.addTransceiver(kind, { direction: 'recvonly' });
+      }
     }
+    await this.syncSenders();
     await this.pc.setLocalDescription();
     return this.pc.localDescription!.sdp;
   }
@@ -97,6 +111,7 @@ export class PeerLink {
   async answerOffer(sdp: string): Promise<string> {
     await this.pc.setRemoteDescription({ type: 'offer', sdp });
     this.attachLocalTracks();
+    await this.syncSenders();
     await this.pc.setLocalDescription();
     this.completeInitialExchange();
     return this.pc.localDescription!.sdp;
@@ -158,6 +173,7 @@ export class PeerLink {
     this.pc.removeEventListener('icecandidate', this.onIceCandidate);
     this.pc.removeEventListener('connectionstatechange', this.onConnectionStateChange);
     this.pc.removeEventListener('negotiationneeded', this.onNegotiationNeeded);
+    for (const unsubscribe of this.unsubscribeStream.splice(0)) unsubscribe();
     this.pc.close();
     for (const track of this.remoteStream.mediaStream.getTracks()) track.stop();
     this.remoteStream.detach();
@@ -172,14 +188,33 @@ export class PeerLink {
         .find((t) => !t.sender.track && t.receiver.track.kind === track.kind && t.direction !== 'stopped');
       if (transceiver) {
         transceiver.direction = 'sendrecv';
-        // replaceTrack on a sender without a track resolves at once and needs no negotiation.
-        void transceiver.sender.replaceTrack(track);
         setSenderStreams(transceiver.sender, mediaStream);
+        this.senders.set(track.kind as MediaKind, transceiver.sender);
       } else {
         // The offer had no slot for this kind: add it; negotiationneeded renegotiates later.
-        this.pc.addTrack(track, mediaStream);
+        this.senders.set(track.kind as MediaKind, this.pc.addTrack(track, mediaStream));
       }
     }
+  }
+
+  /**
+   * Puts on each sender what the local stream wants sent now: its current track, or nothing while
+   * that kind is turned off (so a muted camera costs no bandwidth and stats show zero).
+   * replaceTrack never needs a new offer.
+   */
+  private async syncSenders(): Promise<void> {
+    if (this.closed || !this.localStream) return;
+    await Promise.all(
+      [...this.senders].map(async ([kind, sender]) => {
+        const track = this.localStream!.sendable(kind);
+        if (sender.track === track) return;
+        try {
+          await sender.replaceTrack(track);
+        } catch (error) {
+          log.warn(`could not switch the ${kind} sent to ${this.remoteId}`, error);
+        }
+      }),
+    );
   }
 
   private completeInitialExchange(): void {

@@ -19,6 +19,12 @@ export interface WdEventDetails {
   'wd-participant-disconnected': { participant: Participant; conversation: Conversation };
   /** The conversation is over (we hung up, or the last other participant left). */
   'wd-conversation-ended': { conversation: Conversation };
+  /** A participant turned its audio or video off or on. */
+  'wd-participant-mute': { participant: Participant; audioMuted: boolean; videoMuted: boolean };
+  /** The browser blocked a participant's playback (sound without a user gesture): call `resume()` from a click. */
+  'wd-autoplay-blocked': { participant: Participant; resume: () => Promise<void> };
+  /** The local stream's camera or microphone went away; it fell back to the default device. */
+  'wd-device-lost': { kind: 'audio' | 'video'; deviceId: string | undefined };
   /** Someone on the path came online, got busy, or left (`state` null); `online` is everyone else. */
   'wd-presence': { uid: string; state: PresenceState | null; online: ReadonlyMap<string, PresenceState> };
   /** The callee accepted our invite. */
@@ -47,6 +53,9 @@ declare global {
     'wd-participant-disconnected': WdEvent<'wd-participant-disconnected'>;
     'wd-conversation-ended': WdEvent<'wd-conversation-ended'>;
     'wd-presence': WdEvent<'wd-presence'>;
+    'wd-participant-mute': WdEvent<'wd-participant-mute'>;
+    'wd-autoplay-blocked': WdEvent<'wd-autoplay-blocked'>;
+    'wd-device-lost': WdEvent<'wd-device-lost'>;
     'wd-invite-accepted': WdEvent<'wd-invite-accepted'>;
     'wd-invite-rejected': WdEvent<'wd-invite-rejected'>;
     'wd-invite-failed': WdEvent<'wd-invite-failed'>;

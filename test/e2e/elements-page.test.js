@@ -19,7 +19,7 @@ test('two pages made of the three tags call each other and decode 640x480', asyn
     ]);
     assert.deepEqual([atAlice.width, atAlice.height, atBob.width, atBob.height], [640, 480, 640, 480]);
     assert.equal(await alice.page.getAttribute('wd-conversation', 'state'), 'connected');
-    assert.equal(await bob.page.textContent('wd-conversation >> figcaption'), 'alice');
+    assert.equal(await bob.page.textContent('wd-conversation >> figcaption .name'), 'alice');
   } finally {
     await alice.context.close();
     await bob.context.close();

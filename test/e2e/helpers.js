@@ -3,25 +3,10 @@
 import { after, before } from 'node:test';
 import { chromium } from 'playwright';
 import { startServer } from '../../server/serve.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.js';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
-  '--allow-loopback-in-peer-connection',
-];
-
-export function launchChromium() {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+export function launchChromium(args = CHROMIUM_ARGS) {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args, headless: true });
 }
 
 /** A user: its own browser context (own storage, own camera permission) and one page. */

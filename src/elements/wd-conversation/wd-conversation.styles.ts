@@ -33,6 +33,9 @@ export const styles = css`
     object-fit: var(--wd-video-fit);
   }
   figcaption {
+    display: flex;
+    align-items: center;
+    gap: 6px;
     position: absolute;
     left: 8px;
     bottom: 8px;
@@ -41,5 +44,39 @@ export const styles = css`
     font: 13px/1.4 system-ui, sans-serif;
     color: var(--wd-label-color);
     background: var(--wd-label-background);
+  }
+  .badge {
+    padding: 0 4px;
+    border-radius: 3px;
+    background: var(--wd-muted-background, #c62828);
+  }
+  .quality {
+    display: inline-flex;
+    align-items: flex-end;
+    gap: 1px;
+    height: 10px;
+  }
+  .quality i {
+    width: 3px;
+    background: currentColor;
+    opacity: 0.3;
+  }
+  .quality i.on {
+    opacity: 1;
+  }
+  .quality i:nth-child(1) { height: 20%; }
+  .quality i:nth-child(2) { height: 40%; }
+  .quality i:nth-child(3) { height: 60%; }
+  .quality i:nth-child(4) { height: 80%; }
+  .quality i:nth-child(5) { height: 100%; }
+  .resume {
+    position: absolute;
+    inset: 50% auto auto 50%;
+    transform: translate(-50%, -50%);
+    font: 14px/1.4 system-ui, sans-serif;
+    padding: 6px 14px;
+    border: 0;
+    border-radius: 16px;
+    cursor: pointer;
   }
 `;

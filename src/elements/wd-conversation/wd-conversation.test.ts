@@ -48,7 +48,18 @@ describe('<wd-conversation>', () => {
     await bobConversation.updateComplete;
     const videos = [aliceConversation, bobConversation].map((c) => c.shadowRoot!.querySelector<HTMLVideoElement>('video[part="video"]')!);
     await Promise.all(videos.map((v) => decoded(v, 640, 480)));
-    expect(bobConversation.shadowRoot!.querySelector('figcaption')!.textContent).to.equal('alice');
+    expect(bobConversation.shadowRoot!.querySelector('figcaption .name')!.textContent).to.equal('alice');
+
+    // Alice turns her camera off: bob's tile says so, with an accessible name, and an event fires.
+    const muted = oneEvent(bobConversation, 'wd-participant-mute');
+    alice.querySelector('wd-local-stream')!.toggleVideo(false);
+    expect((await muted).detail).to.include({ videoMuted: true, audioMuted: false });
+    await bobConversation.updateComplete;
+    expect(bobConversation.shadowRoot!.querySelector('[part="muted"]')!.getAttribute('aria-label')).to.equal('camera off');
+    // Stats arrive every 2 s and show as quality bars.
+    for (let i = 0; i < 20 && !bobConversation.shadowRoot!.querySelector('[part="quality"]'); i++) await new Promise((r) => setTimeout(r, 250));
+    expect(bobConversation.shadowRoot!.querySelector('[part="quality"]')!.getAttribute('aria-label')).to.match(/^connection quality [0-5] of 5$/);
+    await expect(bobConversation).shadowDom.to.be.accessible();
 
     const ended = oneEvent(bobConversation, 'wd-conversation-ended');
     const left = oneEvent(bobConversation, 'wd-participant-disconnected');

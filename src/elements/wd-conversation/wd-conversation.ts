@@ -1,4 +1,4 @@
-import { LitElement, html } from 'lit';
+import { LitElement, html, nothing } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { ref } from 'lit/directives/ref.js';
 import { repeat } from 'lit/directives/repeat.js';
@@ -21,6 +21,8 @@ export type ConversationState = 'idle' | 'calling' | 'connected' | 'ended';
  * @fires wd-participant-connected - A participant's media arrives. Detail: `{ participant, conversation }`.
  * @fires wd-participant-disconnected - A participant left or was lost. Detail: `{ participant, conversation }`.
  * @fires wd-conversation-ended - The call is over. Detail: `{ conversation }`.
+ * @fires wd-participant-mute - A participant turned audio or video off or on. Detail: `{ participant, audioMuted, videoMuted }`.
+ * @fires wd-autoplay-blocked - The browser would not play a participant with sound; a "Play sound" button appears. Detail: `{ participant, resume }`.
  * @fires wd-invite-accepted - Our invite was accepted. Detail: `{ invite, conversation }`.
  * @fires wd-invite-rejected - Our invite was rejected (40202). Detail: `{ invite, error }`.
  * @fires wd-invite-failed - Our invite failed: offline or busy (40201), not answered (40203), full (40200). Detail: `{ invite, error }`.
@@ -32,6 +34,9 @@ export type ConversationState = 'idle' | 'calling' | 'connected' | 'ended';
  * @csspart participant - One participant's tile (`<figure>`).
  * @csspart video - A remote participant's `<video>`.
  * @csspart label - A participant's name on its tile.
+ * @csspart muted - The "microphone off" / "camera off" badges on a tile.
+ * @csspart quality - A participant's connection quality (0 to 5 bars).
+ * @csspart resume - The "Play sound" button shown when the browser blocked autoplay.
  * @cssprop --wd-tile-min-width - The narrowest a tile gets before the grid wraps. Default `240px`.
  * @cssprop --wd-gap - Space between tiles. Default `8px`.
  * @cssprop --wd-video-background - Behind each video. Default `#000`.
@@ -63,6 +68,9 @@ export class WdConversation extends LitElement {
   private readonly unsubscribers: Array<() => void> = [];
   private unsubscribeInvites?: () => void;
   private readonly attachers = new Map<string, (el?: Element) => void>();
+  /** Per participant: unsubscribe from its mute, stats and autoplay events. */
+  private readonly participantUnsubscribers = new Map<string, Array<() => void>>();
+  @state() private blocked = new Set<string>();
   private readonly scopeController = new ScopeController(this, () => this.onScopeChange());
 
   /** The current Conversation, while there is one. */
@@ -151,15 +159,62 @@ export class WdConversation extends LitElement {
           this.participants,
           (p) => p.participantId,
           (p) => html`
-            <figure part="participant">
+            <figure part="participant" data-participant=${p.participantId}>
               <video part="video" autoplay playsinline ${ref(this.attacher(p))}></video>
-              <figcaption part="label">${p.participantId}</figcaption>
+              <figcaption part="label">
+                <span class="name">${p.participantId}</span>
+                ${p.audioMuted ? html`<span part="muted" class="badge" role="img" aria-label="microphone off">mic off</span>` : nothing}
+                ${p.videoMuted ? html`<span part="muted" class="badge" role="img" aria-label="camera off">cam off</span>` : nothing}
+                ${p.stats ? this.renderQuality(p.stats.quality) : nothing}
+              </figcaption>
+              ${this.blocked.has(p.participantId)
+                ? html`<button part="resume" type="button" class="resume" @click=${() => this.resume(p)}>Play sound</button>`
+                : nothing}
             </figure>
           `,
         )}
       </div>
       <slot></slot>
     `;
+  }
+
+  private renderQuality(quality: number) {
+    return html`<span part="quality" class="quality" role="img" aria-label=${`connection quality ${quality} of 5`}
+      >${[1, 2, 3, 4, 5].map((bar) => html`<i class=${bar <= quality ? 'on' : ''}></i>`)}</span
+    >`;
+  }
+
+  /** Starts playback the browser blocked; call from a user gesture. */
+  private async resume(participant: Participant): Promise<void> {
+    try {
+      await participant.stream.resumePlayback();
+      this.blocked.delete(participant.participantId);
+      this.blocked = new Set(this.blocked);
+    } catch (error) {
+      log.warn('playback still blocked', error);
+    }
+  }
+
+  private watchParticipant(participant: Participant): void {
+    const id = participant.participantId;
+    this.participantUnsubscribers.get(id)?.forEach((off) => off());
+    this.participantUnsubscribers.set(id, [
+      participant.on('mute', ({ audioMuted, videoMuted }) => {
+        this.requestUpdate();
+        fire(this, 'wd-participant-mute', { participant, audioMuted, videoMuted });
+      }),
+      participant.on('stats', () => this.requestUpdate()),
+      participant.stream.on('autoplay_blocked', () => {
+        this.blocked = new Set(this.blocked).add(id);
+        fire(this, 'wd-autoplay-blocked', { participant, resume: () => this.resume(participant) });
+      }),
+    ]);
+  }
+
+  private unwatchParticipant(id: string): void {
+    this.participantUnsubscribers.get(id)?.forEach((off) => off());
+    this.participantUnsubscribers.delete(id);
+    if (this.blocked.delete(id)) this.blocked = new Set(this.blocked);
   }
 
   private get stream(): LocalStream | undefined {
@@ -199,14 +254,17 @@ export class WdConversation extends LitElement {
     this.current = conversation;
     this.state = 'connected';
     this.participants = [...conversation.participants.values()];
+    this.participants.forEach((p) => this.watchParticipant(p));
     this.unsubscribers.push(
       conversation.on('participant_connected', (participant) => {
+        this.watchParticipant(participant);
         this.participants = [...conversation.participants.values()];
         fire(this, 'wd-participant-connected', { participant, conversation });
       }),
       conversation.on('participant_disconnected', (participant) => {
         this.participants = [...conversation.participants.values()];
         this.attachers.delete(participant.participantId);
+        this.unwatchParticipant(participant.participantId);
         fire(this, 'wd-participant-disconnected', { participant, conversation });
       }),
       conversation.on('participant_failed', (_participant, error) => this.report(error)),
@@ -221,6 +279,7 @@ export class WdConversation extends LitElement {
     this.current = undefined;
     this.participants = [];
     this.attachers.clear();
+    for (const id of [...this.participantUnsubscribers.keys()]) this.unwatchParticipant(id);
     this.state = 'ended';
     fire(this, 'wd-conversation-ended', { conversation });
   }

@@ -7,6 +7,9 @@ export const styles = css`
     --wd-video-background: #000;
     --wd-video-radius: 8px;
     --wd-video-fit: cover;
+    --wd-control-background: rgb(0 0 0 / 60%);
+    --wd-control-color: #fff;
+    --wd-control-active-background: #c62828;
   }
   :host([hidden]) {
     display: none;
@@ -19,5 +22,36 @@ export const styles = css`
     border-radius: var(--wd-video-radius);
     object-fit: var(--wd-video-fit);
     transform: var(--wd-local-transform, scaleX(-1));
+  }
+  :host([screen-sharing]) video {
+    transform: none;
+  }
+  .controls {
+    position: absolute;
+    inset: auto 0 8px 0;
+    display: flex;
+    flex-wrap: wrap;
+    justify-content: center;
+    gap: 6px;
+    padding: 0 6px;
+  }
+  button,
+  select {
+    font: 12px/1.2 system-ui, sans-serif;
+    padding: 4px 8px;
+    border: 0;
+    border-radius: 12px;
+    color: var(--wd-control-color);
+    background: var(--wd-control-background);
+    cursor: pointer;
+    max-width: 10em;
+  }
+  button[aria-pressed='true'] {
+    background: var(--wd-control-active-background);
+  }
+  button:focus-visible,
+  select:focus-visible {
+    outline: 2px solid var(--wd-control-color);
+    outline-offset: 1px;
   }
 `;

@@ -63,3 +63,54 @@ describe('<wd-local-stream>', () => {
     expect(stream.mediaStream.getTracks().every((t: MediaStreamTrack) => t.readyState === 'ended')).to.equal(true);
   });
 });
+
+describe('<wd-local-stream> controls', () => {
+  it('every control has an accessible name (axe), and the camera chooser lists the cameras', async () => {
+    const el = await fixture<WdLocalStream>(html`<wd-local-stream></wd-local-stream>`);
+    await oneEvent(el, 'wd-stream-ready');
+    await new Promise((r) => setTimeout(r, 200)); // device list
+    await el.updateComplete;
+    const root = el.shadowRoot!;
+    const controls = [...root.querySelectorAll<HTMLElement>('button, select')];
+    expect(controls.map((c) => c.getAttribute('part'))).to.include.members([
+      'control mute-audio',
+      'control mute-video',
+      'control screen-share',
+      'control camera-select',
+      'control microphone-select',
+    ]);
+    for (const control of controls) {
+      const name = control.getAttribute('aria-label') ?? control.textContent!.trim();
+      expect(name, control.outerHTML).to.not.equal('');
+    }
+    await expect(el).shadowDom.to.be.accessible();
+  });
+
+  it('the mute buttons stop sending and reflect audio-muted / video-muted', async () => {
+    const el = await fixture<WdLocalStream>(html`<wd-local-stream></wd-local-stream>`);
+    const { detail: stream } = await oneEvent(el, 'wd-stream-ready');
+    await el.updateComplete;
+    const button = (part: string) => el.shadowRoot!.querySelector<HTMLButtonElement>(`[part~="${part}"]`)!;
+    button('mute-audio').click();
+    await el.updateComplete;
+    expect(stream.isAudioEnabled).to.equal(false);
+    expect(el.hasAttribute('audio-muted')).to.equal(true);
+    expect(button('mute-audio').getAttribute('aria-pressed')).to.equal('true');
+    expect(button('mute-audio').textContent!.trim()).to.equal('Unmute microphone');
+    button('mute-video').click();
+    await el.updateComplete;
+    expect(stream.isVideoEnabled).to.equal(false);
+    expect(el.hasAttribute('video-muted')).to.equal(true);
+    // The page muting through the API shows on the element too.
+    stream.enableAudio(true);
+    await el.updateComplete;
+    expect(el.hasAttribute('audio-muted')).to.equal(false);
+  });
+
+  it('no-controls hides them', async () => {
+    const el = await fixture<WdLocalStream>(html`<wd-local-stream no-controls></wd-local-stream>`);
+    await oneEvent(el, 'wd-stream-ready');
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[part~="controls"]')).to.equal(null);
+  });
+});

@@ -1,7 +1,8 @@
-import { LitElement, html } from 'lit';
-import { property, query } from 'lit/decorators.js';
+import { LitElement, html, nothing } from 'lit';
+import { property, query, state } from 'lit/decorators.js';
 import { ErrorCode, WdVideoError } from '../../core/errors.js';
-import { LocalStream, type ResolutionPreset } from '../../core/local-stream.js';
+import { LocalStream, listDevices, type ResolutionPreset } from '../../core/local-stream.js';
+import { log } from '../../core/logger.js';
 import { fire } from '../events.js';
 import { ScopeController } from '../scope-controller.js';
 import { styles } from './wd-local-stream.styles.js';
@@ -20,9 +21,20 @@ const optionalBoolean = {
  *
  * @fires wd-stream-ready - The stream is captured. Detail: the LocalStream.
  * @fires wd-error - Capture failed (40002) or the attributes ask for the impossible (40001). Detail: the WdVideoError.
+ * @fires wd-device-lost - The camera or microphone went away; the stream fell back to the default. Detail: `{ kind, deviceId }`.
  *
  * @slot - Overlays on top of the preview.
  * @csspart video - The preview `<video>`.
+ * @csspart controls - The bar of controls (hide it with `no-controls`).
+ * @csspart control - Every control (buttons and selects).
+ * @csspart mute-audio - The microphone on/off button.
+ * @csspart mute-video - The camera on/off button.
+ * @csspart screen-share - The screen sharing button.
+ * @csspart camera-select - The camera chooser (shown when there is more than one camera).
+ * @csspart microphone-select - The microphone chooser (shown when there is more than one).
+ * @cssprop --wd-control-background - Background of the controls. Default translucent black.
+ * @cssprop --wd-control-color - Text color of the controls. Default `#fff`.
+ * @cssprop --wd-control-active-background - Background of a pressed control (muted, sharing). Default `#c62828`.
  * @cssprop --wd-video-background - Behind the video. Default `#000`.
  * @cssprop --wd-video-radius - Corner radius. Default `8px`.
  * @cssprop --wd-video-fit - `object-fit` of the video. Default `cover`.
@@ -39,8 +51,19 @@ export class WdLocalStream extends LitElement {
   @property({ converter: optionalBoolean }) video?: boolean;
   /** `idle`, `acquiring`, `ready` or `error`. Reflected for CSS. */
   @property({ reflect: true }) state: LocalStreamState = 'idle';
+  /** Hides the built-in controls (mute, camera, screen share, device choice). */
+  @property({ type: Boolean, attribute: 'no-controls' }) noControls = false;
+  /** The microphone is off: nothing is sent. Reflected for CSS. */
+  @property({ type: Boolean, reflect: true, attribute: 'audio-muted' }) audioMuted = false;
+  /** The camera is off: nothing is sent. Reflected for CSS. */
+  @property({ type: Boolean, reflect: true, attribute: 'video-muted' }) videoMuted = false;
+  /** The video is the screen, not the camera. Reflected for CSS. */
+  @property({ type: Boolean, reflect: true, attribute: 'screen-sharing' }) screenSharing = false;
 
   @query('video') private preview?: HTMLVideoElement;
+  @state() private cameras: MediaDeviceInfo[] = [];
+  @state() private microphones: MediaDeviceInfo[] = [];
+  private readonly streamUnsubscribers: Array<() => void> = [];
 
   private current?: LocalStream;
   private attempt = 0;
@@ -51,13 +74,36 @@ export class WdLocalStream extends LitElement {
     return this.current;
   }
 
+  /** Turns the microphone off (nothing is sent) or back on. */
+  toggleAudio(on = this.audioMuted): void {
+    this.current?.enableAudio(on);
+  }
+
+  /** Turns the camera off (nothing is sent) or back on. */
+  toggleVideo(on = this.videoMuted): void {
+    this.current?.enableVideo(on);
+  }
+
+  /** Shares the screen instead of the camera, or goes back to the camera. */
+  async toggleScreenShare(on = !this.screenSharing): Promise<void> {
+    try {
+      if (on) await this.current?.startScreenShare();
+      else await this.current?.stopScreenShare();
+    } catch (error) {
+      fire(this, 'wd-error', error as WdVideoError);
+    }
+    this.screenSharing = this.current?.isScreenSharing ?? false;
+  }
+
   override connectedCallback(): void {
     super.connectedCallback();
+    navigator.mediaDevices?.addEventListener('devicechange', this.refreshDevices);
     if (this.hasUpdated && !this.current) void this.acquire();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    navigator.mediaDevices?.removeEventListener('devicechange', this.refreshDevices);
     this.attempt++;
     this.release();
     this.state = 'idle';
@@ -68,7 +114,93 @@ export class WdLocalStream extends LitElement {
   }
 
   protected override render() {
-    return html`<video part="video" muted autoplay playsinline></video><slot></slot>`;
+    return html`<video part="video" muted autoplay playsinline></video><slot></slot>${this.renderControls()}`;
+  }
+
+  private renderControls() {
+    const stream = this.current;
+    if (this.noControls || !stream) return nothing;
+    const hasAudio = stream.mediaStream.getAudioTracks().length > 0;
+    const hasVideo = stream.mediaStream.getVideoTracks().length > 0;
+    const cameraId = stream.deviceId('video');
+    const microphoneId = stream.deviceId('audio');
+    return html`
+      <div part="controls" class="controls" role="toolbar" aria-label="Your camera and microphone">
+        ${hasAudio
+          ? html`<button part="control mute-audio" type="button" aria-pressed=${String(this.audioMuted)} @click=${() => this.toggleAudio()}>
+              ${this.audioMuted ? 'Unmute microphone' : 'Mute microphone'}
+            </button>`
+          : nothing}
+        ${hasVideo
+          ? html`<button part="control mute-video" type="button" aria-pressed=${String(this.videoMuted)} @click=${() => this.toggleVideo()}>
+                ${this.videoMuted ? 'Turn camera on' : 'Turn camera off'}
+              </button>
+              <button part="control screen-share" type="button" aria-pressed=${String(this.screenSharing)} @click=${() => this.toggleScreenShare()}>
+                ${this.screenSharing ? 'Stop sharing' : 'Share screen'}
+              </button>`
+          : nothing}
+        ${hasVideo && this.cameras.length > 1 && !this.screenSharing
+          ? html`<select part="control camera-select" aria-label="Camera" @change=${this.onCameraChange}>
+              ${this.cameras.map((d, i) => html`<option value=${d.deviceId} ?selected=${d.deviceId === cameraId}>${d.label || `Camera ${i + 1}`}</option>`)}
+            </select>`
+          : nothing}
+        ${hasAudio && this.microphones.length > 1
+          ? html`<select part="control microphone-select" aria-label="Microphone" @change=${this.onMicrophoneChange}>
+              ${this.microphones.map(
+                (d, i) => html`<option value=${d.deviceId} ?selected=${d.deviceId === microphoneId}>${d.label || `Microphone ${i + 1}`}</option>`,
+              )}
+            </select>`
+          : nothing}
+      </div>
+    `;
+  }
+
+  private readonly onCameraChange = (event: Event) => {
+    const id = (event.target as HTMLSelectElement).value;
+    this.current?.switchCamera(id).then(
+      () => this.requestUpdate(),
+      (error) => fire(this, 'wd-error', error),
+    );
+  };
+
+  private readonly onMicrophoneChange = (event: Event) => {
+    const id = (event.target as HTMLSelectElement).value;
+    this.current?.switchMicrophone(id).then(
+      () => this.requestUpdate(),
+      (error) => fire(this, 'wd-error', error),
+    );
+  };
+
+  private readonly refreshDevices = () => {
+    if (!this.current) return;
+    listDevices().then(
+      ({ cameras, microphones }) => {
+        this.cameras = cameras;
+        this.microphones = microphones;
+      },
+      (error) => log.debug('could not list devices', error),
+    );
+  };
+
+  /** Mirrors the stream's state, whoever changed it (our buttons or the page's own calls). */
+  private follow(stream: LocalStream): void {
+    const sync = () => {
+      this.audioMuted = !stream.wants('audio');
+      this.videoMuted = !stream.wants('video');
+      this.screenSharing = stream.isScreenSharing;
+      this.requestUpdate();
+    };
+    this.streamUnsubscribers.push(
+      stream.on('media_changed', sync),
+      stream.on('track_replaced', sync),
+      stream.on('screen_share_ended', sync),
+      stream.on('device_lost', (kind, deviceId) => {
+        sync();
+        fire(this, 'wd-device-lost', { kind, deviceId });
+      }),
+    );
+    sync();
+    this.refreshDevices();
   }
 
   private async acquire(): Promise<void> {
@@ -89,6 +221,7 @@ export class WdLocalStream extends LitElement {
     }
     if (attempt !== this.attempt || !this.isConnected) return stream.close();
     this.current = stream;
+    this.follow(stream);
     await this.updateComplete;
     if (this.preview) stream.attach(this.preview);
     this.state = 'ready';
@@ -105,6 +238,7 @@ export class WdLocalStream extends LitElement {
     const stream = this.current;
     if (!stream) return;
     this.current = undefined;
+    for (const unsubscribe of this.streamUnsubscribers.splice(0)) unsubscribe();
     const scope = this.scopeController.scope;
     if (scope?.localStream === stream) scope.setLocalStream(undefined);
     stream.close();
