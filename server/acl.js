@@ -11,33 +11,44 @@ function isValidPath(levels) {
   return levels.length > 0 && levels.every((l) => l !== '' && !/[+#\u0000]/.test(l)) && !levels[0].startsWith('$');
 }
 
+/** True when `levels` is an interaction path that `served` covers ('*', the path, or a path above it). */
+function isServed(levels, served) {
+  const path = levels.join('/');
+  return served.some((p) => p === '*' || p === path || path.startsWith(`${p}/`));
+}
+
+/** Why the interaction path `levels` is refused, or null. */
+function pathDenial(levels, served) {
+  if (!isValidPath(levels)) return 'malformed interaction path';
+  return isServed(levels, served) ? null : `the path ${levels.join('/')} is not served here`;
+}
+
 /** Why `uid` may not publish to `topic` (with `retain`), or null when it may. */
-export function publishDenial(uid, topic, retain) {
+export function publishDenial(uid, topic, retain, served = ['*']) {
   const levels = topic.split('/');
   const n = levels.length;
   if (n >= 4 && levels[n - 3] === 'inbox') {
     if (levels[n - 1] !== uid) return `inbox messages must be sent as ${uid}`;
-    if (!isValidUid(levels[n - 2]) || !isValidPath(levels.slice(0, n - 3))) return 'malformed inbox topic';
+    if (!isValidUid(levels[n - 2])) return 'malformed inbox topic';
     if (retain) return 'inbox messages may not be retained';
-    return null;
+    return pathDenial(levels.slice(0, n - 3), served);
   }
   if (n >= 3 && levels[n - 2] === 'presence') {
     if (levels[n - 1] !== uid) return 'only one’s own presence may be written';
-    if (!isValidPath(levels.slice(0, n - 2))) return 'malformed presence topic';
-    return null;
+    return pathDenial(levels.slice(0, n - 2), served);
   }
   return 'topic outside the inbox and presence layout';
 }
 
 /** Why `uid` may not subscribe to `filter`, or null when it may. */
-export function subscribeDenial(uid, filter) {
+export function subscribeDenial(uid, filter, served = ['*']) {
   const levels = filter.split('/');
   const n = levels.length;
   if (n >= 4 && levels[n - 3] === 'inbox' && levels[n - 2] === uid && levels[n - 1] === '+') {
-    return isValidPath(levels.slice(0, n - 3)) ? null : 'malformed inbox filter';
+    return pathDenial(levels.slice(0, n - 3), served);
   }
   if (n >= 3 && levels[n - 2] === 'presence' && (levels[n - 1] === '+' || isValidUid(levels[n - 1]))) {
-    return isValidPath(levels.slice(0, n - 2)) ? null : 'malformed presence filter';
+    return pathDenial(levels.slice(0, n - 2), served);
   }
   return `only P/inbox/${uid}/+ and P/presence/+ may be read`;
 }

@@ -1,48 +1,100 @@
-// The embedded MQTT broker: Aedes (MQTT 3.1.1) over WebSocket on an existing HTTP server, with the
-// topic ACL bound to the username each client signs in with.
+// The embedded MQTT broker: Aedes (MQTT 3.1.1) over WebSocket on an existing HTTP server, with
+// sign-in (anonymous, password, JWT), the topic ACL bound to the signed-in uid, a payload limit
+// and a per-client rate limit.
 import { Aedes } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { isValidUid, publishDenial, subscribeDenial } from './acl.js';
+import { publishDenial, subscribeDenial } from './acl.js';
+import { SignInError, createAuthenticator } from './auth.js';
+import { resolveConfig } from './config.js';
 
-/** Largest payload a client may publish (an SDP offer is about 5 KB). */
-export const MAX_PAYLOAD_BYTES = 64 * 1024;
+/** setTimeout takes at most 2^31-1 ms; later expiries are re-armed when they come nearer. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * Creates the broker. Anonymous sign-in: the username is the uid and needs no password.
- * @param {{ log?: (message: string) => void }} [options]
+ * Creates the broker.
+ * @param {{ config?: Partial<import('./config.js').BrokerConfig>, log?: (message: string) => void }} [options]
  */
-export async function createBroker({ log = () => {} } = {}) {
+export async function createBroker({ config: overrides = {}, log = () => {} } = {}) {
+  const config = resolveConfig(overrides);
+  const check = createAuthenticator(config.auth);
   const broker = await Aedes.createBroker();
-  broker.authenticate = (client, username, _password, callback) => {
-    if (!isValidUid(username)) {
-      log(`refused connection ${client.id}: username must be a uid (1-64 of A-Z a-z 0-9 _ -)`);
-      const error = Object.assign(new Error('bad username'), { returnCode: 4 });
-      return callback(error, false);
-    }
-    client.uid = username;
-    callback(null, true);
+  const buckets = new Map(); // client id -> { tokens, at }
+  const expiries = new Map(); // client id -> timer
+
+  broker.authenticate = (client, username, password, callback) => {
+    check(username, password).then(
+      ({ uid, expiresAt }) => {
+        client.uid = uid;
+        if (expiresAt) disconnectAt(client, expiresAt);
+        callback(null, true);
+      },
+      (error) => {
+        const reason = error instanceof SignInError ? error.message : 'sign-in failed';
+        log(`refused sign-in of ${JSON.stringify(username)}: ${reason}`);
+        callback(Object.assign(new Error(reason), { returnCode: error.returnCode ?? 4 }), false);
+      },
+    );
   };
+
   broker.authorizePublish = (client, packet, callback) => {
-    // Wills are authorised against the same rules when they are published.
+    // A client's Will is published after it is gone: checked here too (client is then set).
     const denial = !client
       ? null
-      : packet.payload.length > MAX_PAYLOAD_BYTES
-        ? `payload of ${packet.payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`
-        : publishDenial(client.uid, packet.topic, packet.retain);
+      : packet.payload.length > config.maxPayload
+        ? `payload of ${packet.payload.length} bytes exceeds ${config.maxPayload}`
+        : (publishDenial(client.uid, packet.topic, packet.retain, config.paths) ?? rateDenial(client));
     if (denial) {
       log(`refused publish by ${client.uid} to ${packet.topic}: ${denial}`);
-      return callback(new Error(denial));
+      return callback(new Error(denial)); // Aedes closes the connection of a client refused here
     }
     callback(null);
   };
+
   broker.authorizeSubscribe = (client, subscription, callback) => {
-    const denial = subscribeDenial(client.uid, subscription.topic);
+    const denial = subscribeDenial(client.uid, subscription.topic, config.paths);
     if (denial) {
       log(`refused subscription of ${client.uid} to ${subscription.topic}: ${denial}`);
       return callback(null, null);
     }
     callback(null, subscription);
   };
+
+  broker.on('clientDisconnect', (client) => {
+    buckets.delete(client.id);
+    clearTimeout(expiries.get(client.id));
+    expiries.delete(client.id);
+  });
+
+  /** Token bucket: `burst` messages at once, then `perSecond`. */
+  function rateDenial(client) {
+    if (!config.rate) return null;
+    const now = Date.now();
+    const bucket = buckets.get(client.id) ?? { tokens: config.rate.burst, at: now };
+    bucket.tokens = Math.min(config.rate.burst, bucket.tokens + ((now - bucket.at) / 1000) * config.rate.perSecond);
+    bucket.at = now;
+    buckets.set(client.id, bucket);
+    if (bucket.tokens < 1) return `more than ${config.rate.perSecond} messages a second`;
+    bucket.tokens -= 1;
+    return null;
+  }
+
+  /** A token is good until its exp: then the connection closes and the client must sign in again. */
+  function disconnectAt(client, expiresAt) {
+    clearTimeout(expiries.get(client.id));
+    const wait = expiresAt - Date.now();
+    const timer = setTimeout(
+      () => {
+        if (Date.now() < expiresAt) return disconnectAt(client, expiresAt);
+        log(`token of ${client.uid} expired: closing its connection`);
+        client.close();
+      },
+      Math.max(0, Math.min(wait, MAX_TIMER_MS)),
+    );
+    timer.unref?.();
+    expiries.set(client.id, timer);
+  }
+
+  broker.wdConfig = config;
   return broker;
 }
 
@@ -51,7 +103,8 @@ export async function createBroker({ log = () => {} } = {}) {
  * @returns {{ close: () => void }}
  */
 export function attachBroker(httpServer, broker, { path = '/mqtt' } = {}) {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES + 1024 });
+  const maxPayload = (broker.wdConfig?.maxPayload ?? 64 * 1024) + 1024;
+  const wss = new WebSocketServer({ noServer: true, maxPayload });
   const onUpgrade = (request, socket, head) => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== path) {
       // Another upgrade handler may want it; when none does, do not leave the socket hanging.

@@ -6,15 +6,19 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sirv from 'sirv';
 import { attachBroker, createBroker } from './broker.js';
+import { loadConfig } from './config.js';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 
+/** The demo's broker: anonymous sign-in (anyone picks a uid), every path. */
+export const DEMO_CONFIG = Object.freeze({ auth: { anonymous: true } });
+
 /**
  * Starts the HTTP server, static files and broker.
- * @param {{ port?: number, host?: string, root?: string, log?: (message: string) => void }} [options]
+ * @param {{ port?: number, host?: string, root?: string, config?: object, log?: (message: string) => void }} [options]
  */
-export async function startServer({ port = 8080, host = '127.0.0.1', root = projectRoot, log = () => {} } = {}) {
-  const broker = await createBroker({ log });
+export async function startServer({ port = 8080, host = '127.0.0.1', root = projectRoot, config = DEMO_CONFIG, log = () => {} } = {}) {
+  const broker = await createBroker({ config, log });
   const statics = sirv(root, { dev: true, dotfiles: false });
   const server = http.createServer((req, res) => statics(req, res, () => {
     res.statusCode = 404;
@@ -47,15 +51,18 @@ if (isMain) {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', short: 'p', default: process.env.PORT ?? '8080' },
+      config: { type: 'string', short: 'c' },
       host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
       verbose: { type: 'boolean', short: 'v', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log(`usage: node server/serve.js [--port 8080] [--host 127.0.0.1] [--verbose]
-Serves the demo and the embedded MQTT broker (WebSocket on /mqtt). Anonymous sign-in is allowed:
-keep it on loopback.`);
+    console.log(`usage: node server/serve.js [--port 8080] [--host 127.0.0.1] [--config broker.json] [--verbose]
+Serves the demo and the embedded MQTT broker (WebSocket on /mqtt).
+Without --config or WD_AUTH the broker allows anonymous sign-in (the demo): keep it on loopback.
+Broker settings: --config FILE (JSON) and WD_AUTH, WD_PASSWORD_FILE, WD_JWT_SECRET,
+WD_JWT_PUBLIC_KEY_FILE, WD_PATHS, WD_MAX_PAYLOAD, WD_RATE (see README).`);
     process.exit(0);
   }
   const port = Number(values.port);
@@ -63,11 +70,21 @@ keep it on loopback.`);
     console.error(`--port must be a port number, got "${values.port}"`);
     process.exit(2);
   }
-  const running = await startServer({ port, host: values.host, log: values.verbose ? (m) => console.log(`[broker] ${m}`) : undefined }).catch((error) => {
+  let config;
+  try {
+    config = values.config || process.env.WD_AUTH ? loadConfig({ file: values.config }) : DEMO_CONFIG;
+  } catch (error) {
+    console.error(`bad broker configuration: ${error.message}`);
+    process.exit(2);
+  }
+  const log = values.verbose ? (m) => console.log(`[broker] ${m}`) : undefined;
+  const running = await startServer({ port, host: values.host, config, log }).catch((error) => {
     console.error(`could not start: ${error.message}`);
     process.exit(1);
   });
-  console.log(`wd-video demo on ${running.url}  (broker ${running.brokerURL}, anonymous sign-in allowed)`);
+  const signIn = [config.auth.anonymous && 'anonymous', config.auth.passwordFile && 'password', config.auth.jwt && 'token'].filter(Boolean).join(', ');
+  console.log(`wd-video demo on ${running.url}  (broker ${running.brokerURL}, sign-in: ${signIn})`);
+  if (config.auth.anonymous) console.log('Anonymous sign-in is on: anyone who reaches this server can pick any uid. Fine for a demo on loopback.');
   console.log('Open it in two tabs, give each a name, and call one from the other. Ctrl-C stops.');
   const stop = async () => {
     await running.close();

@@ -9,7 +9,7 @@ import { log } from './logger.js';
 import { CONVERSATION_MODES, MAX_INVITE_AGE_MS, type ConversationMode, type InviteMessage, type Message, type OutgoingMessage } from './messages.js';
 import { Signaling, type PresenceState, type SignalingStats, type SignalingStatus } from './signaling.js';
 import { toInteractionPath, type InteractionRef } from './topics.js';
-import type { User } from './auth.js';
+import { userFromToken, type User } from './auth.js';
 
 export interface ClientOptions {
   /** The broker's WebSocket URL (`ws://…`, `wss://…`, or a path such as `/mqtt` on the page's host). */
@@ -77,6 +77,9 @@ export class Client {
   private readonly outgoing = new Map<string, OutgoingInvite>();
   private readonly incoming = new Map<string, IncomingInvite>();
   private readonly unsubscribers: Unsubscribe[] = [];
+  private user?: Partial<User>;
+  /** Invites per sender in the current window: a flood is dropped here, whatever the broker does. */
+  private readonly inviteCounts = new Map<string, { count: number; since: number }>();
 
   constructor(options: ClientOptions) {
     this.options = {
@@ -166,6 +169,18 @@ export class Client {
     return invite;
   }
 
+  /**
+   * Gives a token-signed-in client a fresh token before the old one expires (the broker closes
+   * connections whose token has expired). Reconnects at once with it; calls keep their media.
+   */
+  async updateToken(token: string): Promise<void> {
+    if (!this.signaling || !this.uid) throw new WdVideoError(ErrorCode.INIT_FAILED, 'the client is not initialised');
+    const user = userFromToken(token);
+    if (user.uid !== this.uid) throw invalidArgument(`the token is for ${user.uid}, this client is ${this.uid}`);
+    this.user = user;
+    await this.signaling.reauthenticate(token);
+  }
+
   /** Leaves every conversation, withdraws pending invites, clears presence and disconnects. */
   async close(): Promise<void> {
     for (const invite of [...this.outgoing.values()]) invite.cancel();
@@ -182,6 +197,11 @@ export class Client {
     const path = toInteractionPath(ref);
     const uid = assertUid((user as { uid?: unknown } | undefined)?.uid, 'user.uid');
     const brokerURL = toBrokerUrl(this.options.brokerURL);
+    const { expiresAt } = user as Partial<User>;
+    if (expiresAt !== undefined && expiresAt <= Date.now()) {
+      throw new WdVideoError(ErrorCode.TOKEN_EXPIRED, `the token expired at ${new Date(expiresAt).toISOString()}: sign in again`);
+    }
+    this.user = user;
     const signaling = new Signaling({
       brokerURL,
       path,
@@ -198,6 +218,13 @@ export class Client {
         this.emitter.emit('presence', who, state);
       }),
       signaling.on('status', (status) => this.emitter.emit('status', status)),
+      signaling.on('refused', () => {
+        const expired = this.user?.expiresAt !== undefined && this.user.expiresAt <= Date.now();
+        const error = expired
+          ? new WdVideoError(ErrorCode.TOKEN_EXPIRED, 'the token expired and the broker closed the connection: call updateToken() with a fresh one')
+          : new WdVideoError(ErrorCode.INIT_FAILED, 'the broker no longer accepts this user’s credentials');
+        this.emitter.emit('error', error);
+      }),
     );
     try {
       await signaling.connect();
@@ -279,6 +306,7 @@ export class Client {
   }
 
   private receiveInvite(from: string, message: InviteMessage): void {
+    if (this.isFlooding(from)) return log.debug(`dropped invite from ${from}: too many invites`);
     if (this.incoming.has(message.cid) || this.conversations.has(message.cid) || this.outgoing.has(outgoingKey(message.cid, from))) {
       return log.debug(`dropped invite from ${from}: conversation ${message.cid} is known`);
     }
@@ -308,6 +336,18 @@ export class Client {
     } catch (error) {
       log.error('an "invite" listener threw', error);
     }
+  }
+
+  /** More than INVITE_BURST invites from one sender within INVITE_WINDOW_MS is a flood. */
+  private isFlooding(from: string): boolean {
+    const now = Date.now();
+    const entry = this.inviteCounts.get(from);
+    if (!entry || now - entry.since > INVITE_WINDOW_MS) {
+      if (this.inviteCounts.size > 1000) this.inviteCounts.clear(); // bounded, whoever sends
+      this.inviteCounts.set(from, { count: 1, since: now });
+      return false;
+    }
+    return ++entry.count > INVITE_BURST;
   }
 
   private send(to: string, message: OutgoingMessage): Promise<void> {
@@ -409,3 +449,6 @@ export class Client {
 }
 
 const outgoingKey = (cid: string, to: string) => `${cid}:${to}`;
+
+const INVITE_WINDOW_MS = 10_000;
+const INVITE_BURST = 5;

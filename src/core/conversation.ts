@@ -48,6 +48,9 @@ export class Participant {
   }
 }
 
+/** How long a join may wait for a member to announce its sender. */
+const PENDING_JOIN_MS = 10_000;
+
 /** Listeners belong to the page: none of their errors may break the call. */
 function safeEmit<Events extends { [K in keyof Events]: (...args: any[]) => void }, E extends keyof Events>(
   emitter: Emitter<Events>,
@@ -105,6 +108,10 @@ export class Conversation {
   /** Mute states that came before their sender's media connected. */
   private readonly pendingMute = new Map<string, { audio: boolean; video: boolean }>();
   private readonly statsCounters = new Map<string, StatsCounters>();
+  /** Who a member has announced (group calls): only they may ask to join. */
+  private readonly knownMembers = new Set<string>();
+  /** Joins from people not announced yet: the announcement may still be on its way. */
+  private readonly pendingJoins = new Map<string, { sdp?: string; timer: ReturnType<typeof setTimeout> }>();
   private statsTimer?: ReturnType<typeof setInterval>;
   private readonly unsubscribeStream: Unsubscribe;
 
@@ -212,7 +219,16 @@ export class Conversation {
       }
       case 'members':
         for (const id of message.members) {
-          if (id !== this.host.uid && !this.links.has(id)) await this.join(id);
+          if (id === this.host.uid || this.knownMembers.has(id)) continue;
+          this.knownMembers.add(id);
+          const pending = this.pendingJoins.get(id);
+          if (pending) {
+            clearTimeout(pending.timer);
+            this.pendingJoins.delete(id);
+            await this.onJoin(id, pending.sdp);
+          } else if (!this.links.has(id)) {
+            await this.join(id);
+          }
         }
         break;
       case 'sdp':
@@ -229,13 +245,19 @@ export class Conversation {
     }
   }
 
-  /** @internal Tells a new member whom else to connect to (nothing in a 1:1 call). */
+  /**
+   * @internal Introduces a new member: tells it whom else to connect to, and tells the others to
+   * expect it (a join is accepted only from someone a member announced). Nothing in a 1:1 call.
+   */
   welcome(memberId: string): void {
     const others = [...this.links.keys()].filter((id) => id !== memberId);
     if (others.length === 0) return;
-    this.host
-      .send(memberId, { type: 'members', cid: this.conversationId, members: others })
-      .catch((error) => log.warn(`could not tell ${memberId} the members`, error));
+    const tell = (to: string, members: string[]) =>
+      this.host
+        .send(to, { type: 'members', cid: this.conversationId, members })
+        .catch((error) => log.warn(`could not tell ${to} the members`, error));
+    tell(memberId, others);
+    for (const other of others) tell(other, [memberId]);
   }
 
   /** @internal Drops the link of an invite that did not work out; the conversation goes on. */
@@ -258,6 +280,18 @@ export class Conversation {
     link.startTrickle();
   }
 
+  /** Keeps an unannounced join a while; dropped if no member vouches for its sender in time. */
+  private holdJoin(from: string, sdp: string | undefined): void {
+    if (this.pendingJoins.has(from) || this.pendingJoins.size >= this.host.maxParticipants * 2) {
+      return log.debug(`dropped join from ${from}: not announced by any member`);
+    }
+    const timer = setTimeout(() => {
+      this.pendingJoins.delete(from);
+      log.debug(`dropped join from ${from}: no member announced it`);
+    }, PENDING_JOIN_MS);
+    this.pendingJoins.set(from, { sdp, timer });
+  }
+
   private async onJoin(from: string, sdp: string | undefined): Promise<void> {
     const existing = this.links.get(from);
     if (existing) {
@@ -265,6 +299,7 @@ export class Conversation {
       if (sdp) await existing.handleDescription({ type: 'offer', sdp });
       return;
     }
+    if (!this.knownMembers.has(from)) return this.holdJoin(from, sdp);
     if (this.links.size + 1 >= this.host.maxParticipants) {
       return log.warn(`refused join from ${from}: conversation ${this.conversationId} is full`);
     }
@@ -282,6 +317,8 @@ export class Conversation {
     this.ended = true;
     this.unsubscribeStream();
     clearInterval(this.statsTimer);
+    for (const { timer } of this.pendingJoins.values()) clearTimeout(timer);
+    this.pendingJoins.clear();
     for (const id of [...this.links.keys()]) this.removeLink(id, 'ending');
     this.host.release(this);
     this.emit('disconnected');

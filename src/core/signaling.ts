@@ -16,6 +16,8 @@ export interface SignalingEvents {
   /** `state` is null when the user left or its client died (empty retained presence). */
   presence: (uid: string, state: PresenceState | null) => void;
   status: (status: SignalingStatus) => void;
+  /** The broker refused to let us back in after a drop (MQTT return code 4 or 5): new credentials needed. */
+  refused: (returnCode: number) => void;
 }
 
 export interface SignalingOptions {
@@ -100,6 +102,26 @@ export class Signaling {
       this.publishPresence().catch((e) => log.warn('presence after reconnect failed', e));
     });
     client.on('offline', () => this.setStatus('offline'));
+    client.on('error', (error: Error & { code?: unknown }) => {
+      if (error.code === 4 || error.code === 5) this.emit('refused', error.code);
+    });
+  }
+
+  /**
+   * Signs in again with a new password or token: a clean disconnect (no Will, so presence stays)
+   * and an immediate reconnect with the new credential.
+   */
+  async reauthenticate(password: string): Promise<void> {
+    const client = this.requireClient();
+    client.options.password = password;
+    this.options.password = password;
+    await client.endAsync(false);
+    const connected = new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    client.reconnect();
+    await connected;
   }
 
   /** Publishes one message to `to`'s inbox with QoS 1. */
@@ -211,7 +233,11 @@ function firstConnection(client: MqttClient, timeoutMs: number): Promise<void> {
       cleanup();
       resolve();
     };
-    const onError = (error: Error) => fail(error.message, error);
+    const onError = (error: Error & { code?: unknown }) => {
+      if (error.code === 5) return fail('the broker does not let this user in (not authorized: is anonymous sign-in allowed there?)', error);
+      if (error.code === 4) return fail('the broker refused the credentials (wrong password, or a token that is invalid or expired)', error);
+      fail(error.message, error);
+    };
     const onClose = () => fail('the connection closed (is the broker URL right and the broker running?)');
     const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
     const cleanup = () => {

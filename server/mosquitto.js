@@ -1,0 +1,106 @@
+// Runs Debian's Mosquitto with wd-video's topic ACL, for tests and as a template for production:
+// a WebSocket listener (browsers) and a TCP listener beside it (Mosquitto 2.0 needs one), a
+// password file, and `pattern` ACL lines for each interaction path. Mosquitto matches `%u` only
+// in a fixed position, so each served path is listed (no "any depth" as in the embedded broker).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The ACL of DESIGN.md for the paths `paths`, as Mosquitto pattern lines. */
+export function mosquittoAcl(paths) {
+  return paths
+    .flatMap((p) => [
+      `pattern write ${p}/presence/%u`,
+      `pattern read ${p}/presence/+`,
+      `pattern write ${p}/inbox/+/%u`,
+      `pattern read ${p}/inbox/%u/+`,
+    ])
+    .join('\n');
+}
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+
+async function waitForPort(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(socket.end() && true)).on('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`mosquitto did not listen on ${port} within ${timeoutMs} ms`);
+}
+
+export const hasMosquitto = () => spawnSync('mosquitto', ['-h'], { stdio: 'ignore' }).error === undefined;
+
+/**
+ * Starts Mosquitto in the foreground on free loopback ports.
+ * @param {{ paths: string[], users: Record<string, string> }} options uid → password
+ * @returns {Promise<{ wsURL: string, tcpURL: string, stop(): Promise<void> }>}
+ */
+export async function startMosquitto({ paths, users }) {
+  const dir = mkdtempSync(join(tmpdir(), 'wd-mosquitto-'));
+  const [wsPort, tcpPort] = [await freePort(), await freePort()];
+  const passwordFile = join(dir, 'passwd');
+  writeFileSync(passwordFile, '');
+  for (const [uid, password] of Object.entries(users)) {
+    const made = spawnSync('mosquitto_passwd', ['-b', passwordFile, uid, password], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`mosquitto_passwd failed: ${made.stderr}`);
+  }
+  writeFileSync(join(dir, 'acl'), `${mosquittoAcl(paths)}\n`);
+  writeFileSync(
+    join(dir, 'mosquitto.conf'),
+    [
+      'per_listener_settings false',
+      'allow_anonymous false',
+      `password_file ${passwordFile}`,
+      `acl_file ${join(dir, 'acl')}`,
+      'persistence false',
+      'log_dest stderr',
+      'log_type error',
+      // Root would otherwise switch to the mosquitto user, who can not read these files.
+      ...(process.getuid?.() === 0 ? ['user root'] : []),
+      `listener ${tcpPort} 127.0.0.1`,
+      'protocol mqtt',
+      // A WebSocket listener binds to an interface name, not an address.
+      `listener ${wsPort} lo`,
+      'protocol websockets',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  try {
+    await Promise.race([
+      waitForPort(wsPort, 5000),
+      new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}: ${stderr}`)))),
+    ]);
+  } catch (error) {
+    child.kill();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    wsURL: `ws://localhost:${wsPort}`,
+    tcpURL: `mqtt://127.0.0.1:${tcpPort}`,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
