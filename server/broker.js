@@ -2,10 +2,39 @@
 // sign-in (anonymous, password, JWT), the topic ACL bound to the signed-in uid, a payload limit
 // and a per-client rate limit.
 import { Aedes } from 'aedes';
+import mqemitter from 'mqemitter';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { publishDenial, subscribeDenial } from './acl.js';
 import { SignInError, createAuthenticator } from './auth.js';
 import { resolveConfig } from './config.js';
+
+/** Messages Aedes delivers at once; past it they queue (backpressure). Aedes's default. */
+const CONCURRENCY = 100;
+
+/**
+ * mqemitter drains its queue recursively: each finished delivery starts the next one on the same
+ * stack, so a burst of a few thousand messages (2,000 Wills when a load test's clients all leave)
+ * overflows the stack and kills the broker. This emitter keeps the queue but moves every 64th
+ * nested delivery to a fresh stack.
+ */
+function shallowEmitter() {
+  const mq = mqemitter({ concurrency: CONCURRENCY, matchEmptyLevels: true });
+  const deliver = mq._do.bind(mq);
+  let depth = 0;
+  mq._do = (message, callback) => {
+    if (depth >= 64) {
+      setImmediate(() => mq._do(message, callback));
+      return mq;
+    }
+    depth++;
+    try {
+      return deliver(message, callback);
+    } finally {
+      depth--;
+    }
+  };
+  return mq;
+}
 
 /** setTimeout takes at most 2^31-1 ms; later expiries are re-armed when they come nearer. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -17,7 +46,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export async function createBroker({ config: overrides = {}, log = () => {} } = {}) {
   const config = resolveConfig(overrides);
   const check = createAuthenticator(config.auth);
-  const broker = await Aedes.createBroker();
+  const broker = await Aedes.createBroker({ concurrency: CONCURRENCY, mq: shallowEmitter() });
   const buckets = new Map(); // client id -> { tokens, at }
   const expiries = new Map(); // client id -> timer
 

@@ -46,7 +46,7 @@ export const hasMosquitto = () => spawnSync('mosquitto', ['-h'], { stdio: 'ignor
 /**
  * Starts Mosquitto in the foreground on free loopback ports.
  * @param {{ paths: string[], users: Record<string, string> }} options uid → password
- * @returns {Promise<{ wsURL: string, tcpURL: string, stop(): Promise<void> }>}
+ * @returns {Promise<{ wsURL: string, tcpURL: string, pause(): Promise<void>, start(): Promise<void>, stop(): Promise<void> }>}
  */
 export async function startMosquitto({ paths, users }) {
   const dir = mkdtempSync(join(tmpdir(), 'wd-mosquitto-'));
@@ -78,28 +78,37 @@ export async function startMosquitto({ paths, users }) {
       '',
     ].join('\n'),
   );
-  const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
+  let child;
+  /** Starts (or starts again, on the same ports and files) the mosquitto process. */
+  const launch = async () => {
+    child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}: ${stderr}`))));
+    exited.catch(() => {});
+    await Promise.race([waitForPort(wsPort, 5000), exited]);
+  };
+  const kill = async () => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
   try {
-    await Promise.race([
-      waitForPort(wsPort, 5000),
-      new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}: ${stderr}`)))),
-    ]);
+    await launch();
   } catch (error) {
-    child.kill();
+    await kill();
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
   return {
     wsURL: `ws://localhost:${wsPort}`,
     tcpURL: `mqtt://127.0.0.1:${tcpPort}`,
+    /** Stops the broker for a while (a restart test): `start()` brings it back as it was. */
+    pause: kill,
+    start: launch,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -16,6 +16,8 @@ export const CHROMIUM_BASE_ARGS = [
   '--auto-select-desktop-capture-source=Entire screen',
   // Without it Chromium gathers no ICE candidate on loopback.
   '--allow-loopback-in-peer-connection',
+  // window.gc() for heap measurements in leak tests.
+  '--js-flags=--expose-gc',
 ];
 
 /** The usual arguments: media plays without a user gesture. */

@@ -21,6 +21,8 @@ export interface ClientOptions {
   inviteTimeout?: number;
   /** How long a peer connection may take to connect (ms). Default 20 s. */
   linkTimeout?: number;
+  /** How long a broken media path may take to recover (ICE restarts) before the participant counts as gone (ms). Default 15 s. */
+  reconnectTimeout?: number;
   /** How long the first broker connection may take (ms). Default 10 s. */
   connectTimeout?: number;
   /** How often each participant's `stats` are sampled (ms); 0 turns sampling off. Default 2000. */
@@ -86,6 +88,7 @@ export class Client {
       brokerURL: options.brokerURL,
       inviteTimeout: options.inviteTimeout ?? 30_000,
       linkTimeout: options.linkTimeout ?? 20_000,
+      reconnectTimeout: options.reconnectTimeout ?? 15_000,
       connectTimeout: options.connectTimeout ?? 10_000,
       maxParticipants: options.maxParticipants ?? 4,
       statsInterval: options.statsInterval ?? 2_000,
@@ -214,7 +217,10 @@ export class Client {
       signaling.on('message', (from, message) => this.route(from, message)),
       signaling.on('presence', (who, state) => {
         // The caller's client died (its Will cleared its presence) or left: stop ringing.
-        if (state === null) for (const invite of [...this.incoming.values()]) if (invite.from === who) invite.handleCancel();
+        if (state === null) {
+          for (const invite of [...this.incoming.values()]) if (invite.from === who) invite.handleCancel();
+          for (const conversation of this.conversations.values()) void conversation.memberGone(who);
+        }
         this.emitter.emit('presence', who, state);
       }),
       signaling.on('status', (status) => this.emitter.emit('status', status)),
@@ -235,7 +241,16 @@ export class Client {
     }
     this.uid = uid;
     this.path = path;
+    if (typeof window !== 'undefined') {
+      // A closing page says goodbye so the others need not wait for its Will or for ICE.
+      window.addEventListener('pagehide', this.onPageHide);
+      this.unsubscribers.push(() => window.removeEventListener('pagehide', this.onPageHide));
+    }
   }
+
+  private readonly onPageHide = () => {
+    for (const conversation of this.conversations.values()) void conversation.disconnect();
+  };
 
   private checkInvite(options: InviteOptions): Required<Omit<InviteOptions, 'data'>> & { data?: unknown } {
     if (!this.signaling || !this.uid) {
@@ -338,7 +353,10 @@ export class Client {
     }
   }
 
-  /** More than INVITE_BURST invites from one sender within INVITE_WINDOW_MS is a flood. */
+  /**
+   * More than INVITE_BURST unanswered invites from one sender within INVITE_WINDOW_MS is a flood
+   * (a person calls far less often; answering an invite resets its sender's count).
+   */
   private isFlooding(from: string): boolean {
     const now = Date.now();
     const entry = this.inviteCounts.get(from);
@@ -383,6 +401,9 @@ export class Client {
     },
     get linkTimeout() {
       return client.options.linkTimeout;
+    },
+    get reconnectTimeout() {
+      return client.options.reconnectTimeout;
     },
     get maxParticipants() {
       return client.options.maxParticipants;
@@ -444,6 +465,8 @@ export class Client {
     reject: (invite, reason) => this.send(invite.from, { type: 'reject', cid: invite.conversationId, ...(reason ? { reason } : {}) }),
     settle: (invite) => {
       if (this.incoming.get(invite.conversationId) === invite) this.incoming.delete(invite.conversationId);
+      // An answered invite is no flood: the user dealt with it.
+      if (invite.status === 'accepted' || invite.status === 'rejected') this.inviteCounts.delete(invite.from);
     },
   };
 }
@@ -451,4 +474,4 @@ export class Client {
 const outgoingKey = (cid: string, to: string) => `${cid}:${to}`;
 
 const INVITE_WINDOW_MS = 10_000;
-const INVITE_BURST = 5;
+const INVITE_BURST = 20;

@@ -71,6 +71,10 @@ export interface ConversationEvents {
   participant_disconnected: (participant: Participant) => void;
   /** The connection to this participant could not be made (40204). */
   participant_failed: (participant: Participant, error: WdVideoError) => void;
+  /** The media path to this participant broke; wd-video is restarting ICE. */
+  participant_reconnecting: (participant: Participant) => void;
+  /** Media from this participant flows again after `participant_reconnecting`. */
+  participant_reconnected: (participant: Participant) => void;
   /** This conversation is over for us: we left, or the last other participant did. */
   disconnected: () => void;
 }
@@ -81,6 +85,8 @@ export interface ConversationHost {
   readonly rtcConfig: RTCConfiguration;
   /** How long a peer connection may take to connect before it counts as failed (ms). */
   readonly linkTimeout: number;
+  /** How long a broken media path may take to recover before the participant counts as gone (ms). */
+  readonly reconnectTimeout: number;
   /** Most people in one conversation, ourselves included (mesh: each sends to every other). */
   readonly maxParticipants: number;
   /** How often participants' stats are sampled (ms); 0 for never. */
@@ -190,6 +196,8 @@ export class Conversation {
     this.links.set(remoteId, link);
     link.on('connected', () => this.onLinkConnected(link));
     link.on('failed', () => this.onLinkFailed(link));
+    link.on('interrupted', () => this.onLinkInterrupted(link));
+    link.on('recovered', () => this.onLinkRecovered(link));
     this.linkTimers.set(
       remoteId,
       setTimeout(() => {
@@ -258,6 +266,16 @@ export class Conversation {
         .catch((error) => log.warn(`could not tell ${to} the members`, error));
     tell(memberId, others);
     for (const other of others) tell(other, [memberId]);
+  }
+
+  /**
+   * @internal `memberId`'s presence was cleared: it left, or its page died (its Last Will). Unless
+   * media still arrives from it (a broker restart can publish Wills of live clients), it is gone.
+   */
+  async memberGone(memberId: string): Promise<void> {
+    const link = this.links.get(memberId);
+    if (!link || (await link.isAlive())) return;
+    if (this.links.get(memberId) === link) this.removeLink(memberId, 'left');
   }
 
   /** @internal Drops the link of an invite that did not work out; the conversation goes on. */
@@ -366,6 +384,24 @@ export class Conversation {
         log.debug(`stats of ${id} failed`, error);
       }
     }
+  }
+
+  private onLinkInterrupted(link: PeerLink): void {
+    const participant = this.participants.get(link.remoteId);
+    if (!participant) return;
+    clearTimeout(this.linkTimers.get(link.remoteId));
+    // Give ICE restarts this long; then the participant counts as gone.
+    this.linkTimers.set(
+      link.remoteId,
+      setTimeout(() => this.links.get(link.remoteId) === link && this.removeLink(link.remoteId, 'failed'), this.host.reconnectTimeout),
+    );
+    this.emit('participant_reconnecting', participant);
+  }
+
+  private onLinkRecovered(link: PeerLink): void {
+    clearTimeout(this.linkTimers.get(link.remoteId));
+    const participant = this.participants.get(link.remoteId);
+    if (participant) this.emit('participant_reconnected', participant);
   }
 
   private onLinkFailed(link: PeerLink): void {

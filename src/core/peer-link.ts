@@ -1,5 +1,5 @@
 import { createNanoEvents, type Unsubscribe } from 'nanoevents';
-import { setSenderStreams } from './environment.js';
+import { setSenderStreams, tuneSender } from './environment.js';
 import type { LocalStream, MediaKind } from './local-stream.js';
 import { log } from './logger.js';
 import type { IceCandidateData } from './messages.js';
@@ -13,9 +13,16 @@ export type LinkSignal =
 export interface PeerLinkEvents {
   /** Media flows (ICE and DTLS connected). */
   connected: () => void;
-  /** The connection failed for good (ICE failed) or was closed by the browser. */
+  /** It never connected, or the browser closed it. */
   failed: () => void;
+  /** The media path broke after it had worked; ICE restarts are under way. */
+  interrupted: () => void;
+  /** Media flows again after an interruption. */
+  recovered: () => void;
 }
+
+/** How long a broken path may stay 'disconnected' before we restart ICE (the browser may recover alone). */
+const RESTART_AFTER_MS = 2_000;
 
 export interface PeerLinkOptions {
   remoteId: string;
@@ -59,6 +66,8 @@ export class PeerLink {
   private flushTimer?: ReturnType<typeof setTimeout>;
   private closed = false;
   private wasConnected = false;
+  private interrupted = false;
+  private restartTimer?: ReturnType<typeof setTimeout>;
   /** The sender that carries our track of each kind. */
   private readonly senders = new Map<MediaKind, RTCRtpSender>();
   private readonly unsubscribeStream: Array<() => void> = [];
@@ -169,6 +178,7 @@ export class PeerLink {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.flushTimer);
+    clearTimeout(this.restartTimer);
     this.pc.removeEventListener('track', this.onTrack);
     this.pc.removeEventListener('icecandidate', this.onIceCandidate);
     this.pc.removeEventListener('connectionstatechange', this.onConnectionStateChange);
@@ -207,9 +217,9 @@ export class PeerLink {
     await Promise.all(
       [...this.senders].map(async ([kind, sender]) => {
         const track = this.localStream!.sendable(kind);
-        if (sender.track === track) return;
         try {
-          await sender.replaceTrack(track);
+          if (sender.track !== track) await sender.replaceTrack(track);
+          await tuneSender(sender, kind, track !== null);
         } catch (error) {
           log.warn(`could not switch the ${kind} sent to ${this.remoteId}`, error);
         }
@@ -263,14 +273,55 @@ export class PeerLink {
     }
   };
 
+  /**
+   * True when anything (media, RTCP, consent checks) arrived from the peer within `windowMs`:
+   * tells a peer whose page died from one whose signalling blinked.
+   */
+  async isAlive(windowMs = 1_500): Promise<boolean> {
+    const received = async () => {
+      let bytes = 0;
+      (await this.pc.getStats()).forEach((stat: { type: string; bytesReceived?: number; nominated?: boolean; state?: string }) => {
+        if (stat.type === 'candidate-pair' && stat.nominated && stat.state === 'succeeded') bytes += stat.bytesReceived ?? 0;
+      });
+      return bytes;
+    };
+    if (this.closed || this.pc.connectionState !== 'connected') return false;
+    const before = await received();
+    await new Promise((r) => setTimeout(r, windowMs));
+    return !this.closed && (await received()) > before;
+  }
+
+  /** ICE restart: new candidates and credentials through perfect negotiation's offer/answer. */
+  private restartIce(): void {
+    if (this.closed || this.pc.connectionState === 'connected') return;
+    log.info('restarting ICE with', this.remoteId);
+    this.pc.restartIce();
+  }
+
   private readonly onConnectionStateChange = () => {
     const state = this.pc.connectionState;
     log.debug('link to', this.remoteId, state);
-    if (state === 'connected' && !this.wasConnected) {
-      this.wasConnected = true;
-      this.emitter.emit('connected');
-    } else if (state === 'failed' || state === 'closed') {
-      this.emitter.emit('failed');
+    if (state === 'connected') {
+      clearTimeout(this.restartTimer);
+      if (!this.wasConnected) {
+        this.wasConnected = true;
+        this.emitter.emit('connected');
+      } else if (this.interrupted) {
+        this.interrupted = false;
+        this.emitter.emit('recovered');
+      }
+      return;
+    }
+    if (state === 'closed' || (state === 'failed' && !this.wasConnected)) return void this.emitter.emit('failed');
+    if ((state === 'disconnected' || state === 'failed') && this.wasConnected) {
+      if (!this.interrupted) {
+        this.interrupted = true;
+        this.emitter.emit('interrupted');
+      }
+      // The impolite side restarts first; the polite one follows if that did not help.
+      clearTimeout(this.restartTimer);
+      const wait = (state === 'failed' ? 0 : RESTART_AFTER_MS) + (this.polite ? 3_000 : 0);
+      this.restartTimer = setTimeout(() => this.restartIce(), wait);
     }
   };
 }

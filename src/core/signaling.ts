@@ -41,6 +41,8 @@ export interface SignalingStats {
 }
 
 const encoder = new TextEncoder();
+const RECONNECT_MIN_MS = 1_000;
+const RECONNECT_MAX_MS = 5_000;
 
 /**
  * One MQTT connection bound to one uid on one interaction path: the user's inbox, everyone's
@@ -76,7 +78,7 @@ export class Signaling {
       username: uid,
       password,
       keepalive: 30,
-      reconnectPeriod: 1_000,
+      reconnectPeriod: RECONNECT_MIN_MS,
       connectTimeout,
       will: { topic: presenceTopic(path, uid), payload: '', qos: 1, retain: true },
       ...mqttOptions,
@@ -95,9 +97,14 @@ export class Signaling {
         : new WdVideoError(ErrorCode.INIT_FAILED, `could not subscribe at ${brokerURL}: ${String(error)}`, { cause: error });
     }
     this.setStatus('online');
+    // Back off between reconnection attempts: 1 s, 2 s, 4 s, then every 5 s.
+    client.on('reconnect', () => {
+      client.options.reconnectPeriod = Math.min((client.options.reconnectPeriod ?? RECONNECT_MIN_MS) * 2, RECONNECT_MAX_MS);
+    });
     client.on('connect', () => {
+      client.options.reconnectPeriod = RECONNECT_MIN_MS;
       // A reconnection: mqtt.js resubscribes by itself; the retained presence was cleared by our
-      // Will when the broker noticed the drop, so announce it again.
+      // Will when the broker noticed the drop (or lost with a restarted broker), so announce it again.
       this.setStatus('online');
       this.publishPresence().catch((e) => log.warn('presence after reconnect failed', e));
     });

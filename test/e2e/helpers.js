@@ -45,38 +45,97 @@ export function useServerAndBrowser() {
 export const uniquePath = (name) => `test/${name}/${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 
 /**
- * Waits until the <video> that `locate` finds (a function run in the page) has the given size
- * and its decoded-frame count keeps growing: real frames, not just a track.
+ * Calls `fn(arg)` in the page every `interval` ms until it returns something truthy, and returns
+ * that. It uses only `page.evaluate(fn, arg)`, which Playwright and Puppeteer share, so it drives
+ * Chromium (Playwright) and Firefox (Puppeteer) alike.
  */
-export async function waitForDecodedVideo(page, locate, { width, height, timeout = 20_000 } = {}) {
-  const handle = await page.waitForFunction(
-    ([locateSource, w, h]) => {
+export async function poll(page, fn, arg, { timeout = 15_000, interval = 250, what = 'the condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const result = await page.evaluate(fn, arg);
+    if (result) return result;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/**
+ * Runs in the page: the frames `video` has shown since the first call for it. Counted with
+ * requestVideoFrameCallback where the engine has it (Firefox's getVideoPlaybackQuality() counts
+ * no frame of a MediaStream), with totalVideoFrames elsewhere.
+ */
+export function presentedFrames(video) {
+  if (typeof video.requestVideoFrameCallback !== 'function') return video.getVideoPlaybackQuality().totalVideoFrames;
+  if (video.wdFramesShown === undefined) {
+    video.wdFramesShown = 0;
+    const next = () =>
+      video.requestVideoFrameCallback(() => {
+        video.wdFramesShown++;
+        next();
+      });
+    next();
+  }
+  return video.wdFramesShown;
+}
+
+/**
+ * Waits until the <video> that `locate` finds (a function run in the page) has the given size
+ * and its count of shown frames keeps growing: real frames, not just a track.
+ */
+export function waitForDecodedVideo(page, locate, { width, height, timeout = 20_000 } = {}) {
+  return poll(
+    page,
+    ([locateSource, countSource, w, h]) => {
       const video = new Function(`return (${locateSource})()`)();
       if (!video || video.readyState < 2) return false;
       if (w && (video.videoWidth !== w || video.videoHeight !== h)) return false;
-      const frames = video.getVideoPlaybackQuality().totalVideoFrames;
+      const frames = new Function(`return (${countSource})`)()(video);
       const previous = Number(video.dataset.framesSeen ?? -1);
       video.dataset.framesSeen = String(frames);
       return previous >= 0 && frames > previous ? { width: video.videoWidth, height: video.videoHeight, frames } : false;
     },
-    [locate.toString(), width, height],
-    { timeout, polling: 250 },
+    [locate.toString(), presentedFrames.toString(), width, height],
+    { timeout, what: `${width ?? 'any'}x${height ?? 'any'} video frames` },
   );
-  return handle.jsonValue();
 }
 
-/** Counts RTCPeerConnections the page creates and how many are still open. Call before goto. */
+/**
+ * Counts what a page holds, for leak checks: the RTCPeerConnections it creates (and their remote
+ * tracks) in `__peerConnections` / `__remoteTracks`, and its pending timers and intervals in
+ * `__timers` / `__intervals`. Call before goto.
+ */
 export async function trackPeerConnections(page) {
   await page.addInitScript(() => {
     const Native = window.RTCPeerConnection;
     const all = [];
+    const tracks = [];
     window.__peerConnections = all;
+    window.__remoteTracks = tracks;
     window.RTCPeerConnection = class extends Native {
       constructor(...args) {
         super(...args);
         all.push(this);
+        this.addEventListener('track', (e) => tracks.push(e.track));
       }
     };
+    const timers = (window.__timers = new Set());
+    const intervals = (window.__intervals = new Set());
+    const { setTimeout: st, clearTimeout: ct, setInterval: si, clearInterval: ci } = window;
+    window.setTimeout = (fn, ms, ...args) => {
+      const id = st((...a) => {
+        timers.delete(id);
+        return typeof fn === 'function' ? fn(...a) : undefined;
+      }, ms, ...args);
+      timers.add(id);
+      return id;
+    };
+    window.clearTimeout = (id) => (timers.delete(id), ct(id));
+    window.setInterval = (fn, ms, ...args) => {
+      const id = si(fn, ms, ...args);
+      intervals.add(id);
+      return id;
+    };
+    window.clearInterval = (id) => (intervals.delete(id), ci(id));
   });
 }
 
