@@ -2,6 +2,7 @@
 //  - dist/**/*.js + .d.ts: one module per source file, dependencies external, for bundlers
 //    (tsc would do the same; rollup keeps one tool and one config).
 //  - dist/wd-video.min.js: everything inlined and minified, for a CDN <script type="module">.
+//  - dist/wd-video.classic.min.js: the same as a classic script with a global `wdVideo`.
 import typescript from '@rollup/plugin-typescript';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
@@ -24,5 +25,16 @@ export default [
       terser({ format: { comments: false } }),
     ],
     output: { file: 'dist/wd-video.min.js', format: 'es' },
+  },
+  {
+    // For pages without modules: <script src="wd-video.classic.min.js"> defines the elements and a
+    // global `wdVideo`.
+    input: 'src/index.ts',
+    plugins: [
+      nodeResolve({ browser: true, exportConditions: ['browser'] }),
+      typescript({ tsconfig: './tsconfig.build.json', declaration: false, sourceMap: false, outDir: 'dist' }),
+      terser({ format: { comments: false } }),
+    ],
+    output: { file: 'dist/wd-video.classic.min.js', format: 'iife', name: 'wdVideo' },
   },
 ];

@@ -8,10 +8,11 @@ import { readdirSync } from 'node:fs';
 const testFiles = (dir) => readdirSync(dir).filter((f) => f.endsWith('.test.js')).map((f) => `${dir}/${f}`);
 
 const stages = [
+  ['manifest', 'custom-elements-manifest', ['analyze', '--quiet']],
   ['build', 'rollup', ['-c', '--silent']],
   ['typecheck', 'tsc', ['-p', 'tsconfig.test.json']],
   ['browser tests', 'web-test-runner', []],
-  ['node tests', process.execPath, ['--test', '--test-concurrency=1', ...testFiles('test/server'), ...testFiles('test/e2e')]],
+  ['node tests', process.execPath, ['--test', '--test-concurrency=1', ...testFiles('test/server'), ...testFiles('test/docs'), ...testFiles('test/e2e')]],
 ];
 
 const failed = [];
@@ -21,7 +22,7 @@ for (const [name, command, args] of stages) {
   if (status !== 0) {
     failed.push(name);
     // Without a build there is nothing to test.
-    if (name === 'build') break;
+    if (name === 'build' || name === 'manifest') break;
   }
 }
 if (failed.length) {

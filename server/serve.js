@@ -15,15 +15,23 @@ export const DEMO_CONFIG = Object.freeze({ auth: { anonymous: true } });
 
 /**
  * Starts the HTTP server, static files and broker.
- * @param {{ port?: number, host?: string, root?: string, config?: object, log?: (message: string) => void }} [options]
+ * @param {{ port?: number, host?: string, root?: string, mounts?: Record<string, string>, config?: object, log?: (message: string) => void }} [options]
+ *   mounts: URL prefix (such as '/wd-video/') → folder, served before `root`.
  */
-export async function startServer({ port = 8080, host = '127.0.0.1', root = projectRoot, config = DEMO_CONFIG, log = () => {} } = {}) {
+export async function startServer({ port = 8080, host = '127.0.0.1', root = projectRoot, mounts = {}, config = DEMO_CONFIG, log = () => {} } = {}) {
   const broker = await createBroker({ config, log });
   const statics = sirv(root, { dev: true, dotfiles: false });
-  const server = http.createServer((req, res) => statics(req, res, () => {
+  const mounted = Object.entries(mounts).map(([prefix, dir]) => [prefix.endsWith('/') ? prefix : `${prefix}/`, sirv(dir, { dev: true })]);
+  const notFound = (res) => {
     res.statusCode = 404;
     res.end('not found');
-  }));
+  };
+  const server = http.createServer((req, res) => {
+    const mount = mounted.find(([prefix]) => req.url?.startsWith(prefix));
+    if (!mount) return statics(req, res, () => notFound(res));
+    req.url = req.url.slice(mount[0].length - 1);
+    mount[1](req, res, () => notFound(res));
+  });
   const attachment = attachBroker(server, broker, { path: '/mqtt' });
   await new Promise((resolve, reject) => {
     server.once('error', reject);

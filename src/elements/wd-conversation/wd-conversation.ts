@@ -15,6 +15,7 @@ import { styles } from './wd-conversation.styles.js';
 export type ConversationState = 'idle' | 'calling' | 'connected' | 'ended';
 
 /**
+ * @tagname wd-conversation
  * @summary A call: invites `participant-id` (or answers invites with `auto-accept`), then shows
  * every remote participant's video in a grid that adapts to their number.
  *

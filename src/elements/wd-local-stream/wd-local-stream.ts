@@ -16,6 +16,7 @@ const optionalBoolean = {
 };
 
 /**
+ * @tagname wd-local-stream
  * @summary Captures the camera and microphone, shows a muted preview, and offers the stream to the
  * calls of its `<wd-video-client>`. The stream is released when the element leaves the page.
  *

@@ -13,6 +13,7 @@ import { styles } from './wd-video-client.styles.js';
 export type ClientState = 'idle' | 'connecting' | 'ready' | 'error';
 
 /**
+ * @tagname wd-video-client
  * @summary Signs in, connects to the broker on an interaction path, and gives its child elements
  * the client. Each `<wd-video-client>` is one user; several can share a page.
  *

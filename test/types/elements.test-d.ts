@@ -1,0 +1,31 @@
+// Type test (checked by `npm run typecheck`, never run): TypeScript users get typed elements and
+// typed events from the tag names alone.
+import type { Participant } from '../../src/core/conversation.js';
+import type { WdVideoError } from '../../src/core/errors.js';
+import '../../src/index.js';
+import type { WdConversation } from '../../src/index.js';
+
+const conversation = document.querySelector('wd-conversation');
+const typed: WdConversation | null = conversation;
+void typed;
+
+conversation?.addEventListener('wd-participant-connected', (event) => {
+  const participant: Participant = event.detail.participant;
+  const id: string = participant.participantId;
+  void id;
+});
+conversation?.addEventListener('wd-error', (event) => {
+  const code: number = event.detail.code;
+  const error: WdVideoError = event.detail;
+  void code;
+  void error;
+});
+document.createElement('wd-local-stream').resolution = 'standard-16:9';
+
+// And the mistakes are caught:
+// @ts-expect-error a participant has no `name`
+conversation?.addEventListener('wd-participant-connected', (event) => event.detail.participant.name);
+// @ts-expect-error not a preset
+document.createElement('wd-local-stream').resolution = 'ultra';
+// @ts-expect-error participantId is a string
+document.createElement('wd-conversation').participantId = 42;
