@@ -19,10 +19,22 @@ function emulateAutoplayPolicy() {
   for (const type of ['pointerdown', 'keydown', 'click']) {
     window.addEventListener(type, (e) => (gesture ||= e.isTrusted), { capture: true });
   }
+  const audible = (el) => !el.muted && (el.srcObject?.getAudioTracks?.().length ?? 1) > 0;
+  // The `autoplay` attribute starts playback without play(): refuse that too. (Media events do not
+  // leave a shadow root, so each element gets its own listener when it is given a stream.)
+  const srcObject = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, 'srcObject');
+  Object.defineProperty(HTMLMediaElement.prototype, 'srcObject', {
+    get: srcObject.get,
+    set(value) {
+      srcObject.set.call(this, value);
+      if (this.wdPolicy) return;
+      this.wdPolicy = true;
+      this.addEventListener('play', () => audible(this) && !gesture && this.pause());
+    },
+  });
   const play = HTMLMediaElement.prototype.play;
   HTMLMediaElement.prototype.play = function () {
-    const audible = !this.muted && (this.srcObject?.getAudioTracks?.().length ?? 1) > 0;
-    if (audible && !gesture) {
+    if (audible(this) && !gesture) {
       return Promise.reject(new DOMException('play() failed because the user didn’t interact with the document first.', 'NotAllowedError'));
     }
     return play.call(this);
@@ -40,6 +52,7 @@ test('blocked autoplay is reported and one click resumes playback', async () => 
   try {
     await bob.page.waitForFunction(() => window.blockedEvents.length > 0, null, { timeout: 20000 });
     assert.deepEqual(await bob.page.evaluate(() => window.blockedEvents), ['alice']);
+    await bob.page.waitForTimeout(500);
     assert.equal(await bob.page.evaluate(() => document.querySelector('wd-conversation').shadowRoot.querySelector('video').paused), true);
 
     await bob.page.getByRole('button', { name: 'Play sound' }).click(); // a real user gesture
