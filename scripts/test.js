@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: build, type-check, browser tests (web-test-runner), then Node-driven tests (broker
-// ACL and multi-context end-to-end). Every stage runs even when an earlier one fails, so one run
+// `npm test`: build (manifest, bundles, the framework examples), type-check, browser tests
+// (web-test-runner), then Node-driven tests (broker, docs and multi-context end-to-end). Every stage runs even when an earlier one fails, so one run
 // shows everything that is broken; the exit code is non-zero if any stage failed.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -10,6 +10,7 @@ const testFiles = (dir) => readdirSync(dir).filter((f) => f.endsWith('.test.js')
 const stages = [
   ['manifest', 'custom-elements-manifest', ['analyze', '--quiet']],
   ['build', 'rollup', ['-c', '--silent']],
+  ['examples', process.execPath, ['scripts/examples.js']],
   ['typecheck', 'tsc', ['-p', 'tsconfig.test.json']],
   ['browser tests', 'web-test-runner', []],
   ['node tests', process.execPath, ['--test', '--test-concurrency=1', ...testFiles('test/server'), ...testFiles('test/docs'), ...testFiles('test/e2e')]],
