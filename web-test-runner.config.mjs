@@ -1,9 +1,13 @@
-// Browser tests: core against a real embedded broker, elements in real Chromium with fake devices.
-// The broker runs in this process on a free port; tests import its URL from /__wd-test-env.js.
+// Browser tests: core against a real embedded broker, elements in real Chromium and Firefox with
+// fake devices. The broker runs in this process on a free port; tests import its URL from
+// /__wd-test-env.js.
 import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { chromeLauncher } from '@web/test-runner-chrome';
 import { playwrightLauncher } from '@web/test-runner-playwright';
+import puppeteer from 'puppeteer-core';
 import { startServer } from './server/serve.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/chromium.js';
+import { FIREFOX_LAUNCH_OPTIONS } from './test/firefox.js';
 
 let brokerServer;
 
@@ -35,6 +39,8 @@ export default {
       // Without camera and microphone permissions Chromium gathers no ICE candidate.
       createBrowserContext: ({ browser }) => browser.newContext({ permissions: ['camera', 'microphone'] }),
     }),
+    // Debian's firefox-esr through puppeteer-core (WebDriver BiDi); the launcher names it "Firefox".
+    chromeLauncher({ puppeteer, launchOptions: FIREFOX_LAUNCH_OPTIONS }),
   ],
   concurrency: 1,
   testFramework: { config: { timeout: 30000 } },

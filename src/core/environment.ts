@@ -34,3 +34,21 @@ export function setSenderStreams(sender: RTCRtpSender, stream: MediaStream): voi
   const withStreams = sender as RTCRtpSender & { setStreams?: (...streams: MediaStream[]) => void };
   withStreams.setStreams?.(stream);
 }
+
+/**
+ * Sets what `sender` sends, beyond its track:
+ * - `active` false pauses it: after `replaceTrack(null)` Chromium sends nothing, but Firefox
+ *   re-sends the last video frame once a second.
+ * - video keeps its size under pressure (frame rate goes first): Chromium takes that from the
+ *   track's `contentHint`, Firefox has no `contentHint` and follows `degradationPreference`.
+ */
+export async function tuneSender(sender: RTCRtpSender, kind: 'audio' | 'video', active: boolean): Promise<void> {
+  const parameters = sender.getParameters() as RTCRtpSendParameters & { degradationPreference?: string };
+  const encodings = parameters.encodings ?? [];
+  const toggle = encodings.some((e) => (e.active ?? true) !== active);
+  const holdSize = kind === 'video' && parameters.degradationPreference !== 'maintain-resolution';
+  if (!toggle && !holdSize) return;
+  for (const encoding of encodings) encoding.active = active;
+  if (kind === 'video') parameters.degradationPreference = 'maintain-resolution';
+  await sender.setParameters(parameters);
+}

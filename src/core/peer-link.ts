@@ -70,6 +70,7 @@ export class PeerLink {
   private restartTimer?: ReturnType<typeof setTimeout>;
   /** The sender that carries our track of each kind. */
   private readonly senders = new Map<MediaKind, RTCRtpSender>();
+  private senderUpdate: Promise<void> = Promise.resolve();
   private readonly unsubscribeStream: Array<() => void> = [];
 
   constructor(options: PeerLinkOptions) {
@@ -210,9 +211,16 @@ export class PeerLink {
   /**
    * Puts on each sender what the local stream wants sent now: its current track, or nothing while
    * that kind is turned off (so a muted camera costs no bandwidth and stats show zero).
-   * replaceTrack never needs a new offer.
+   * replaceTrack never needs a new offer. One update runs at a time and reads what is wanted when
+   * it starts, so quick toggles end in the last state asked for.
    */
-  private async syncSenders(): Promise<void> {
+  private syncSenders(): Promise<void> {
+    const update = () => this.updateSenders();
+    this.senderUpdate = this.senderUpdate.then(update, update);
+    return this.senderUpdate;
+  }
+
+  private async updateSenders(): Promise<void> {
     if (this.closed || !this.localStream) return;
     await Promise.all(
       [...this.senders].map(async ([kind, sender]) => {

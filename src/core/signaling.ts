@@ -88,7 +88,11 @@ export class Signaling {
       await firstConnection(client, connectTimeout);
       client.on('message', (topic, payload) => this.receive(topic, payload));
       await client.subscribeAsync([inboxFilter(path, uid), presenceFilter(path)], { qos: 1 });
+      // The broker sends the retained presence of everyone on the path right after the SUBACK;
+      // our own presence coming back behind it means the map is filled when connect() resolves.
+      const echoed = this.ownPresenceEcho(2_000);
       await this.publishPresence();
+      await echoed;
     } catch (error) {
       client.end(true);
       this.setStatus('closed');
@@ -190,6 +194,19 @@ export class Signaling {
     const parsed = parseMessage(payload);
     if (!parsed.ok) return this.drop(topic, parsed.reason);
     this.emit('message', from, parsed.message);
+  }
+
+  /** Resolves when our own presence comes back from the broker (or after `timeoutMs`). */
+  private ownPresenceEcho(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const off = this.emitter.on('presence', (uid) => uid === this.uid && done());
+      function done() {
+        clearTimeout(timer);
+        off();
+        resolve();
+      }
+    });
   }
 
   private receivePresence(uid: string, payload: Uint8Array): void {

@@ -43,19 +43,43 @@ export function once<T extends unknown[]>(
   });
 }
 
+/** True in Firefox, for the few tests that need what only Chromium's fake devices offer. */
+export const isFirefox = navigator.userAgent.includes('Firefox/');
+
+const presented = new WeakMap<HTMLVideoElement, { frames: number }>();
+
+/**
+ * The frames `video` has shown since the first call for it. Counted with requestVideoFrameCallback
+ * where the engine has it: Firefox's getVideoPlaybackQuality() counts no frame of a MediaStream.
+ */
+export function frameCount(video: HTMLVideoElement): number {
+  if (typeof video.requestVideoFrameCallback !== 'function') return video.getVideoPlaybackQuality().totalVideoFrames;
+  let counter = presented.get(video);
+  if (!counter) {
+    const count = { frames: 0 };
+    presented.set(video, (counter = count));
+    const next = () => video.requestVideoFrameCallback(() => {
+      count.frames++;
+      next();
+    });
+    next();
+  }
+  return counter.frames;
+}
+
 /** Waits until `video` shows frames of `width`x`height` and keeps decoding new ones. */
 export async function decodedFrames(video: HTMLVideoElement, width: number, height: number, timeoutMs = 15_000) {
   const deadline = performance.now() + timeoutMs;
   let previous = -1;
   while (performance.now() < deadline) {
-    const frames = video.getVideoPlaybackQuality().totalVideoFrames;
+    const frames = frameCount(video);
     if (video.videoWidth === width && video.videoHeight === height && previous >= 0 && frames > previous) {
       return { width: video.videoWidth, height: video.videoHeight, frames };
     }
     previous = video.videoWidth === width ? frames : -1;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`no decoded ${width}x${height} frames: got ${video.videoWidth}x${video.videoHeight}, ${video.getVideoPlaybackQuality().totalVideoFrames} frames`);
+  throw new Error(`no decoded ${width}x${height} frames: got ${video.videoWidth}x${video.videoHeight}, ${frameCount(video)} frames`);
 }
 
 /** Counts the RTCPeerConnections this page creates; install before any is made. */

@@ -4,7 +4,7 @@ import type { Conversation, Participant } from '../../src/core/conversation.js';
 import type { IncomingInvite } from '../../src/core/invite.js';
 import { LocalStream, listDevices } from '../../src/core/local-stream.js';
 import type { ParticipantStats } from '../../src/core/stats.js';
-import { closeAll, decodedFrames, onlineClient, once, trackPeerConnections, uniquePath, videoElement } from './helpers.js';
+import { closeAll, decodedFrames, frameCount, isFirefox, onlineClient, once, trackPeerConnections, uniquePath, videoElement } from './helpers.js';
 
 const peerConnections = trackPeerConnections();
 
@@ -48,7 +48,6 @@ async function connected(conversation: Conversation, id: string): Promise<[Parti
   return present ? [present] : once<[Participant]>(conversation, 'participant_connected');
 }
 
-const frames = (video: HTMLVideoElement) => video.getVideoPlaybackQuality().totalVideoFrames;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits for the first stats sample of `participant` that satisfies `ok`. */
@@ -95,15 +94,28 @@ describe('media controls in a call', () => {
     expect((await muted)[0]).to.deep.equal({ audioMuted: false, videoMuted: true });
     expect(c.atBob.videoMuted).to.equal(true);
     await sleep(700); // let frames in flight arrive
-    const before = frames(video);
+    const before = frameCount(video);
     await sleep(1500);
-    const grew = frames(video) - before;
+    const grew = frameCount(video) - before;
     // Black frames or no frames: nothing visible arrives.
     expect(grew === 0 || brightness(video) < 10, `${grew} new frames of brightness ${brightness(video)}`).to.equal(true);
 
     const unmuted = once<[{ audioMuted: boolean; videoMuted: boolean }]>(c.atBob, 'mute');
     c.aliceStream.enableVideo(true);
     expect((await unmuted)[0].videoMuted).to.equal(false);
+    await decodedFrames(video, 640, 480);
+    expect(brightness(video)).to.be.above(20);
+    video.remove();
+  });
+
+  it('toggling the camera off and on in quick succession ends with it sending', async () => {
+    const c = await call();
+    const video = videoElement();
+    c.atBob.stream.attach(video);
+    await decodedFrames(video, 640, 480);
+    c.aliceStream.enableVideo(false);
+    c.aliceStream.enableVideo(true);
+    await sleep(1000);
     await decodedFrames(video, 640, 480);
     expect(brightness(video)).to.be.above(20);
     video.remove();
@@ -145,7 +157,8 @@ describe('media controls in a call', () => {
     expect([atBob.audioMuted, atBob.videoMuted]).to.deep.equal([true, false]);
   });
 
-  it('switching the camera mid-call keeps the peer connection, sends no SDP, and frames keep coming', async () => {
+  it('switching the camera mid-call keeps the peer connection, sends no SDP, and frames keep coming', async function () {
+    if (isFirefox) this.skip(); // Firefox's fake device has one camera: there is none to switch to.
     const c = await call();
     const { cameras } = await listDevices();
     expect(cameras.length, 'the fake device gives three cameras').to.be.at.least(3);
@@ -173,7 +186,8 @@ describe('media controls in a call', () => {
     video.remove();
   });
 
-  it('screen sharing reaches the remote side, and stopping it returns to the camera', async () => {
+  it('screen sharing reaches the remote side, and stopping it returns to the camera', async function () {
+    if (isFirefox) this.skip(); // headless Firefox has no screen to capture and no fake one (NotFoundError).
     const c = await call();
     const video = videoElement();
     c.atBob.stream.attach(video);
@@ -193,7 +207,8 @@ describe('media controls in a call', () => {
     await decodedFrames(video, 640, 480);
   });
 
-  it('a stream created with { screen: true } shares the screen', async () => {
+  it('a stream created with { screen: true } shares the screen', async function () {
+    if (isFirefox) this.skip(); // headless Firefox has no screen to capture and no fake one (NotFoundError).
     const stream = await LocalStream.create({ screen: true });
     streams.push(stream);
     expect(stream.isScreenSharing).to.equal(true);
@@ -201,7 +216,10 @@ describe('media controls in a call', () => {
     expect(stream.mediaStream.getAudioTracks()).to.have.length(0);
   });
 
-  it('an unplugged camera falls back to the default and says so (the unplug is simulated: fake devices can not be removed)', async () => {
+  it('an unplugged camera falls back to the default and says so (the unplug is simulated: fake devices can not be removed)', async function () {
+    // Firefox's fake device has one camera, and Firefox gives a synthetic `ended` on a track only to
+    // `onended`, not to addEventListener listeners (they take trusted events only): no way to simulate.
+    if (isFirefox) this.skip();
     const { cameras } = await listDevices();
     const stream = await LocalStream.create({ audio: false, video: 'low', cameraId: cameras[2]!.deviceId });
     streams.push(stream);

@@ -1,13 +1,14 @@
 import { brokerURL } from '/__wd-test-env.js';
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { ErrorCode } from '../../core/errors.js';
+import { frameCount } from '../../../test/core/helpers.js';
 import '../register.js';
 import type { WdVideoClient } from '../wd-video-client/wd-video-client.js';
 import type { WdConversation } from './wd-conversation.js';
 
 async function decoded(video: HTMLVideoElement, width: number, height: number) {
   for (let previous = -1, i = 0; i < 80; i++) {
-    const frames = video.getVideoPlaybackQuality().totalVideoFrames;
+    const frames = frameCount(video);
     if (video.videoWidth === width && video.videoHeight === height && previous >= 0 && frames > previous) return;
     previous = video.videoWidth === width ? frames : -1;
     await new Promise((r) => setTimeout(r, 250));
