@@ -1,5 +1,5 @@
 import { createNanoEvents, type Unsubscribe } from 'nanoevents';
-import { setSenderStreams, tuneSender } from './environment.js';
+import { preferSharedCodecs, setSenderStreams, tuneSender } from './environment.js';
 import type { LocalStream, MediaKind } from './local-stream.js';
 import { log } from './logger.js';
 import type { IceCandidateData } from './messages.js';
@@ -106,11 +106,12 @@ export class PeerLink {
     for (const kind of ['audio', 'video'] as const) {
       const track = mediaStream?.getTracks().find((t) => t.kind === kind);
       // Always offer both kinds so the callee can send what it has even where we send nothing.
-      if (track && mediaStream) {
-        this.senders.set(kind, this.pc.addTransceiver(track, { direction: 'sendrecv', streams: [mediaStream] }).sender);
-      } else {
-        this.pc.addTransceiver(kind, { direction: 'recvonly' });
-      }
+      const transceiver =
+        track && mediaStream
+          ? this.pc.addTransceiver(track, { direction: 'sendrecv', streams: [mediaStream] })
+          : this.pc.addTransceiver(kind, { direction: 'recvonly' });
+      if (track) this.senders.set(kind, transceiver.sender);
+      preferSharedCodecs(transceiver, kind);
     }
     await this.syncSenders();
     await this.pc.setLocalDescription();
@@ -120,6 +121,10 @@ export class PeerLink {
   /** Callee side: applies the invite's offer, puts local tracks on the offered transceivers, answers. */
   async answerOffer(sdp: string): Promise<string> {
     await this.pc.setRemoteDescription({ type: 'offer', sdp });
+    for (const transceiver of this.pc.getTransceivers()) {
+      const kind = transceiver.receiver.track.kind;
+      if (kind === 'audio' || kind === 'video') preferSharedCodecs(transceiver, kind);
+    }
     this.attachLocalTracks();
     await this.syncSenders();
     await this.pc.setLocalDescription();
