@@ -6,6 +6,15 @@
 // announces presence, reads its inbox and its path's presence, and every --interval ms invites a
 // random peer on its path, which answers with a reject. Prints one JSON line when all are
 // connected ({"ready":…}) and one when it stops ({"done":…}).
+//
+// With --control (used by bench/brokers.js) there is no random inviting: it reads commands on
+// stdin, one a line. `round ID` runs one measurement round on the connected fleet and prints
+// {"round":ID,…}: presence fan-out (one client per path changes its presence; time until everyone
+// else on the path has it), an invite burst (every client invites a random peer on its path within
+// --burst-ms, or --invites random clients; round-trip p50 / p99 of invite → reject), large invites (10 carrying a
+// 5.4 KB SDP-sized field), and a join burst (--joiners fresh clients connect at once, then leave
+// cleanly). `stop` ends it.
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 
@@ -18,6 +27,10 @@ const { values } = parseArgs({
     interval: { type: 'string', default: '2000' },
     prefix: { type: 'string', default: 'load' },
     password: { type: 'string' },
+    control: { type: 'boolean', default: false },
+    joiners: { type: 'string', default: '100' },
+    'burst-ms': { type: 'string', default: '1000' },
+    invites: { type: 'string' },
   },
 });
 const count = Math.min(Number(values.clients), 10_000);
@@ -29,12 +42,18 @@ if (!values.url || !(count > 0)) {
   process.exit(2);
 }
 
+const joinerCount = Math.min(Math.max(0, Number(values.joiners)), 1000);
+const burstMs = Math.min(Math.max(0, Number(values['burst-ms'])), 10_000);
+/** Invites per round (--control): default one per client. */
+const invitesPerRound = Math.min(Math.max(1, Number(values.invites ?? count)), 20_000);
 const stats = { connected: 0, failed: 0, invitesSent: 0, invitesAnswered: 0, received: 0, rtts: [] };
+/** The presence probe of the running round: per path, when it was sent and how many got it. */
+let probe = null;
 const clients = [];
 const startedAt = Date.now();
 let stopping = false;
 
-async function connectOne(i) {
+async function connectOne(i, { joiner = false } = {}) {
   const uid = `sim${i}`;
   const path = `${values.prefix}/p${i % pathCount}`;
   const client = mqtt.connect(values.url, {
@@ -53,6 +72,11 @@ async function connectOne(i) {
   });
   client.on('message', (topic, payload) => {
     stats.received++;
+    if (probe && topic.startsWith(`${path}/presence/`) && topic !== `${path}/presence/${uid}` && payload.includes(probe.id)) {
+      probe.got.set(path, (probe.got.get(path) ?? 0) + 1);
+      probe.last.set(path, Date.now());
+      probe.check();
+    }
     if (!topic.includes('/inbox/')) return;
     const from = topic.slice(topic.lastIndexOf('/') + 1);
     const message = JSON.parse(payload.toString());
@@ -69,23 +93,114 @@ async function connectOne(i) {
       pending.delete(message.cid);
       stats.invitesAnswered++;
       stats.rtts.push(Date.now() - sent);
+      roundRtts?.[message.cid.startsWith('B') ? 'big' : 'small'].push(Date.now() - sent);
     }
   });
   await client.subscribeAsync([`${path}/inbox/${uid}/+`, `${path}/presence/+`], { qos: 1 });
   await client.publishAsync(`${path}/presence/${uid}`, JSON.stringify({ v: 1, state: 'online', ts: Date.now() }), { qos: 1, retain: true });
-  clients.push({ client, uid, path, pending, index: i });
+  const entry = { client, uid, path, pending, index: i };
+  if (joiner) return entry;
+  clients.push(entry);
   stats.connected++;
 }
 
-function inviteSomeone({ client, uid, path, pending, index }) {
-  if (stopping || !client.connected) return;
+function inviteSomeone({ client, uid, path, pending, index }, { sdp } = {}) {
+  if (stopping || !client.connected) return false;
   const onPath = Math.ceil(count / pathCount);
-  const peer = `sim${((Math.floor(Math.random() * onPath) * pathCount) + (index % pathCount)) % count}`;
-  if (peer === uid) return;
-  const cid = `L${index}x${stats.invitesSent}`.slice(0, 64);
+  let peer = uid;
+  while (peer === uid && onPath > 1) peer = `sim${((Math.floor(Math.random() * onPath) * pathCount) + (index % pathCount)) % count}`;
+  if (peer === uid) return false;
+  const cid = `${sdp ? 'B' : 'L'}${index}x${stats.invitesSent}`.slice(0, 64);
   pending.set(cid, Date.now());
   stats.invitesSent++;
-  client.publish(`${path}/inbox/${peer}/${uid}`, JSON.stringify({ v: 1, type: 'invite', cid, mid: `i${stats.invitesSent}`, mode: 'p2p', ts: Date.now() }), { qos: 1 });
+  client.publish(`${path}/inbox/${peer}/${uid}`, JSON.stringify({ v: 1, type: 'invite', cid, mid: `i${stats.invitesSent}`, mode: 'p2p', ts: Date.now(), ...(sdp ? { sdp } : {}) }), { qos: 1 });
+  return true;
+}
+
+/** Round-trip times of the running round's invites: small ones and large (SDP-sized) ones. */
+let roundRtts = null;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sortedPct = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : null;
+};
+
+/** Waits until `done()` holds or `ms` passed; true when it held. */
+async function until(done, ms) {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) return false;
+    await sleep(5);
+  }
+  return true;
+}
+
+/** One measurement round on the connected fleet (see the header); resolves with its figures. */
+async function measureRound(id) {
+  const figures = { round: id };
+
+  // Presence fan-out: the first client of each path changes its presence.
+  const members = new Map();
+  for (const { path } of clients) members.set(path, (members.get(path) ?? 0) + 1);
+  const announcers = [...new Map(clients.map((c) => [c.path, c])).values()].reverse();
+  probe = { id: `probe-${process.pid}-${id}`, sent: new Map(), got: new Map(), last: new Map(), check() {} };
+  const probeDone = new Promise((resolve) => {
+    probe.check = () => announcers.every(({ path }) => (probe.got.get(path) ?? 0) >= members.get(path) - 1) && resolve(true);
+  });
+  for (const { client, path, uid } of announcers) {
+    probe.sent.set(path, Date.now());
+    client.publish(`${path}/presence/${uid}`, JSON.stringify({ v: 1, state: id % 2 ? 'busy' : 'online', ts: Date.now(), probe: probe.id }), { qos: 1, retain: true });
+  }
+  probe.check();
+  const fannedOut = await Promise.race([probeDone, sleep(15_000).then(() => false)]);
+  figures.fanoutMs = fannedOut ? Math.max(...announcers.map(({ path }) => probe.last.get(path) - probe.sent.get(path))) : null;
+  figures.fanoutDeliveries = [...probe.got.values()].reduce((a, b) => a + b, 0);
+  probe = null;
+  await sleep(100);
+
+  // Invite burst: invitesPerRound clients (all of them by default, each once), each at a random
+  // moment within burstMs; then a few large invites.
+  roundRtts = { small: [], big: [] };
+  let sent = 0;
+  const inviters = invitesPerRound >= clients.length ? clients : Array.from({ length: invitesPerRound }, () => clients[Math.floor(Math.random() * clients.length)]);
+  const timers = inviters.map((c) => setTimeout(() => (sent += inviteSomeone(c) ? 1 : 0), Math.random() * burstMs));
+  await sleep(burstMs + 10);
+  await until(() => roundRtts.small.length >= sent, 15_000);
+  timers.forEach(clearTimeout);
+  figures.invites = sent;
+  figures.answered = roundRtts.small.length;
+  figures.inviteP50 = sortedPct(roundRtts.small, 50);
+  figures.inviteP99 = sortedPct(roundRtts.small, 99);
+  const sdp = 'v=0 '.padEnd(5400, 'a');
+  let bigSent = 0;
+  for (const c of clients.slice(0, 10)) {
+    bigSent += inviteSomeone(c, { sdp }) ? 1 : 0;
+    await sleep(10);
+  }
+  await until(() => roundRtts.big.length >= bigSent, 10_000);
+  figures.bigInviteP50 = sortedPct(roundRtts.big, 50);
+  figures.bigInviteMax = sortedPct(roundRtts.big, 100);
+  roundRtts = null;
+  for (const { pending } of clients) pending.clear();
+  await sleep(100);
+
+  // Join burst: fresh clients connect (CONNECT, SUBSCRIBE, presence), all at once; then leave cleanly.
+  const joinStart = Date.now();
+  const joinTimes = [];
+  const joined = await Promise.allSettled(
+    Array.from({ length: joinerCount }, (_, k) => connectOne(count + k, { joiner: true }).then((entry) => (joinTimes.push(Date.now() - joinStart), entry))),
+  );
+  const entries = joined.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+  figures.joined = entries.length;
+  figures.joinMs = entries.length === joinerCount ? Date.now() - joinStart : null;
+  figures.joinClientP50 = sortedPct(joinTimes, 50);
+  await Promise.allSettled(
+    entries.map(async ({ client, path, uid }) => {
+      await client.publishAsync(`${path}/presence/${uid}`, '', { qos: 1, retain: true });
+      await client.endAsync(false);
+    }),
+  );
+  return figures;
 }
 
 async function stop(reason) {
@@ -111,7 +226,21 @@ for (let i = 0; i < count && !stopping; i += batch) {
   stats.failed += results.filter((r) => r.status === 'rejected').length;
 }
 console.log(JSON.stringify({ ready: stats.connected, failed: stats.failed, connectSeconds: (Date.now() - startedAt) / 1000 }));
-ticker = setInterval(() => {
+if (values.control) {
+  // One command at a time, in order.
+  let queue = Promise.resolve();
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    const [command, id] = line.trim().split(/\s+/);
+    queue = queue.then(async () => {
+      if (command === 'stop') return stop('stopped');
+      if (command === 'round') {
+        const figures = await measureRound(Number(id)).catch((error) => ({ round: Number(id), error: String(error) }));
+        console.log(JSON.stringify(figures));
+      }
+    });
+  });
+  process.stdin.on('end', () => (queue = queue.then(() => stop('stdin closed'))));
+} else ticker = setInterval(() => {
   // Each tick, a slice of the clients invites someone: every client about once per interval.
   const slice = Math.max(1, Math.ceil(clients.length / (interval / 100)));
   for (let k = 0; k < slice; k++) inviteSomeone(clients[Math.floor(Math.random() * clients.length)]);

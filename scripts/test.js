@@ -10,6 +10,7 @@ const testFiles = (dir) => readdirSync(dir).filter((f) => f.endsWith('.test.js')
 const stages = [
   ['manifest', 'custom-elements-manifest', ['analyze', '--quiet']],
   ['build', 'rollup', ['-c', '--silent']],
+  ['size budget', process.execPath, ['scripts/size.js']],
   ['examples', process.execPath, ['scripts/examples.js']],
   ['typecheck', 'tsc', ['-p', 'tsconfig.test.json']],
   ['browser tests', 'web-test-runner', []],

@@ -1,0 +1,161 @@
+// Call setup and signalling cost of a 1:1 call (wd-video, PeerJS, the floor), and a 4-way group
+// call (wd-video mesh). Every call is 640x480 with audio, fake capture, in fresh browser contexts.
+import { PeerServer } from 'peer';
+import { counters, delta, interleaved, openUser, sleep, within } from './lib.js';
+
+const RUN_TIMEOUT = 30_000;
+const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+/** PeerJS's server, in this process on loopback. */
+export function startPeerServer() {
+  return new Promise((resolve) => {
+    const app = PeerServer({ port: 0, host: '127.0.0.1', path: '/peerjs', key: 'peerjs' }, (server) => {
+      resolve({
+        options: { host: '127.0.0.1', port: server.address().port, path: '/peerjs', key: 'peerjs' },
+        close: () => new Promise((r) => (server.closeAllConnections?.(), server.close(() => r()))),
+      });
+    });
+    void app;
+  });
+}
+
+/** Closes every context of a run, whatever happened. */
+async function closeAll(users) {
+  await Promise.allSettled(users.map((u) => u?.context.close()));
+}
+
+/**
+ * One 1:1 call between two pages (`kind` wd or peerjs): figures from the caller's invite to the
+ * first remote frame on each side, and what signalling cost both sides until both had media.
+ */
+async function twoPageCall(browser, kind, { server, peerServer }) {
+  const url = `${server.url}bench/pages/${kind}.html`;
+  const users = [];
+  try {
+    const [caller, callee] = await Promise.all([openUser(browser, url), openUser(browser, url)]);
+    users.push(caller, callee);
+    const id = unique();
+    const [from, to] = [`a${id}`, `b${id}`];
+    if (kind === 'wd') {
+      const path = `bench/call/${id}`;
+      await Promise.all([
+        caller.page.evaluate(([u, p, uid]) => window.b.init(u, p, uid), [server.brokerURL, path, from]),
+        callee.page.evaluate(([u, p, uid]) => window.b.init(u, p, uid), [server.brokerURL, path, to]),
+      ]);
+      await within(caller.page.evaluate((uid) => window.b.seeOnline([uid]), to), 10_000, 'presence');
+    } else {
+      await Promise.all([
+        caller.page.evaluate(([s, uid]) => window.b.init(s, uid), [peerServer.options, from]),
+        callee.page.evaluate(([s, uid]) => window.b.init(s, uid), [peerServer.options, to]),
+      ]);
+    }
+    await sleep(200); // let presence and heartbeats settle before the clock starts
+    const before = await Promise.all([counters(caller.page), counters(callee.page)]);
+    const startedAt = await caller.page.evaluate((uid) => window.b.invite(uid), to);
+    const [atCaller, atCallee] = await within(
+      Promise.all([caller.page.evaluate(() => window.b.firstFrames(1)), callee.page.evaluate(() => window.b.firstFrames(1))]),
+      RUN_TIMEOUT,
+      'first frames',
+    );
+    const after = await Promise.all([counters(caller.page), counters(callee.page)]);
+    const [fullCaller, fullCallee] = await within(
+      Promise.all([caller.page.evaluate(() => window.b.fullFrames(1)), callee.page.evaluate(() => window.b.fullFrames(1))]),
+      RUN_TIMEOUT,
+      '640x480 frames',
+    );
+    const ws = [0, 1].map((i) => delta(after[i].ws, before[i].ws));
+    const figures = {
+      callee: atCallee[from].at - startedAt,
+      caller: atCaller[to].at - startedAt,
+      calleeFull640: fullCallee[from].at640 === null ? null : fullCallee[from].at640 - startedAt,
+      callerFull640: fullCaller[to].at640 === null ? null : fullCaller[to].at640 - startedAt,
+      firstFrameSize: [`${atCaller[to].width}x${atCaller[to].height}`, `${atCallee[from].width}x${atCallee[from].height}`],
+      wsFrames: ws[0].sentFrames + ws[0].receivedFrames + ws[1].sentFrames + ws[1].receivedFrames,
+      wsSentFrames: ws[0].sentFrames + ws[1].sentFrames,
+      wsReceivedFrames: ws[0].receivedFrames + ws[1].receivedFrames,
+      wsBytes: ws[0].sentBytes + ws[0].receivedBytes + ws[1].sentBytes + ws[1].receivedBytes,
+      sent: ws[0].sentFrames + ws[1].sentFrames,
+      sentBytes: ws[0].sentBytes + ws[1].sentBytes,
+      received: ws[0].receivedFrames + ws[1].receivedFrames,
+      receivedBytes: ws[0].receivedBytes + ws[1].receivedBytes,
+    };
+    if (kind === 'wd') {
+      const mqtt = [0, 1].map((i) => delta(after[i].mqtt, before[i].mqtt));
+      Object.assign(figures, {
+        // What the library publishes and receives (payloads only), presence included.
+        sent: mqtt[0].published + mqtt[1].published,
+        sentBytes: mqtt[0].publishedBytes + mqtt[1].publishedBytes,
+        received: mqtt[0].received + mqtt[1].received,
+        receivedBytes: mqtt[0].receivedBytes + mqtt[1].receivedBytes,
+      });
+    }
+    return figures;
+  } finally {
+    await closeAll(users);
+  }
+}
+
+/** The floor: both peer connections in one page, SDP and candidates handed over in memory. */
+async function floorCall(browser, { server }) {
+  const user = await openUser(browser, `${server.url}bench/pages/floor.html`);
+  try {
+    await user.page.evaluate(() => window.b.init());
+    await sleep(200);
+    const startedAt = await user.page.evaluate(() => window.b.invite());
+    const first = await within(user.page.evaluate(() => window.b.firstFrames(2)), RUN_TIMEOUT, 'first frames');
+    const full = await within(user.page.evaluate(() => window.b.fullFrames(2)), RUN_TIMEOUT, '640x480 frames');
+    return {
+      callee: first.caller.at - startedAt,
+      caller: first.callee.at - startedAt,
+      calleeFull640: full.caller.at640 === null ? null : full.caller.at640 - startedAt,
+      callerFull640: full.callee.at640 === null ? null : full.callee.at640 - startedAt,
+      firstFrameSize: [`${first.callee.width}x${first.callee.height}`, `${first.caller.width}x${first.caller.height}`],
+    };
+  } finally {
+    await closeAll([user]);
+  }
+}
+
+/** 1:1 calls, interleaved wd-video, PeerJS, floor. */
+export function benchOneToOne(browser, env, { runs, deadline, log }) {
+  return interleaved(
+    [
+      { name: 'wd-video', run: () => twoPageCall(browser, 'wd', env) },
+      { name: 'PeerJS', run: () => twoPageCall(browser, 'peerjs', env) },
+      { name: 'floor', run: () => floorCall(browser, env) },
+    ],
+    { runs, deadline, log },
+  );
+}
+
+/**
+ * A 4-way wd-video mesh: the first user invites the second, then (once accepted) the other two;
+ * the figure is the time from the first invite until every page shows all three others' video.
+ */
+async function groupCall(browser, { server }, size) {
+  const url = `${server.url}bench/pages/wd.html`;
+  const users = [];
+  try {
+    users.push(...(await Promise.all(Array.from({ length: size }, () => openUser(browser, url)))));
+    const id = unique();
+    const uids = users.map((_, i) => `${'abcdefgh'[i]}${id}`);
+    const path = `bench/group/${id}`;
+    await Promise.all(users.map((u, i) => u.page.evaluate(([b, p, uid]) => window.b.init(b, p, uid), [server.brokerURL, path, uids[i]])));
+    await within(users[0].page.evaluate((others) => window.b.seeOnline(others), uids.slice(1)), 10_000, 'presence');
+    await sleep(200);
+    const startedAt = await users[0].page.evaluate(([to, more]) => window.b.invite(to, more), [uids[1], uids.slice(2)]);
+    const frames = await within(
+      Promise.all(users.map((u) => u.page.evaluate((n) => window.b.firstFrames(n), size - 1))),
+      RUN_TIMEOUT,
+      'group first frames',
+    );
+    const times = frames.flatMap((byUid) => Object.values(byUid).map((f) => f.at - startedAt));
+    return { all: Math.max(...times), firstStream: Math.min(...times), streams: times.length };
+  } finally {
+    await closeAll(users);
+  }
+}
+
+export function benchGroup(browser, env, { runs, deadline, log, size = 4 }) {
+  return interleaved([{ name: `mesh of ${size}`, run: () => groupCall(browser, env, size) }], { runs, deadline, log });
+}

@@ -1,0 +1,229 @@
+#!/usr/bin/env node
+// `npm run bench`: the benchmark suite. Numbers, never pass/fail. Runs inside scripts/isolated.js
+// (a network namespace with only loopback), so WebRTC never leaves the machine.
+//   call setup     invite → first decoded remote frame on callee and caller, 640x480: wd-video,
+//                  PeerJS 1.5.5 + PeerServer 1.0.2, and the floor (two RTCPeerConnections, one page)
+//   signalling     messages and bytes per 1:1 call, invite → media on both sides (same calls)
+//   group          4-way wd-video mesh: invite → every page decodes all three others
+//   brokers        embedded broker (Aedes) and Mosquitto with 1,000 and 5,000 simulated clients
+//   size           minified / gzip / brotli of dist/wd-video.min.js, core alone, and PeerJS
+// Every figure is min / median / max over --runs runs (default 20), the variants interleaved.
+// Writes bench/results/latest.json and bench/results/latest.md (also printed).
+//   node scripts/isolated.js node bench/run.js [--runs 20] [--only calls,group,brokers,size]
+//                                              [--sizes 1000,5000] [--budget-minutes 14]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startServer } from '../server/serve.js';
+import { CDN, CORE, PEERJS, sizes as measureSizes } from '../scripts/size.js';
+import { CLIENTS_PER_PATH, benchBrokers } from './brokers.js';
+import { benchGroup, benchOneToOne, startPeerServer } from './calls.js';
+import { launchChromium, summarize } from './lib.js';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '20' },
+    only: { type: 'string', default: 'size,calls,group,brokers' },
+    sizes: { type: 'string', default: '1000,5000' },
+    'budget-minutes': { type: 'string', default: '14' },
+  },
+});
+const runs = Math.max(1, Math.min(200, Number(values.runs)));
+const only = new Set(values.only.split(',').map((s) => s.trim()));
+const fleetSizes = values.sizes.split(',').map(Number).filter((n) => n >= CLIENTS_PER_PATH && n <= 10_000);
+const startedAt = Date.now();
+const endBy = startedAt + Number(values['budget-minutes']) * 60_000;
+const log = (line) => console.log(line);
+const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(0)} s`;
+
+const results = {
+  startedAt: new Date(startedAt).toISOString(),
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAverageAtStart: os.loadavg(), node: process.version },
+  runsRequested: runs,
+  notes: [],
+};
+
+/** The share of the remaining time budget a section may use, as a deadline. */
+const deadlineFor = (share) => Date.now() + Math.max(0, endBy - Date.now()) * share;
+
+if (only.has('size')) {
+  log(`\n== size (${elapsed()})`);
+  results.size = await measureSizes();
+  for (const [name, f] of Object.entries(results.size)) log(`  ${name}: ${f.minified} B minified, ${f.gzip} B gzip, ${f.brotli} B brotli`);
+}
+
+if (only.has('calls') || only.has('group')) {
+  const server = await startServer({ port: 0 });
+  const peerServer = await startPeerServer();
+  const browser = await launchChromium();
+  results.machine.chromium = browser.version();
+  try {
+    if (only.has('calls')) {
+      log(`\n== 1:1 call setup and signalling, ${runs} rounds (${elapsed()})`);
+      const share = only.has('group') ? 0.35 : 0.5;
+      const { rounds, results: byVariant } = await benchOneToOne(browser, { server, peerServer }, { runs, deadline: deadlineFor(share), log });
+      results.calls = { rounds, runs: byVariant };
+    }
+    if (only.has('group')) {
+      log(`\n== group call, ${runs} runs (${elapsed()})`);
+      const { rounds, results: byVariant } = await benchGroup(browser, { server }, { runs, deadline: deadlineFor(only.has('brokers') ? 0.35 : 1), log });
+      results.group = { rounds, runs: byVariant };
+    }
+  } finally {
+    await browser.close();
+    await peerServer.close();
+    await server.close();
+  }
+}
+
+if (only.has('brokers')) {
+  log(`\n== brokers, ${fleetSizes.join(' and ')} clients, ${runs} rounds each (${elapsed()})`);
+  results.brokers = {};
+  for (const [i, size] of fleetSizes.entries()) {
+    // The larger fleets take longer to connect: give the later sizes the larger share.
+    const share = i === fleetSizes.length - 1 ? 1 : 0.3;
+    Object.assign(results.brokers, await benchBrokers({ sizes: [size], runs, deadline: deadlineFor(share), log }));
+  }
+}
+
+results.finishedAt = new Date().toISOString();
+results.durationSeconds = Math.round((Date.now() - startedAt) / 1000);
+results.machine.loadAverageAtEnd = os.loadavg();
+results.summary = summarizeAll(results);
+const markdown = toMarkdown(results);
+
+const dir = fileURLToPath(new URL('./results/', import.meta.url));
+mkdirSync(dir, { recursive: true });
+writeFileSync(`${dir}latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(`${dir}latest.md`, markdown);
+console.log(`\n${markdown}`);
+console.log(`written: bench/results/latest.json, bench/results/latest.md (${elapsed()})`);
+// PeerServer keeps timers of its own that it offers no way to stop.
+process.exit(0);
+
+/** min / median / max of each figure of each variant. */
+function summarizeAll(r) {
+  const pick = (runsOf, key) => runsOf.map((x) => (x.error ? null : x[key]));
+  const summary = {};
+  if (r.calls) {
+    summary.calls = {};
+    for (const [name, list] of Object.entries(r.calls.runs)) {
+      const keys = ['callee', 'caller', 'calleeFull640', 'callerFull640', 'sent', 'sentBytes', 'received', 'receivedBytes', 'wsFrames', 'wsSentFrames', 'wsReceivedFrames', 'wsBytes'];
+      summary.calls[name] = Object.fromEntries(keys.filter((k) => list.some((x) => typeof x[k] === 'number')).map((k) => [k, summarize(pick(list, k))]));
+      summary.calls[name].firstFrames640 = list.flatMap((x) => x.firstFrameSize ?? []).filter((s) => s === '640x480').length;
+      summary.calls[name].firstFrames = list.flatMap((x) => x.firstFrameSize ?? []).length;
+      summary.calls[name].errors = list.filter((x) => x.error).map((x) => x.error);
+    }
+    const med = (name, key) => summary.calls[name]?.[key]?.median;
+    summary.callRatios = {};
+    for (const name of Object.keys(summary.calls)) {
+      summary.callRatios[name] = Object.fromEntries(
+        ['callee', 'caller'].flatMap((side) => [
+          [`${side}VsPeerJS`, med(name, side) / med('PeerJS', side)],
+          [`${side}VsFloor`, med(name, side) / med('floor', side)],
+        ]),
+      );
+    }
+  }
+  if (r.group) {
+    summary.group = {};
+    for (const [name, list] of Object.entries(r.group.runs)) {
+      summary.group[name] = { all: summarize(pick(list, 'all')), firstStream: summarize(pick(list, 'firstStream')), errors: list.filter((x) => x.error).map((x) => x.error) };
+    }
+  }
+  if (r.brokers) {
+    summary.brokers = {};
+    for (const [key, b] of Object.entries(r.brokers)) {
+      const keys = ['joinMs', 'fanoutMs', 'inviteP50', 'inviteP99', 'bigInviteP50', 'bigInviteMax'];
+      summary.brokers[key] = {
+        size: b.size,
+        broker: b.broker,
+        rampSeconds: b.rampSeconds,
+        ...Object.fromEntries(keys.map((k) => [k, summarize(pick(b.rounds, k))])),
+        errors: b.rounds.filter((x) => x.error).map((x) => x.error),
+      };
+    }
+  }
+  return summary;
+}
+
+function toMarkdown(r) {
+  const s = r.summary;
+  const ms = (x) => (x === null || x === undefined ? '–' : Math.round(x).toLocaleString('en-US'));
+  const mmm = (f, fmt = ms) => (!f || f.n === 0 ? 'failed' : `${fmt(f.min)} / **${fmt(f.median)}** / ${fmt(f.max)}${f.failed ? ` (${f.failed} failed)` : ''}`);
+  const ratio = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '–');
+  const out = [];
+  out.push(`# wd-video benchmarks`, '');
+  out.push(
+    `${r.startedAt}, ${r.durationSeconds} s; ${r.machine.cpus} × ${r.machine.cpuModel ?? 'CPU'}, load average ${r.machine.loadAverageAtStart.map((l) => l.toFixed(1)).join(' ')} at start, ` +
+      `${r.machine.loadAverageAtEnd.map((l) => l.toFixed(1)).join(' ')} at end; Node ${r.machine.node}${r.machine.chromium ? `, Chromium ${r.machine.chromium}` : ''}. ` +
+      `Figures are min / **median** / max over the runs; variants interleaved (A, B, C, A, B, C…).`,
+    '',
+  );
+  if (s.calls) {
+    out.push(`## Call setup: caller's invite → first decoded remote frame (ms, ${r.calls.rounds} runs each)`, '');
+    out.push('| variant | on the callee | on the caller | median ÷ PeerJS (callee, caller) | median ÷ floor (callee, caller) |', '|---|---|---|---|---|');
+    for (const [name, f] of Object.entries(s.calls)) {
+      const q = s.callRatios[name];
+      out.push(`| ${name} | ${mmm(f.callee)} | ${mmm(f.caller)} | ${ratio(q.calleeVsPeerJS)}, ${ratio(q.callerVsPeerJS)} | ${ratio(q.calleeVsFloor)}, ${ratio(q.callerVsFloor)} |`);
+    }
+    const frames = Object.entries(s.calls).map(([n, f]) => `${n} ${f.firstFrames640}/${f.firstFrames}`).join(', ');
+    out.push(
+      '',
+      `640x480 capture (wd-video's \`standard\` preset; the same constraints and contentHint for PeerJS and the floor), audio on, fake devices, fresh browser contexts per run, loopback only. ` +
+        `wd-video: dist/wd-video.min.js + embedded broker; PeerJS: peerjs.min.js + PeerServer in the bench process, no STUN/TURN; floor: two RTCPeerConnections in one page, SDP and candidates handed over in memory. ` +
+        `First frames already 640x480: ${frames}.`,
+      '',
+    );
+    out.push(`## Signalling per 1:1 call: invite → media on both sides, both clients summed (median, min–max)`, '');
+    out.push('| variant | messages sent | payload bytes sent | messages received | payload bytes received | WebSocket frames sent + received | WebSocket bytes, both ways |', '|---|---|---|---|---|---|---|');
+    const mr = (f) => (!f || f.n === 0 ? '–' : `**${ms(f.median)}** (${ms(f.min)}–${ms(f.max)})`);
+    for (const [name, f] of Object.entries(s.calls)) {
+      if (!f.wsFrames) continue;
+      const label = name === 'wd-video' ? 'wd-video (MQTT publishes, presence included)' : name === 'PeerJS' ? 'PeerJS (WebSocket messages)' : name;
+      out.push(`| ${label} | ${mr(f.sent)} | ${mr(f.sentBytes)} | ${mr(f.received)} | ${mr(f.receivedBytes)} | ${ms(f.wsSentFrames?.median)} + ${ms(f.wsReceivedFrames?.median)} = ${mr(f.wsFrames)} | ${mr(f.wsBytes)} |`);
+    }
+    out.push(
+      '',
+      'wd-video: `client.signalingStats` (MQTT payloads); WebSocket columns for both: frames and payload bytes counted by a wrapped `WebSocket` in each page (MQTT headers, topics, PUBACKs, PeerJS heartbeats included; WebSocket framing not). The embedded broker sends each MQTT packet in several WebSocket frames (one per stream write), hence the received frames.',
+      '',
+    );
+  }
+  if (s.group) {
+    out.push(`## Group call: first invite → every participant decodes every other's video (ms, ${r.group.rounds} runs)`, '');
+    out.push('| wd-video p2p mesh | all streams decoded | first stream decoded |', '|---|---|---|');
+    for (const [name, f] of Object.entries(s.group)) out.push(`| ${name} (12 streams, 640x480) | ${mmm(f.all)} | ${mmm(f.firstStream)} |`);
+    out.push('', 'The first user invites the second, then (once accepted) the other two with `conversation.invite([...])`; fresh contexts per run.', '');
+  }
+  if (s.brokers) {
+    out.push(`## Brokers under load (${CLIENTS_PER_PATH} simulated clients per interaction path, loopback)`, '');
+    out.push(
+      '| clients | broker | fleet connect (s, once) | 50 joining clients connect (ms) | presence fan-out (ms) | invite RTT p50 (ms) | invite RTT p99 (ms) | 5.4 KB invite RTT p50 (ms) | 5.4 KB invite RTT max (ms) |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const b of Object.values(s.brokers)) {
+      out.push(
+        `| ${b.size.toLocaleString('en-US')} | ${b.broker} | ${b.rampSeconds?.toFixed(1) ?? '–'} | ${mmm(b.joinMs)} | ${mmm(b.fanoutMs)} | ${mmm(b.inviteP50)} | ${mmm(b.inviteP99)} | ${mmm(b.bigInviteP50)} | ${mmm(b.bigInviteMax)} |`,
+      );
+    }
+    const rounds = Object.values(r.brokers).map((b) => b.rounds.length);
+    out.push(
+      '',
+      `${Math.min(...rounds)}–${Math.max(...rounds)} rounds per broker and size, alternating between the brokers while both fleets stay connected. ` +
+        'Each round: one client per path changes its presence (fan-out: until all 49 others on the path have it, slowest path); 1,000 invites from random clients spread over 1 s, each answered by a reject (RTT invite → reject); 10 invites carrying a 5.4 KB SDP-sized field; 50 new clients connect at once (CONNECT, SUBSCRIBE, retained presence, own presence acknowledged) and leave cleanly. ' +
+        'Fleet connect: the generator connects the fleet 100 at a time (presence fan-out included), once per broker and size. ' +
+        'Mosquitto 2.0.11 is known to delay WebSocket messages above about 4 KB by about 100 ms (its bundled libwebsockets); the 5.4 KB columns show what of it this run saw. Not fixed here.',
+      '',
+    );
+  }
+  if (r.size) {
+    out.push('## Size (bytes)', '');
+    out.push('| bundle | minified | gzip | brotli | gzip ÷ PeerJS |', '|---|---|---|---|---|');
+    const peer = r.size[PEERJS]?.gzip;
+    for (const [name, f] of Object.entries(r.size)) out.push(`| ${name} | ${f.minified.toLocaleString('en-US')} | ${f.gzip.toLocaleString('en-US')} | ${f.brotli.toLocaleString('en-US')} | ${peer ? ratio(f.gzip / peer) : '–'} |`);
+    out.push('', `${CDN}: as built by \`npm run build\`; ${CORE}: src/core/index.ts with mqtt's browser build inlined, minified with the same terser settings (built by scripts/size.js). gzip level 9, brotli quality 11.`, '');
+  }
+  if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
+  return `${out.join('\n')}\n`;
+}
