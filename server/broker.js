@@ -128,6 +128,25 @@ export async function createBroker({ config: overrides = {}, log = () => {} } = 
 }
 
 /**
+ * A stream over `ws` that sends what is written in one tick as one WebSocket message. Aedes writes
+ * each MQTT packet in pieces (header, topic, payload); sent one by one they became about eight
+ * WebSocket frames per packet. MQTT over WebSocket allows packets to span or share messages.
+ */
+function coalescingStream(ws) {
+  const stream = createWebSocketStream(ws);
+  stream._writev = (chunks, callback) => ws.send(Buffer.concat(chunks.map(({ chunk }) => chunk)), callback);
+  const write = stream.write;
+  stream.write = function coalescingWrite(...args) {
+    if (!this.writableCorked) {
+      this.cork();
+      process.nextTick(() => this.uncork());
+    }
+    return write.apply(this, args);
+  };
+  return stream;
+}
+
+/**
  * Serves `broker` over WebSocket on `path` of `httpServer` (upgrade requests only).
  * @returns {{ close: () => void }}
  */
@@ -140,7 +159,7 @@ export function attachBroker(httpServer, broker, { path = '/mqtt' } = {}) {
       if (httpServer.listenerCount('upgrade') === 1) socket.destroy();
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => broker.handle(createWebSocketStream(ws)));
+    wss.handleUpgrade(request, socket, head, (ws) => broker.handle(coalescingStream(ws)));
   };
   httpServer.on('upgrade', onUpgrade);
   return {
