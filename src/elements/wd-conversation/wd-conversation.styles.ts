@@ -1,6 +1,9 @@
 import { css } from 'lit';
+import { videoStyles } from '../video.styles.js';
 
-export const styles = css`
+export const styles = [
+  videoStyles,
+  css`
   :host {
     display: block;
     --wd-video-background: #000;
@@ -23,14 +26,6 @@ export const styles = css`
     position: relative;
     margin: 0;
     aspect-ratio: 4 / 3;
-  }
-  video {
-    display: block;
-    width: 100%;
-    height: 100%;
-    background: var(--wd-video-background);
-    border-radius: var(--wd-video-radius);
-    object-fit: var(--wd-video-fit);
   }
   figcaption {
     display: flex;
@@ -79,4 +74,5 @@ export const styles = css`
     border-radius: 16px;
     cursor: pointer;
   }
-`;
+`,
+];

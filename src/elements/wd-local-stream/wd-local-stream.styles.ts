@@ -1,6 +1,9 @@
 import { css } from 'lit';
+import { videoStyles } from '../video.styles.js';
 
-export const styles = css`
+export const styles = [
+  videoStyles,
+  css`
   :host {
     display: block;
     position: relative;
@@ -15,12 +18,6 @@ export const styles = css`
     display: none;
   }
   video {
-    display: block;
-    width: 100%;
-    height: 100%;
-    background: var(--wd-video-background);
-    border-radius: var(--wd-video-radius);
-    object-fit: var(--wd-video-fit);
     transform: var(--wd-local-transform, scaleX(-1));
   }
   :host([screen-sharing]) video {
@@ -54,4 +51,5 @@ export const styles = css`
     outline: 2px solid var(--wd-control-color);
     outline-offset: 1px;
   }
-`;
+`,
+];
