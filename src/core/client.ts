@@ -1,4 +1,5 @@
-import { createNanoEvents, type Unsubscribe } from 'nanoevents';
+import type { Unsubscribe } from 'nanoevents';
+import { createEmitter } from './emitter.js';
 import { Conversation, type ConversationHost } from './conversation.js';
 import { toBrokerUrl } from './environment.js';
 import { ErrorCode, WdVideoError, invalidArgument } from './errors.js';
@@ -72,7 +73,7 @@ export class Client {
   /** Active conversations by id. */
   readonly conversations = new Map<string, Conversation>();
 
-  private readonly emitter = createNanoEvents<ClientEvents>();
+  private readonly emitter = createEmitter<ClientEvents>();
   private readonly options: Required<Omit<ClientOptions, 'iceServers' | 'iceTransportPolicy'>> & { rtcConfig: RTCConfiguration };
   private signaling?: Signaling;
   /** Pending invites we sent, by `outgoingKey` (a group conversation can have several). */
@@ -165,10 +166,7 @@ export class Client {
    */
   private answerInsteadOfInviting(ringing: IncomingInvite, localStream: LocalStream, data: unknown): OutgoingInvite {
     const invite = new OutgoingInvite(ringing.from, ringing.conversationId, ringing.mode, undefined, this.outgoingHost, data, false);
-    ringing
-      .accept(localStream)
-      .then((conversation) => invite.mergeInto(conversation))
-      .catch((error) => invite.fail(error));
+    acceptInto(ringing, localStream, invite);
     return invite;
   }
 
@@ -334,10 +332,7 @@ export class Client {
       this.incoming.set(message.cid, invite);
       const stream = crossing.conversation!.localStream;
       this.send(from, { type: 'cancel', cid: crossing.conversationId }).catch(() => {});
-      invite
-        .accept(stream)
-        .then((conversation) => crossing.mergeInto(conversation))
-        .catch((error) => crossing.fail(error));
+      acceptInto(invite, stream, crossing);
       return;
     }
     if (this.conversations.size >= this.options.maxConversations) {
@@ -346,11 +341,7 @@ export class Client {
       return;
     }
     this.incoming.set(message.cid, invite);
-    try {
-      this.emitter.emit('invite', invite);
-    } catch (error) {
-      log.error('an "invite" listener threw', error);
-    }
+    this.emitter.emit('invite', invite);
   }
 
   /**
@@ -432,8 +423,8 @@ export class Client {
     },
     cancel: (invite) => this.send(invite.to, { type: 'cancel', cid: invite.conversationId }),
     settle: (invite) => {
-      const key = [...this.outgoing].find(([, pending]) => pending === invite)?.[0];
-      if (key) this.outgoing.delete(key);
+      const key = outgoingKey(invite.invitedConversationId, invite.to);
+      if (this.outgoing.get(key) === invite) this.outgoing.delete(key);
       if (invite.status !== 'accepted') return;
       const conversation = invite.conversation!;
       this.conversations.set(conversation.conversationId, conversation);
@@ -472,6 +463,14 @@ export class Client {
 }
 
 const outgoingKey = (cid: string, to: string) => `${cid}:${to}`;
+
+/** Crossing invites: accept `incoming` and settle our own `outgoing` with the conversation it gives. */
+function acceptInto(incoming: IncomingInvite, localStream: LocalStream, outgoing: OutgoingInvite): void {
+  incoming.accept(localStream).then(
+    (conversation) => outgoing.mergeInto(conversation),
+    (error) => outgoing.fail(error),
+  );
+}
 
 const INVITE_WINDOW_MS = 10_000;
 const INVITE_BURST = 20;

@@ -1,4 +1,5 @@
-import { createNanoEvents, type Emitter, type Unsubscribe } from 'nanoevents';
+import type { Unsubscribe } from 'nanoevents';
+import { createEmitter } from './emitter.js';
 import { ErrorCode, WdVideoError } from './errors.js';
 import type { LocalStream } from './local-stream.js';
 import { log } from './logger.js';
@@ -22,7 +23,7 @@ export class Participant {
   videoMuted = false;
   /** The latest stats sample, once there is one. */
   stats?: ParticipantStats;
-  private readonly emitter = createNanoEvents<ParticipantEvents>();
+  private readonly emitter = createEmitter<ParticipantEvents>();
 
   constructor(
     readonly participantId: string,
@@ -38,31 +39,19 @@ export class Participant {
     if (audioMuted === this.audioMuted && videoMuted === this.videoMuted) return;
     this.audioMuted = audioMuted;
     this.videoMuted = videoMuted;
-    safeEmit(this.emitter, 'mute', { audioMuted, videoMuted });
+    this.emitter.emit('mute', { audioMuted, videoMuted });
   }
 
   /** @internal */
   setStats(stats: ParticipantStats): void {
     this.stats = stats;
-    safeEmit(this.emitter, 'stats', stats);
+    this.emitter.emit('stats', stats);
   }
 }
 
 /** How long a join may wait for a member to announce its sender. */
 const PENDING_JOIN_MS = 10_000;
 
-/** Listeners belong to the page: none of their errors may break the call. */
-function safeEmit<Events extends { [K in keyof Events]: (...args: any[]) => void }, E extends keyof Events>(
-  emitter: Emitter<Events>,
-  event: E,
-  ...args: Parameters<Events[E]>
-): void {
-  try {
-    emitter.emit(event, ...args);
-  } catch (error) {
-    log.error(`a "${String(event)}" listener threw`, error);
-  }
-}
 
 export interface ConversationEvents {
   /** Media from this participant flows; attach `participant.stream` to a `<video>`. */
@@ -109,7 +98,7 @@ export class Conversation {
   readonly participants = new Map<string, Participant>();
   private readonly links = new Map<string, PeerLink>();
   private readonly linkTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  private readonly emitter = createNanoEvents<ConversationEvents>();
+  private readonly emitter = createEmitter<ConversationEvents>();
   private ended = false;
   /** Mute states that came before their sender's media connected. */
   private readonly pendingMute = new Map<string, { audio: boolean; video: boolean }>();
@@ -139,11 +128,6 @@ export class Conversation {
   /** True once this conversation has ended; it can not be used again. */
   get isEnded(): boolean {
     return this.ended;
-  }
-
-  /** Everyone we are linked to or connecting with, connected or not yet. */
-  get memberIds(): string[] {
-    return [...this.links.keys()];
   }
 
   /**
@@ -432,6 +416,6 @@ export class Conversation {
   }
 
   private emit<E extends keyof ConversationEvents>(event: E, ...args: Parameters<ConversationEvents[E]>): void {
-    safeEmit(this.emitter, event, ...args);
+    this.emitter.emit(event, ...args);
   }
 }

@@ -29,9 +29,6 @@ export function toBrokerUrl(input: unknown): string {
 /** Firefox, for the few places where its WebRTC differs in a way no feature test shows. */
 export const isFirefox = () => typeof navigator !== 'undefined' && /\bFirefox\//.test(navigator.userAgent);
 
-/** True where this page can run WebRTC at all. */
-export const hasWebRTC = () => typeof RTCPeerConnection !== 'undefined';
-
 /** `sender.setStreams` names the remote MediaStream; not every engine has it. */
 export function setSenderStreams(sender: RTCRtpSender, stream: MediaStream): void {
   const withStreams = sender as RTCRtpSender & { setStreams?: (...streams: MediaStream[]) => void };

@@ -1,4 +1,5 @@
-import { createNanoEvents, type Unsubscribe } from 'nanoevents';
+import type { Unsubscribe } from 'nanoevents';
+import { createEmitter } from './emitter.js';
 import type { Conversation } from './conversation.js';
 import { ErrorCode, WdVideoError } from './errors.js';
 import { LocalStream } from './local-stream.js';
@@ -37,7 +38,7 @@ export const OFFLINE_GRACE_MS = 2_000;
  */
 export class OutgoingInvite implements PromiseLike<Conversation> {
   status: OutgoingInviteStatus = 'pending';
-  private readonly emitter = createNanoEvents<OutgoingInviteEvents>();
+  private readonly emitter = createEmitter<OutgoingInviteEvents>();
   private readonly promise: Promise<Conversation>;
   private resolve!: (conversation: Conversation) => void;
   private reject!: (error: WdVideoError) => void;
@@ -46,7 +47,8 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
   /** @internal */
   constructor(
     readonly to: string,
-    private readonly invitedConversationId: string,
+    /** @internal The id the invite was sent with (`conversationId` may change after crossing invites). */
+    readonly invitedConversationId: string,
     readonly mode: ConversationMode,
     /** @internal The conversation this invite opens or invites into; handed over on accept. */
     public conversation: Conversation | undefined,
@@ -217,7 +219,7 @@ export class IncomingInvite {
   readonly offer?: string;
   /** @internal Candidates the caller trickled while we were ringing. */
   readonly earlyCandidates: IceCandidateData[] = [];
-  private readonly emitter = createNanoEvents<IncomingInviteEvents>();
+  private readonly emitter = createEmitter<IncomingInviteEvents>();
 
   /** @internal */
   constructor(

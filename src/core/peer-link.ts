@@ -1,4 +1,5 @@
-import { createNanoEvents, type Unsubscribe } from 'nanoevents';
+import type { Unsubscribe } from 'nanoevents';
+import { createEmitter } from './emitter.js';
 import { preferSharedCodecs, setSenderStreams, tuneSender } from './environment.js';
 import type { LocalStream, MediaKind } from './local-stream.js';
 import { log } from './logger.js';
@@ -49,7 +50,7 @@ export class PeerLink {
   /** One stream per participant; the remote tracks are added as they arrive. */
   readonly remoteStream = new RemoteStream(new MediaStream());
 
-  private readonly emitter = createNanoEvents<PeerLinkEvents>();
+  private readonly emitter = createEmitter<PeerLinkEvents>();
   private readonly polite: boolean;
   private readonly localStream?: LocalStream;
   private readonly signal: (message: LinkSignal) => void;

@@ -1,6 +1,7 @@
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { createNanoEvents, type Unsubscribe } from 'nanoevents';
+import type { Unsubscribe } from 'nanoevents';
+import { createEmitter } from './emitter.js';
 import { ErrorCode, WdVideoError } from './errors.js';
 import { randomId } from './ids.js';
 import { log } from './logger.js';
@@ -54,7 +55,7 @@ export class Signaling {
   readonly presence = new Map<string, PresenceState>();
   status: SignalingStatus = 'connecting';
 
-  private readonly emitter = createNanoEvents<SignalingEvents>();
+  private readonly emitter = createEmitter<SignalingEvents>();
   private client?: MqttClient;
   private presenceState: PresenceState = 'online';
 
@@ -128,8 +129,15 @@ export class Signaling {
     this.options.password = password;
     await client.endAsync(false);
     const connected = new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('error', reject);
+      const settle = (error?: Error) => {
+        client.off('connect', onConnect);
+        client.off('error', settle);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onConnect = () => settle();
+      client.on('connect', onConnect);
+      client.on('error', settle);
     });
     client.reconnect();
     await connected;
@@ -137,12 +145,17 @@ export class Signaling {
 
   /** Publishes one message to `to`'s inbox with QoS 1. */
   async send(to: string, message: OutgoingMessage): Promise<void> {
-    const client = this.requireClient();
+    log.debug('send', message.type, 'to', to, message.cid);
     const payload = JSON.stringify({ v: PROTOCOL_VERSION, mid: randomId(12), ...message });
+    await this.publish(inboxTopic(this.options.path, to, this.uid), payload, false);
+  }
+
+  /** Every publish goes through here, so the stats count all of them. */
+  private async publish(topic: string, payload: string, retain: boolean): Promise<void> {
+    const client = this.requireClient();
     this.stats.published++;
     this.stats.publishedBytes += encoder.encode(payload).byteLength;
-    log.debug('send', message.type, 'to', to, message.cid);
-    await client.publishAsync(inboxTopic(this.options.path, to, this.uid), payload, { qos: 1 });
+    await client.publishAsync(topic, payload, { qos: 1, retain });
   }
 
   async setPresence(state: PresenceState): Promise<void> {
@@ -178,9 +191,7 @@ export class Signaling {
     const payload = JSON.stringify({ v: PROTOCOL_VERSION, state: this.presenceState, ts: Date.now() });
     // We know our own state without waiting for the broker's echo.
     this.presence.set(this.uid, this.presenceState);
-    this.stats.published++;
-    this.stats.publishedBytes += payload.length;
-    await this.requireClient().publishAsync(presenceTopic(this.options.path, this.uid), payload, { qos: 1, retain: true });
+    await this.publish(presenceTopic(this.options.path, this.uid), payload, true);
   }
 
   private receive(topic: string, payload: Uint8Array): void {
@@ -230,13 +241,8 @@ export class Signaling {
     log.debug('dropped message on', where, '-', reason);
   }
 
-  /** Listeners are the library's own and the page's: none of their errors may reach mqtt.js. */
   private emit<E extends keyof SignalingEvents>(event: E, ...args: Parameters<SignalingEvents[E]>): void {
-    try {
-      this.emitter.emit(event, ...args);
-    } catch (error) {
-      log.error(`a "${event}" listener threw`, error);
-    }
+    this.emitter.emit(event, ...args);
   }
 
   private setStatus(status: SignalingStatus): void {

@@ -1,4 +1,5 @@
-import { createNanoEvents, type Emitter, type Unsubscribe } from 'nanoevents';
+import type { Emitter, Unsubscribe } from 'nanoevents';
+import { createEmitter } from './emitter.js';
 import { invalidArgument } from './errors.js';
 import { log } from './logger.js';
 
@@ -18,7 +19,7 @@ export interface StreamEvents {
  * silences or blanks local playback.
  */
 export abstract class Stream<Events extends StreamEvents = StreamEvents> {
-  protected readonly emitter: Emitter<Events> = createNanoEvents<Events>();
+  protected readonly emitter: Emitter<Events> = createEmitter<Events>();
   private readonly attached = new Set<HTMLMediaElement>();
   private readonly blocked = new Set<HTMLMediaElement>();
   private audioOn = true;

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { hasMosquitto, startMosquitto } from '../../server/mosquitto.js';
 import { startServer } from '../../server/serve.js';
-import { launchChromium, openUser, startTestServer, trackPeerConnections, uniquePath } from './helpers.js';
+import { launchChromium, openHarness, startTestServer, uniquePath } from './helpers.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const PASSWORDS = { alice: 'a-pw', bob: 'b-pw', carol: 'c-pw' };
@@ -15,11 +15,7 @@ const PASSWORDS = { alice: 'a-pw', bob: 'b-pw', carol: 'c-pw' };
 async function users(browser, pageServer, brokerURL, uids, { path = uniquePath('faults'), credentials = {}, options = {} } = {}) {
   const pages = {};
   for (const uid of uids) {
-    const user = await openUser(browser);
-    await trackPeerConnections(user.page);
-    await user.page.goto(`${pageServer.url}test/e2e/pages/harness.html`);
-    await user.page.waitForFunction(() => window.wdVideo && window.h);
-    await user.page.evaluate(([b, p, u, o, c]) => window.h.init(b, p, u, o, c), [brokerURL, path, uid, options, credentials[uid] ? { password: credentials[uid] } : {}]);
+    const user = await openHarness(browser, pageServer, brokerURL, uid, { path, options, credentials: credentials[uid] ? { password: credentials[uid] } : {} });
     await user.page.evaluate(() => {
       window.h.client.on('invite', (i) => window.h.accept(i.from));
       window.h.client.on('status', (s) => window.h.log.push(['status', s]));

@@ -19,6 +19,20 @@ export async function openUser(browser, url) {
   return { context, page };
 }
 
+/**
+ * A user on test/e2e/pages/harness.html (the public API driven as `window.h`), with its peer
+ * connections and timers counted, signed in on `path` at `brokerURL`: anonymously, or with
+ * `credentials` ({ password } or { token }). `pageServer` is any server that serves the project.
+ */
+export async function openHarness(browser, pageServer, brokerURL, uid, { path, options = {}, credentials = {} } = {}) {
+  const user = await openUser(browser);
+  await trackPeerConnections(user.page);
+  await user.page.goto(`${pageServer.url}test/e2e/pages/harness.html`);
+  await user.page.waitForFunction(() => window.wdVideo && window.h);
+  await user.page.evaluate(([b, p, u, o, c]) => window.h.init(b, p, u, o, c), [brokerURL, path, uid, options, credentials]);
+  return user;
+}
+
 /** A server with the embedded broker on a free port, serving the project root. */
 export function startTestServer() {
   return startServer({ port: 0 });

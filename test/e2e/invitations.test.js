@@ -3,7 +3,7 @@
 // counts what is left open: peer connections in the pages, clients and subscriptions at the broker.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { openUser, trackPeerConnections, uniquePath, useServerAndBrowser } from './helpers.js';
+import { openHarness, uniquePath, useServerAndBrowser } from './helpers.js';
 
 const env = useServerAndBrowser();
 const users = [];
@@ -12,11 +12,7 @@ const users = [];
 async function online(uids, options = {}, path = uniquePath('invites')) {
   const pages = {};
   for (const uid of uids) {
-    const user = await openUser(env.browser);
-    await trackPeerConnections(user.page);
-    await user.page.goto(`${env.server.url}test/e2e/pages/harness.html`);
-    await user.page.waitForFunction(() => window.wdVideo && window.h);
-    await user.page.evaluate(([b, p, u, o]) => window.h.init(b, p, u, o), [env.server.brokerURL, path, uid, options]);
+    const user = await openHarness(env.browser, env.server, env.server.brokerURL, uid, { path, options });
     users.push(user);
     pages[uid] = user.page;
   }

@@ -11,7 +11,7 @@ import mqtt from 'mqtt';
 import { hasMosquitto, startMosquitto } from '../../server/mosquitto.js';
 import { hashPassword } from '../../server/passwords.js';
 import { startServer } from '../../server/serve.js';
-import { launchChromium, openUser, startTestServer, trackPeerConnections } from './helpers.js';
+import { launchChromium, openHarness, openUser, startTestServer } from './helpers.js';
 
 const P = 'secure/room';
 const PASSWORDS = { alice: 'alice-pw', bob: 'bob-pw', mallory: 'mallory-pw' };
@@ -30,12 +30,8 @@ const SECURE_CONFIG = { auth: { anonymous: false, jwt: { secret: JWT_SECRET } },
 async function holdCall(browser, pageServer, brokerURL) {
   const pages = {};
   for (const uid of ['bob', 'alice']) {
-    const user = await openUser(browser);
-    await trackPeerConnections(user.page);
+    const user = await openHarness(browser, pageServer, brokerURL, uid, { path: P, credentials: { password: PASSWORDS[uid] } });
     user.page.on('pageerror', (e) => (pages.errors ??= []).push(e.message));
-    await user.page.goto(`${pageServer.url}test/e2e/pages/harness.html`);
-    await user.page.waitForFunction(() => window.wdVideo && window.h);
-    await user.page.evaluate(([b, p, u, pw]) => window.h.init(b, p, u, {}, { password: pw }), [brokerURL, P, uid, PASSWORDS[uid]]);
     pages[uid] = user;
   }
   const { alice, bob } = pages;

@@ -1,20 +1,10 @@
 import { brokerURL } from '/__wd-test-env.js';
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { ErrorCode } from '../../core/errors.js';
-import { frameCount } from '../../../test/core/helpers.js';
+import { decodedFrames } from '../../../test/core/helpers.js';
 import '../register.js';
 import type { WdVideoClient } from '../wd-video-client/wd-video-client.js';
 import type { WdConversation } from './wd-conversation.js';
-
-async function decoded(video: HTMLVideoElement, width: number, height: number) {
-  for (let previous = -1, i = 0; i < 80; i++) {
-    const frames = frameCount(video);
-    if (video.videoWidth === width && video.videoHeight === height && previous >= 0 && frames > previous) return;
-    previous = video.videoWidth === width ? frames : -1;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`no ${width}x${height} frames (got ${video.videoWidth}x${video.videoHeight})`);
-}
 
 describe('<wd-conversation>', () => {
   it('two clients on one page: participant-id calls, auto-accept answers, both show 640x480 video', async () => {
@@ -48,7 +38,7 @@ describe('<wd-conversation>', () => {
     await aliceConversation.updateComplete;
     await bobConversation.updateComplete;
     const videos = [aliceConversation, bobConversation].map((c) => c.shadowRoot!.querySelector<HTMLVideoElement>('video[part="video"]')!);
-    await Promise.all(videos.map((v) => decoded(v, 640, 480)));
+    await Promise.all(videos.map((v) => decodedFrames(v, 640, 480)));
     expect(bobConversation.shadowRoot!.querySelector('figcaption .name')!.textContent).to.equal('alice');
 
     // Alice turns her camera off: bob's tile says so, with an accessible name, and an event fires.

@@ -123,8 +123,6 @@ export class WdLocalStream extends LitElement {
     if (this.noControls || !stream) return nothing;
     const hasAudio = stream.mediaStream.getAudioTracks().length > 0;
     const hasVideo = stream.mediaStream.getVideoTracks().length > 0;
-    const cameraId = stream.deviceId('video');
-    const microphoneId = stream.deviceId('audio');
     return html`
       <div part="controls" class="controls" role="toolbar" aria-label="Your camera and microphone">
         ${hasAudio
@@ -140,37 +138,29 @@ export class WdLocalStream extends LitElement {
                 ${this.screenSharing ? 'Stop sharing' : 'Share screen'}
               </button>`
           : nothing}
-        ${hasVideo && this.cameras.length > 1 && !this.screenSharing
-          ? html`<select part="control camera-select" aria-label="Camera" @change=${this.onCameraChange}>
-              ${this.cameras.map((d, i) => html`<option value=${d.deviceId} ?selected=${d.deviceId === cameraId}>${d.label || `Camera ${i + 1}`}</option>`)}
-            </select>`
-          : nothing}
-        ${hasAudio && this.microphones.length > 1
-          ? html`<select part="control microphone-select" aria-label="Microphone" @change=${this.onMicrophoneChange}>
-              ${this.microphones.map(
-                (d, i) => html`<option value=${d.deviceId} ?selected=${d.deviceId === microphoneId}>${d.label || `Microphone ${i + 1}`}</option>`,
-              )}
-            </select>`
-          : nothing}
+        ${hasVideo && !this.screenSharing ? this.renderDeviceChooser('video', this.cameras, stream.deviceId('video')) : nothing}
+        ${hasAudio ? this.renderDeviceChooser('audio', this.microphones, stream.deviceId('audio')) : nothing}
       </div>
     `;
   }
 
-  private readonly onCameraChange = (event: Event) => {
-    const id = (event.target as HTMLSelectElement).value;
-    this.current?.switchCamera(id).then(
-      () => this.requestUpdate(),
-      (error) => fire(this, 'wd-error', error),
-    );
-  };
-
-  private readonly onMicrophoneChange = (event: Event) => {
-    const id = (event.target as HTMLSelectElement).value;
-    this.current?.switchMicrophone(id).then(
-      () => this.requestUpdate(),
-      (error) => fire(this, 'wd-error', error),
-    );
-  };
+  /** A camera or microphone chooser, shown when there is more than one to choose from. */
+  private renderDeviceChooser(kind: 'audio' | 'video', devices: MediaDeviceInfo[], selectedId: string | undefined) {
+    if (devices.length < 2) return nothing;
+    const [name, part] = kind === 'video' ? ['Camera', 'camera-select'] : ['Microphone', 'microphone-select'];
+    const onChange = (event: Event) => {
+      const id = (event.target as HTMLSelectElement).value;
+      const stream = this.current;
+      if (!stream) return;
+      (kind === 'video' ? stream.switchCamera(id) : stream.switchMicrophone(id)).then(
+        () => this.requestUpdate(),
+        (error) => fire(this, 'wd-error', error),
+      );
+    };
+    return html`<select part=${`control ${part}`} aria-label=${name} @change=${onChange}>
+      ${devices.map((d, i) => html`<option value=${d.deviceId} ?selected=${d.deviceId === selectedId}>${d.label || `${name} ${i + 1}`}</option>`)}
+    </select>`;
+  }
 
   private readonly refreshDevices = () => {
     if (!this.current) return;
