@@ -28,8 +28,11 @@ export interface OutgoingInviteHost {
   onPresence(callback: (uid: string, online: boolean) => void): Unsubscribe;
 }
 
-/** How long a callee may be absent from presence before the invite fails as offline. */
-export const OFFLINE_GRACE_MS = 2_000;
+/**
+ * How long a callee may be absent from presence before the invite fails as offline. init()
+ * resolves with the path's presence loaded, so this only covers someone coming online just now.
+ */
+export const OFFLINE_GRACE_MS = 1_000;
 
 /**
  * An invitation we sent. Thenable: `await client.inviteToConversation(…)` gives the Conversation

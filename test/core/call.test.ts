@@ -94,7 +94,7 @@ describe('a 1:1 p2p call between two clients', () => {
     const started = performance.now();
     const error = await alice.inviteToConversation({ mode: 'p2p', participantId: 'nobody', localStream: stream }).then(unexpectedSuccess, (e: WdVideoError) => e);
     expect(error.code).to.equal(ErrorCode.INVITATION_FAILED);
-    expect(performance.now() - started).to.be.below(2600);
+    expect(performance.now() - started).to.be.below(2000);
   });
 
   it('an unanswered invite fails with 40203 after the invite timeout', async () => {

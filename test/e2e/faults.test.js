@@ -113,7 +113,7 @@ describe('faults', () => {
     }
   });
 
-  test('2. a crashed page in a three-way call: the two others see it leave within 5 s and keep their media', async () => {
+  test('2. a crashed page in a three-way call: the two others see it leave within 5 s and keep their media', async (t) => {
     const { alice, bob, carol } = await users(browser, server, server.brokerURL, ['alice', 'bob', 'carol']);
     await call(alice, 'bob');
     await alice.page.evaluate(() => window.h.inviteMore(['carol']));
@@ -128,6 +128,7 @@ describe('faults', () => {
     }
     const elapsed = Date.now() - crashedAt;
     assert.ok(elapsed < 5000, `noticed after ${elapsed} ms`);
+    t.diagnostic(`both others saw carol leave ${elapsed} ms after the crash`);
     assert.deepEqual(await decoding(alice), ['bob']);
     assert.deepEqual(await decoding(bob), ['alice']);
     assert.deepEqual([await openPCs(alice), await openPCs(bob)], [1, 1], 'the link to carol is closed');

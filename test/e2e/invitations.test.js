@@ -84,7 +84,7 @@ for (const round of [1, 2]) {
       await closeAll();
     });
 
-    test('an offline callee fails with 40201 in under 2 s', async () => {
+    test('an offline callee fails with 40201 in under 2 s', async (t) => {
       const { alice } = await online(['alice']);
       const elapsed = await alice.evaluate(async () => {
         const started = performance.now();
@@ -94,7 +94,8 @@ for (const round of [1, 2]) {
       });
       const result = await alice.evaluate(() => window.h.outcome('nobody'));
       assert.deepEqual([result.status, result.code], ['failed', 40201]);
-      assert.ok(elapsed < 2000 + 300, `took ${elapsed} ms`);
+      assert.ok(elapsed < 2000, `took ${elapsed} ms`);
+      t.diagnostic(`offline decided in ${Math.round(elapsed)} ms`);
       await closeAll();
     });
 
