@@ -1,14 +1,25 @@
 // The topic ACL of DESIGN.md, checked in code for any depth of interaction path P:
 //   user u may publish  P/inbox/<anyone>/u  and  P/presence/u   (retain only on presence)
 //   user u may read     P/inbox/u/+         and  P/presence/+  (or one P/presence/<uid>)
+//   user u may publish  wd-relay/in/u                               (requests to the relay gateway)
 // The username a client connected with is its uid; the client never chooses another.
+// Topics under wd-relay/ other than a user's own request topic belong to services (the relay
+// gateway, Janus): no user reads or writes them, and no interaction path may start there.
+
+/** The first topic level of the relay's topics (server/relay-gateway.js). */
+export const RELAY_ROOT = 'wd-relay';
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const isValidUid = (value) => typeof value === 'string' && ID.test(value);
 
 function isValidPath(levels) {
-  return levels.length > 0 && levels.every((l) => l !== '' && !/[+#\u0000]/.test(l)) && !levels[0].startsWith('$');
+  return (
+    levels.length > 0 &&
+    levels.every((l) => l !== '' && !/[+#\u0000]/.test(l)) &&
+    !levels[0].startsWith('$') &&
+    levels[0] !== RELAY_ROOT
+  );
 }
 
 /** True when `levels` is an interaction path that `served` covers ('*', the path, or a path above it). */
@@ -27,6 +38,10 @@ function pathDenial(levels, served) {
 export function publishDenial(uid, topic, retain, served = ['*']) {
   const levels = topic.split('/');
   const n = levels.length;
+  if (levels[0] === RELAY_ROOT) {
+    if (n !== 3 || levels[1] !== 'in' || levels[2] !== uid) return `only ${RELAY_ROOT}/in/${uid} may be written under ${RELAY_ROOT}/`;
+    return retain ? 'relay requests may not be retained' : null;
+  }
   if (n >= 4 && levels[n - 3] === 'inbox') {
     if (levels[n - 1] !== uid) return `inbox messages must be sent as ${uid}`;
     if (!isValidUid(levels[n - 2])) return 'malformed inbox topic';

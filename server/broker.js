@@ -1,6 +1,8 @@
 // The embedded MQTT broker: Aedes (MQTT 3.1.1) over WebSocket on an existing HTTP server, with
 // sign-in (anonymous, password, JWT), the topic ACL bound to the signed-in uid, a payload limit
 // and a per-client rate limit.
+import { timingSafeEqual } from 'node:crypto';
+import net from 'node:net';
 import { Aedes } from 'aedes';
 import mqemitter from 'mqemitter';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -40,10 +42,22 @@ function shallowEmitter() {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * Creates the broker.
- * @param {{ config?: Partial<import('./config.js').BrokerConfig>, log?: (message: string) => void }} [options]
+ * A service account: the relay gateway or a Janus instance. Its name starts with `~`, which no
+ * uid may contain, so no user can sign in as one; it may use only topics under its prefixes
+ * (`''` for all) and is exempt from the users' payload and rate limits.
+ * @typedef {{ password: string, prefixes: string[] }} ServiceAccount
  */
-export async function createBroker({ config: overrides = {}, log = () => {} } = {}) {
+
+const sameSecret = (a, b) => {
+  const [x, y] = [Buffer.from(a), Buffer.from(b)];
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+/**
+ * Creates the broker.
+ * @param {{ config?: Partial<import('./config.js').BrokerConfig>, services?: Record<string, ServiceAccount>, log?: (message: string) => void }} [options]
+ */
+export async function createBroker({ config: overrides = {}, services = {}, log = () => {} } = {}) {
   const config = resolveConfig(overrides);
   const check = createAuthenticator(config.auth);
   const broker = await Aedes.createBroker({ concurrency: CONCURRENCY, mq: shallowEmitter() });
@@ -51,6 +65,15 @@ export async function createBroker({ config: overrides = {}, log = () => {} } = 
   const expiries = new Map(); // client id -> timer
 
   broker.authenticate = (client, username, password, callback) => {
+    if (typeof username === 'string' && username.startsWith('~')) {
+      const account = Object.hasOwn(services, username) ? services[username] : undefined;
+      if (account && password && sameSecret(password, account.password)) {
+        client.service = account;
+        return callback(null, true);
+      }
+      log(`refused sign-in of service ${JSON.stringify(username)}`);
+      return callback(Object.assign(new Error('unknown service or wrong secret'), { returnCode: 4 }), false);
+    }
     check(username, password).then(
       ({ uid, expiresAt }) => {
         client.uid = uid;
@@ -67,6 +90,11 @@ export async function createBroker({ config: overrides = {}, log = () => {} } = 
 
   broker.authorizePublish = (client, packet, callback) => {
     // A client's Will is published after it is gone: checked here too (client is then set).
+    if (client?.service) {
+      if (client.service.prefixes.some((p) => packet.topic.startsWith(p))) return callback(null);
+      log(`refused publish by service ${client.id} to ${packet.topic}`);
+      return callback(new Error('topic outside the service’s prefixes'));
+    }
     const denial = !client
       ? null
       : packet.payload.length > config.maxPayload
@@ -80,6 +108,9 @@ export async function createBroker({ config: overrides = {}, log = () => {} } = 
   };
 
   broker.authorizeSubscribe = (client, subscription, callback) => {
+    if (client.service) {
+      return callback(null, client.service.prefixes.some((p) => subscription.topic.startsWith(p)) ? subscription : null);
+    }
     const denial = subscribeDenial(client.uid, subscription.topic, config.paths);
     if (denial) {
       log(`refused subscription of ${client.uid} to ${subscription.topic}: ${denial}`);
@@ -144,6 +175,31 @@ function coalescingStream(ws) {
     return write.apply(this, args);
   };
   return stream;
+}
+
+/**
+ * Serves `broker` over plain MQTT/TCP on `host:port` (port 0: any free one), for the services
+ * on this machine: Janus's MQTT transport speaks TCP, not WebSocket. Loopback only by default.
+ * @returns {Promise<{ url: string, close: () => Promise<void> }>}
+ */
+export async function listenTcp(broker, { host = '127.0.0.1', port = 0 } = {}) {
+  const server = net.createServer((socket) => broker.handle(socket));
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const sockets = new Set();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return {
+    url: `mqtt://${host}:${server.address().port}`,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 /**

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import sirv from 'sirv';
 import { attachBroker, createBroker } from './broker.js';
 import { loadConfig } from './config.js';
+import { canRelay, relayAccounts, startRelay } from './relay.js';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -15,11 +16,22 @@ export const DEMO_CONFIG = Object.freeze({ auth: { anonymous: true } });
 
 /**
  * Starts the HTTP server, static files and broker.
- * @param {{ port?: number, host?: string, root?: string, mounts?: Record<string, string>, config?: object, log?: (message: string) => void }} [options]
+ * @param {{ port?: number, host?: string, root?: string, mounts?: Record<string, string>, config?: object, relay?: number, log?: (message: string) => void }} [options]
  *   mounts: URL prefix (such as '/wd-video/') → folder, served before `root`.
+ *   relay: how many Janus instances to start for `server_based` conversations (0: none; needs Debian's `janus`).
  */
-export async function startServer({ port = 8080, host = '127.0.0.1', root = projectRoot, mounts = {}, config = DEMO_CONFIG, log = () => {} } = {}) {
-  const broker = await createBroker({ config, log });
+export async function startServer({ port = 8080, host = '127.0.0.1', root = projectRoot, mounts = {}, config = DEMO_CONFIG, relay: relayInstances = 0, log = () => {} } = {}) {
+  const accounts = relayAccounts(relayInstances);
+  const broker = await createBroker({ config, services: accounts.services, log });
+  let relay;
+  if (relayInstances > 0) {
+    try {
+      relay = await startRelay(broker, accounts, { log });
+    } catch (error) {
+      await new Promise((resolve) => broker.close(resolve));
+      throw error;
+    }
+  }
   const statics = sirv(root, { dev: true, dotfiles: false });
   const mounted = Object.entries(mounts).map(([prefix, dir]) => [prefix.endsWith('/') ? prefix : `${prefix}/`, sirv(dir, { dev: true })]);
   const notFound = (res) => {
@@ -45,7 +57,10 @@ export async function startServer({ port = 8080, host = '127.0.0.1', root = proj
     port: address.port,
     broker,
     server,
+    /** The media relay (Janus instances and gateway), when `relay` > 0. */
+    relay,
     async close() {
+      await relay?.stop();
       attachment.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -62,12 +77,15 @@ if (isMain) {
       config: { type: 'string', short: 'c' },
       host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
       verbose: { type: 'boolean', short: 'v', default: false },
+      relay: { type: 'string', default: process.env.WD_RELAY },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log(`usage: node server/serve.js [--port 8080] [--host 127.0.0.1] [--config broker.json] [--verbose]
+    console.log(`usage: node server/serve.js [--port 8080] [--host 127.0.0.1] [--config broker.json] [--relay N] [--verbose]
 Serves the demo and the embedded MQTT broker (WebSocket on /mqtt).
+--relay N starts N Janus instances and the relay gateway for server_based conversations
+(default: 1 when Debian's janus is installed, else 0; WD_RELAY sets it too).
 Without --config or WD_AUTH the broker allows anonymous sign-in (the demo): keep it on loopback.
 Broker settings: --config FILE (JSON) and WD_AUTH, WD_PASSWORD_FILE, WD_JWT_SECRET,
 WD_JWT_PUBLIC_KEY_FILE, WD_PATHS, WD_MAX_PAYLOAD, WD_RATE (see README).`);
@@ -78,6 +96,15 @@ WD_JWT_PUBLIC_KEY_FILE, WD_PATHS, WD_MAX_PAYLOAD, WD_RATE (see README).`);
     console.error(`--port must be a port number, got "${values.port}"`);
     process.exit(2);
   }
+  const relay = values.relay === undefined ? (canRelay() ? 1 : 0) : Number(values.relay);
+  if (!Number.isInteger(relay) || relay < 0 || relay > 26) {
+    console.error(`--relay must be a number of Janus instances from 0 to 26, got "${values.relay}"`);
+    process.exit(2);
+  }
+  if (relay > 0 && !canRelay()) {
+    console.error('--relay needs Janus: install Debian\'s janus package (apt-get install janus), or use --relay 0');
+    process.exit(2);
+  }
   let config;
   try {
     config = values.config || process.env.WD_AUTH ? loadConfig({ file: values.config }) : DEMO_CONFIG;
@@ -86,12 +113,17 @@ WD_JWT_PUBLIC_KEY_FILE, WD_PATHS, WD_MAX_PAYLOAD, WD_RATE (see README).`);
     process.exit(2);
   }
   const log = values.verbose ? (m) => console.log(`[broker] ${m}`) : undefined;
-  const running = await startServer({ port, host: values.host, config, log }).catch((error) => {
+  const running = await startServer({ port, host: values.host, config, relay, log }).catch((error) => {
     console.error(`could not start: ${error.message}`);
     process.exit(1);
   });
   const signIn = [config.auth.anonymous && 'anonymous', config.auth.passwordFile && 'password', config.auth.jwt && 'token'].filter(Boolean).join(', ');
   console.log(`wd-video demo on ${running.url}  (broker ${running.brokerURL}, sign-in: ${signIn})`);
+  console.log(
+    relay > 0
+      ? `Media relay: ${relay} Janus instance(s), so server_based conversations work.`
+      : 'No media relay (janus not installed or --relay 0): server_based conversations fail with 40206.',
+  );
   if (config.auth.anonymous) console.log('Anonymous sign-in is on: anyone who reaches this server can pick any uid. Fine for a demo on loopback.');
   console.log('Open it in two tabs, give each a name, and call one from the other. Ctrl-C stops.');
   const stop = async () => {

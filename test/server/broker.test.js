@@ -84,3 +84,19 @@ test('presence: one’s own only, and retained only there', async () => {
 test('a username that is not a uid is refused at connect', async () => {
   await assert.rejects(mqtt.connectAsync(server.brokerURL, { username: 'a/b', protocolVersion: 4, reconnectPeriod: 0 }));
 });
+
+test('relay topics: a user writes only its own request topic; services sign in with their secret only', async () => {
+  const alice = await connect('alice');
+  await alice.publishAsync('wd-relay/in/alice', '{"v":1}', { qos: 1 });
+  for (const topic of ['wd-relay/in/bob', 'wd-relay/janus/a/in', 'wd-relay/presence/alice', 'wd-relay/inbox/bob/mallory']) {
+    const mallory = await connect('mallory');
+    const closed = new Promise((resolve) => mallory.once('close', resolve));
+    mallory.publish(topic, '{"v":1}', { qos: 1 });
+    await closed; // refused: disconnected
+  }
+  const reader = await connect('reader');
+  const error = await reader.subscribeAsync(['wd-relay/#', 'wd-relay/janus/+/out', 'wd-relay/in/+'], { qos: 1 }).catch((e) => e);
+  assert.deepEqual(error.packet.granted, [128, 128, 128]);
+  // No service account was configured on this server: no `~` name gets in, whatever the password.
+  await assert.rejects(mqtt.connectAsync(server.brokerURL, { username: '~relay-gateway', password: 'guess', protocolVersion: 4, reconnectPeriod: 0 }));
+});
