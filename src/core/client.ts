@@ -11,6 +11,7 @@ import { CONVERSATION_MODES, MAX_INVITE_AGE_MS, type ConversationMode, type Invi
 import { Signaling, type PresenceState, type SignalingStats, type SignalingStatus } from './signaling.js';
 import { toInteractionPath, type InteractionRef } from './topics.js';
 import { userFromToken, type User } from './auth.js';
+import type { RelayMessage } from './janus.js';
 
 export interface ClientOptions {
   /** The broker's WebSocket URL (`ws://…`, `wss://…`, or a path such as `/mqtt` on the page's host). */
@@ -28,8 +29,10 @@ export interface ClientOptions {
   connectTimeout?: number;
   /** How often each participant's `stats` are sampled (ms); 0 turns sampling off. Default 2000. */
   statsInterval?: number;
-  /** Most people in one conversation, ourselves included; past it invites fail with 40200. Default 4. */
+  /** Most people in one `p2p` conversation, ourselves included; past it invites fail with 40200. Default 4. */
   maxParticipants?: number;
+  /** Most people in one `server_based` conversation, ourselves included (the relay gateway has its own limit, 16 by default). Default 16. */
+  maxRelayParticipants?: number;
   /**
    * Conversations this client takes part in at once. Invites that come while it is full are
    * answered "busy"; inviting while full fails with 40205. Default 1.
@@ -81,6 +84,8 @@ export class Client {
   private readonly incoming = new Map<string, IncomingInvite>();
   private readonly unsubscribers: Unsubscribe[] = [];
   private user?: Partial<User>;
+  /** Where relay gateway messages go, by conversation id (server_based conversations). */
+  private readonly relayRoutes = new Map<string, (message: RelayMessage) => void>();
   /** Invites per sender in the current window: a flood is dropped here, whatever the broker does. */
   private readonly inviteCounts = new Map<string, { count: number; since: number }>();
 
@@ -92,6 +97,7 @@ export class Client {
       reconnectTimeout: options.reconnectTimeout ?? 15_000,
       connectTimeout: options.connectTimeout ?? 10_000,
       maxParticipants: options.maxParticipants ?? 4,
+      maxRelayParticipants: options.maxRelayParticipants ?? 16,
       statsInterval: options.statsInterval ?? 2_000,
       maxConversations: options.maxConversations ?? 1,
       rtcConfig: {
@@ -150,7 +156,7 @@ export class Client {
       }
       const cid = randomId(16);
       const conversation = new Conversation(this.conversationHost, cid, mode, localStream);
-      conversation.createLink(participantId);
+      if (mode === 'p2p') conversation.createLink(participantId);
       const invite = new OutgoingInvite(participantId, cid, mode, conversation, this.outgoingHost, data);
       this.outgoing.set(outgoingKey(cid, participantId), invite);
       void invite.start(this.options.inviteTimeout);
@@ -213,6 +219,11 @@ export class Client {
     this.signaling = signaling;
     this.unsubscribers.push(
       signaling.on('message', (from, message) => this.route(from, message)),
+      signaling.on('relay', (message) => {
+        const receive = typeof message.cid === 'string' ? this.relayRoutes.get(message.cid) : undefined;
+        if (receive) receive(message);
+        else log.debug('dropped a relay message for no open conversation');
+      }),
       signaling.on('presence', (who, state) => {
         // The caller's client died (its Will cleared its presence) or left: stop ringing.
         if (state === null) {
@@ -257,9 +268,6 @@ export class Client {
     if (typeof options !== 'object' || options === null) throw invalidArgument('inviteToConversation() takes { mode, participantId, localStream }');
     const { mode, localStream, data } = options;
     if (!CONVERSATION_MODES.includes(mode)) throw new WdVideoError(ErrorCode.INVALID_MODE, `mode must be "p2p" or "server_based", got ${JSON.stringify(mode)}`);
-    if (mode === 'server_based') {
-      throw new WdVideoError(ErrorCode.INVALID_MODE, 'server_based mode needs the relay gateway, which this version does not ship yet; use "p2p"');
-    }
     const participantId = assertUid(options.participantId, 'participantId');
     if (participantId === this.uid) throw invalidArgument('a client can not invite itself');
     if (!(localStream instanceof LocalStream) || localStream.closed) {
@@ -368,7 +376,7 @@ export class Client {
   private inviteInto(conversation: Conversation, to: string): OutgoingInvite {
     try {
       const participantId = assertUid(to, 'participantId');
-      conversation.createLink(participantId);
+      if (conversation.mode === 'p2p') conversation.createLink(participantId);
       const invite = new OutgoingInvite(participantId, conversation.conversationId, conversation.mode, conversation, this.outgoingHost, undefined, false);
       this.outgoing.set(outgoingKey(conversation.conversationId, participantId), invite);
       void invite.start(this.options.inviteTimeout);
@@ -376,6 +384,22 @@ export class Client {
     } catch (error) {
       return OutgoingInvite.failed(String(to), error as WdVideoError);
     }
+  }
+
+  /** server_based: joins the room the caller opened (publishing our stream), then accepts. */
+  private async acceptIntoRelay(invite: IncomingInvite, localStream: LocalStream): Promise<Conversation> {
+    const conversation = new Conversation(this.conversationHost, invite.conversationId, invite.mode, localStream);
+    conversation.expect(invite.from, this.options.linkTimeout);
+    this.conversations.set(invite.conversationId, conversation);
+    this.updatePresence();
+    try {
+      await conversation.joinRelay();
+      await this.send(invite.from, { type: 'accept', cid: invite.conversationId });
+    } catch (error) {
+      conversation.end();
+      throw error;
+    }
+    return conversation;
   }
 
   /** Busy while in a conversation, so callers can tell before they ring. */
@@ -399,6 +423,9 @@ export class Client {
     get maxParticipants() {
       return client.options.maxParticipants;
     },
+    get maxRelayParticipants() {
+      return client.options.maxRelayParticipants;
+    },
     get statsInterval() {
       return client.options.statsInterval;
     },
@@ -411,10 +438,27 @@ export class Client {
     },
     invite: (conversation: Conversation, to: string) => client.inviteInto(conversation, to),
     failedInvite: (to: string, error: WdVideoError) => OutgoingInvite.failed(to, error),
+    relayPort: (conversationId: string, receive: (message: RelayMessage) => void) => {
+      client.relayRoutes.set(conversationId, receive);
+      return {
+        send: (request: Record<string, unknown>) =>
+          client.signaling ? client.signaling.sendRelay(request) : Promise.reject(new WdVideoError(ErrorCode.INIT_FAILED, 'the client is closed')),
+        close: () => {
+          if (client.relayRoutes.get(conversationId) === receive) client.relayRoutes.delete(conversationId);
+        },
+      };
+    },
   }))(this);
 
   private readonly outgoingHost: OutgoingInviteHost = {
     send: async (invite) => {
+      if (invite.mode === 'server_based') {
+        // The room opens with our session and lets the invitee in before it rings.
+        await invite.conversation!.admitToRelay(invite.to);
+        if (invite.status !== 'pending') return;
+        await this.send(invite.to, { type: 'invite', cid: invite.conversationId, mode: invite.mode, ts: Date.now(), data: invite.data });
+        return;
+      }
       const link = invite.conversation!.link(invite.to)!;
       const sdp = await link.createOffer();
       if (invite.status !== 'pending') return;
@@ -437,6 +481,7 @@ export class Client {
 
   private readonly incomingHost: IncomingInviteHost = {
     accept: async (invite, localStream) => {
+      if (invite.mode === 'server_based') return this.acceptIntoRelay(invite, localStream);
       if (!invite.offer) throw new WdVideoError(ErrorCode.INVITATION_FAILED, `the invite from ${invite.from} carries no offer`);
       const conversation = new Conversation(this.conversationHost, invite.conversationId, invite.mode, localStream);
       const link = conversation.createLink(invite.from);

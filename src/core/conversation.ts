@@ -5,9 +5,11 @@ import type { LocalStream } from './local-stream.js';
 import { log } from './logger.js';
 import type { OutgoingInvite } from './invite.js';
 import type { ConversationMode, Message, OutgoingMessage } from './messages.js';
+import type { RelayMessage, RelayPort } from './janus.js';
 import { PeerLink } from './peer-link.js';
+import { RelayMedia } from './relay-media.js';
 import { sampleStats, type ParticipantStats, type StatsCounters } from './stats.js';
-import type { RemoteStream } from './stream.js';
+import { RemoteStream } from './stream.js';
 
 export interface ParticipantEvents {
   /** The participant turned its audio or video off or on (what it sends, not our playback). */
@@ -64,6 +66,8 @@ export interface ConversationEvents {
   participant_reconnecting: (participant: Participant) => void;
   /** Media from this participant flows again after `participant_reconnecting`. */
   participant_reconnected: (participant: Participant) => void;
+  /** The conversation failed as a whole (`server_based`: its relay server died, 40206); `disconnected` follows. */
+  error: (error: WdVideoError) => void;
   /** This conversation is over for us: we left, or the last other participant did. */
   disconnected: () => void;
 }
@@ -78,6 +82,8 @@ export interface ConversationHost {
   readonly reconnectTimeout: number;
   /** Most people in one conversation, ourselves included (mesh: each sends to every other). */
   readonly maxParticipants: number;
+  /** Most people in one `server_based` conversation, ourselves included. */
+  readonly maxRelayParticipants: number;
   /** How often participants' stats are sampled (ms); 0 for never. */
   readonly statsInterval: number;
   send(to: string, message: OutgoingMessage): Promise<void>;
@@ -87,10 +93,13 @@ export interface ConversationHost {
   failedInvite(to: string, error: WdVideoError): OutgoingInvite;
   /** The conversation has ended: the client drops it. */
   release(conversation: Conversation): void;
+  /** `server_based`: the way to the relay gateway; `receive` gets its messages for this conversation. */
+  relayPort(conversationId: string, receive: (message: RelayMessage) => void): RelayPort & { close(): void };
 }
 
 /**
- * A call: the local stream and one peer link per remote participant (a full mesh in `p2p`).
+ * A call: the local stream and one peer link per remote participant (a full mesh in `p2p`), or
+ * one stream up to and the others' down from a Janus room (`server_based`, see RelayMedia).
  * Created by an accepted invite; ends when we disconnect or the last other participant leaves.
  */
 export class Conversation {
@@ -109,6 +118,10 @@ export class Conversation {
   private readonly pendingJoins = new Map<string, { sdp?: string; timer: ReturnType<typeof setTimeout> }>();
   private statsTimer?: ReturnType<typeof setInterval>;
   private readonly unsubscribeStream: Unsubscribe;
+  /** `server_based` only: the room's media, and who we wait for (invited or accepted, not yet seen). */
+  private readonly relay?: RelayMedia;
+  private readonly expected = new Map<string, ReturnType<typeof setTimeout> | undefined>();
+  private closeRelayPort?: () => void;
 
   constructor(
     private readonly host: ConversationHost,
@@ -117,8 +130,25 @@ export class Conversation {
     readonly localStream: LocalStream,
   ) {
     this.unsubscribeStream = localStream.on('media_changed', (state) => {
-      for (const id of this.links.keys()) this.sendMediaState(id, state);
+      for (const id of this.members()) this.sendMediaState(id, state);
     });
+    if (mode === 'server_based') {
+      const port = host.relayPort(conversationId, (message) => this.relay?.handle(message));
+      this.closeRelayPort = port.close;
+      this.relay = new RelayMedia({ cid: conversationId, uid: host.uid, rtcConfig: host.rtcConfig, localStream, port });
+      this.relay.on('participant', (uid, stream) => this.onRelayParticipant(uid, stream));
+      this.relay.on('participant_gone', (uid) => this.removeParticipant(uid, 'left'));
+      this.relay.on('failed', (error) => {
+        if (this.ended) return;
+        this.emit('error', error);
+        this.end();
+      });
+    }
+  }
+
+  /** Everyone we talk to: peer links (p2p), or participants and invitees (server_based). */
+  private members(): string[] {
+    return this.relay ? [...new Set([...this.participants.keys(), ...this.expected.keys()])] : [...this.links.keys()];
   }
 
   on<E extends keyof ConversationEvents>(event: E, callback: ConversationEvents[E]): Unsubscribe {
@@ -142,14 +172,12 @@ export class Conversation {
       if (this.ended) {
         return this.host.failedInvite(id, new WdVideoError(ErrorCode.INVITATION_FAILED, 'this conversation has ended'));
       }
-      if (this.links.has(id) || id === this.host.uid) {
+      if (this.members().includes(id) || id === this.host.uid) {
         return this.host.failedInvite(id, new WdVideoError(ErrorCode.INVALID_ARGUMENT, `${id} is already in this conversation`));
       }
-      if (this.links.size + 1 >= this.host.maxParticipants) {
-        return this.host.failedInvite(
-          id,
-          new WdVideoError(ErrorCode.TOO_MANY_PARTICIPANTS, `a ${this.mode} conversation holds at most ${this.host.maxParticipants} participants`),
-        );
+      const max = this.relay ? this.host.maxRelayParticipants : this.host.maxParticipants;
+      if (this.members().length + 1 >= max) {
+        return this.host.failedInvite(id, new WdVideoError(ErrorCode.TOO_MANY_PARTICIPANTS, `a ${this.mode} conversation holds at most ${max} participants`));
       }
       return this.host.invite(this, id);
     });
@@ -159,7 +187,7 @@ export class Conversation {
   /** Leaves: says bye to everyone, closes every peer connection. The local stream stays open. */
   async disconnect(): Promise<void> {
     if (this.ended) return;
-    const peers = [...this.links.keys()];
+    const peers = this.members();
     this.end();
     await Promise.allSettled(peers.map((to) => this.host.send(to, { type: 'bye', cid: this.conversationId })));
   }
@@ -199,6 +227,7 @@ export class Conversation {
   /** @internal Negotiation and hang-up messages from a member of this conversation. */
   async handleMessage(from: string, message: Message): Promise<void> {
     if (this.ended) return;
+    if (this.relay) return this.handleRelayMember(from, message);
     if (message.type === 'join') return this.onJoin(from, message.sdp);
     const link = this.links.get(from);
     if (!link) return log.debug(`dropped ${message.type} from ${from}: not in conversation ${this.conversationId}`);
@@ -242,6 +271,7 @@ export class Conversation {
    * expect it (a join is accepted only from someone a member announced). Nothing in a 1:1 call.
    */
   welcome(memberId: string): void {
+    if (this.relay) return this.expect(memberId, this.host.linkTimeout);
     const others = [...this.links.keys()].filter((id) => id !== memberId);
     if (others.length === 0) return;
     const tell = (to: string, members: string[]) =>
@@ -257,6 +287,10 @@ export class Conversation {
    * media still arrives from it (a broker restart can publish Wills of live clients), it is gone.
    */
   async memberGone(memberId: string): Promise<void> {
+    if (this.relay) {
+      if (this.participants.has(memberId) && !(await this.relay.isAlive(memberId))) this.removeParticipant(memberId, 'left');
+      return;
+    }
     const link = this.links.get(memberId);
     if (!link || (await link.isAlive())) return;
     if (this.links.get(memberId) === link) this.removeLink(memberId, 'left');
@@ -264,7 +298,78 @@ export class Conversation {
 
   /** @internal Drops the link of an invite that did not work out; the conversation goes on. */
   dropLink(remoteId: string): void {
+    if (this.relay) return this.removeParticipant(remoteId, 'left');
     this.removeLink(remoteId, 'left');
+  }
+
+  /**
+   * @internal `server_based`: joins the room (publishing our stream), once; rejects with 40206
+   * when the relay is missing or refuses us.
+   */
+  async joinRelay(): Promise<void> {
+    await this.relay!.join();
+  }
+
+  /** @internal `server_based`: lets `uid` into the room and waits for it (invite pending). */
+  async admitToRelay(uid: string): Promise<void> {
+    this.expect(uid);
+    await this.relay!.grant(uid);
+  }
+
+  /**
+   * @internal We wait for `uid`'s media (an invitee, or the member whose invite we accepted);
+   * with `timeoutMs`, it fails with 40204 if it never comes.
+   */
+  expect(uid: string, timeoutMs?: number): void {
+    if (this.participants.has(uid) || this.ended) return;
+    clearTimeout(this.expected.get(uid));
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            if (!this.expected.has(uid)) return;
+            const error = new WdVideoError(ErrorCode.PARTICIPANT_CONNECTION_FAILED, `no media from ${uid} through the relay`);
+            this.emit('participant_failed', new Participant(uid, new RemoteStream(new MediaStream())), error);
+            this.removeParticipant(uid, 'failed');
+          }, timeoutMs);
+    this.expected.set(uid, timer);
+  }
+
+  /** The relay's peer connections (server_based), or our links' (p2p). */
+  get peerConnections(): RTCPeerConnection[] {
+    return this.relay ? this.relay.connections : [...this.links.values()].map((l) => l.pc);
+  }
+
+  private async handleRelayMember(from: string, message: Message): Promise<void> {
+    if (!this.members().includes(from)) return log.debug(`dropped ${message.type} from ${from}: not in conversation ${this.conversationId}`);
+    if (message.type === 'media') {
+      const participant = this.participants.get(from);
+      if (participant) participant.setMuted(!message.audio, !message.video);
+      else this.pendingMute.set(from, { audio: message.audio, video: message.video });
+    } else if (message.type === 'bye') {
+      this.removeParticipant(from, 'left');
+    } else {
+      log.debug(`dropped ${message.type} from ${from}: not used in server_based conversations`);
+    }
+  }
+
+  private onRelayParticipant(uid: string, stream: RemoteStream): void {
+    clearTimeout(this.expected.get(uid));
+    this.expected.delete(uid);
+    if (this.participants.has(uid)) this.removeParticipant(uid, 'replaced');
+    this.addParticipant(uid, stream);
+  }
+
+  /** server_based: `uid` is gone from the room (or never came); the conversation ends with the last. */
+  private removeParticipant(uid: string, why: 'left' | 'failed' | 'replaced'): void {
+    clearTimeout(this.expected.get(uid));
+    const wasExpected = this.expected.delete(uid);
+    const participant = this.participants.get(uid);
+    this.participants.delete(uid);
+    this.statsCounters.delete(uid);
+    this.pendingMute.delete(uid);
+    if (participant) this.emit('participant_disconnected', participant);
+    if ((participant || wasExpected) && why !== 'replaced' && this.members().length === 0) this.end();
   }
 
   /** Links to another member: the smaller uid offers, the other asks it to. */
@@ -322,6 +427,10 @@ export class Conversation {
     for (const { timer } of this.pendingJoins.values()) clearTimeout(timer);
     this.pendingJoins.clear();
     for (const id of [...this.links.keys()]) this.removeLink(id, 'ending');
+    for (const timer of this.expected.values()) clearTimeout(timer);
+    this.expected.clear();
+    this.participants.clear();
+    void this.relay?.close().finally(() => this.closeRelayPort?.());
     this.host.release(this);
     this.emit('disconnected');
   }
@@ -329,14 +438,18 @@ export class Conversation {
   private onLinkConnected(link: PeerLink): void {
     clearTimeout(this.linkTimers.get(link.remoteId));
     if (this.participants.has(link.remoteId)) return;
-    const participant = new Participant(link.remoteId, link.remoteStream);
-    const muted = this.pendingMute.get(link.remoteId);
-    this.pendingMute.delete(link.remoteId);
+    this.addParticipant(link.remoteId, link.remoteStream);
+  }
+
+  private addParticipant(uid: string, stream: RemoteStream): void {
+    const participant = new Participant(uid, stream);
+    const muted = this.pendingMute.get(uid);
+    this.pendingMute.delete(uid);
     if (muted) participant.setMuted(!muted.audio, !muted.video);
-    this.participants.set(link.remoteId, participant);
+    this.participants.set(uid, participant);
     // A newcomer can not know we are muted unless we say so; unmuted is the default.
     const { audio, video } = { audio: this.localStream.wants('audio'), video: this.localStream.wants('video') };
-    if (!audio || !video) this.sendMediaState(link.remoteId, { audio, video });
+    if (!audio || !video) this.sendMediaState(uid, { audio, video });
     this.startStats();
     this.emit('participant_connected', participant);
   }
@@ -356,9 +469,10 @@ export class Conversation {
   private async sampleStats(): Promise<void> {
     for (const [id, participant] of this.participants) {
       const link = this.links.get(id);
-      if (!link) continue;
+      if (!link && !this.relay) continue;
       try {
-        const report = await link.pc.getStats();
+        const report = link ? await link.pc.getStats() : await this.relay!.statsOf(id);
+        if (!report) continue;
         if (this.participants.get(id) !== participant) continue;
         const remoteSends = { audio: !participant.audioMuted, video: !participant.videoMuted };
         const { stats, counters } = sampleStats(report, this.statsCounters.get(id), performance.now(), remoteSends);

@@ -15,6 +15,8 @@ export const ErrorCode = {
   NOT_ANSWERED: 40203,
   PARTICIPANT_CONNECTION_FAILED: 40204,
   TOO_MANY_CONVERSATIONS: 40205,
+  /** wd-video's own: the media relay (server_based) is missing, refused, or its server died. */
+  RELAY_FAILED: 40206,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -137,6 +137,8 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
     if (this.status !== 'pending') return log.debug(`dropped ${message.type}: invite ${this.conversationId} is ${this.status}`);
     switch (message.type) {
       case 'accept': {
+        // server_based: both sides meet in the relay's room; there is no answer to apply.
+        if (this.mode === 'server_based') return this.settle('accepted');
         const link = this.conversation!.link(this.to);
         if (!message.sdp || !link) {
           return this.settle('failed', new WdVideoError(ErrorCode.INVITATION_FAILED, `${this.to} accepted without an answer`));

@@ -6,7 +6,16 @@ import { ErrorCode, WdVideoError } from './errors.js';
 import { randomId } from './ids.js';
 import { log } from './logger.js';
 import { PROTOCOL_VERSION, parseMessage, type Message, type OutgoingMessage } from './messages.js';
-import { inboxFilter, inboxSenderOf, inboxTopic, presenceFilter, presenceTopic, presenceUidOf } from './topics.js';
+import {
+  RELAY_SENDER,
+  inboxFilter,
+  inboxSenderOf,
+  inboxTopic,
+  presenceFilter,
+  presenceTopic,
+  presenceUidOf,
+  relayRequestTopic,
+} from './topics.js';
 
 export type PresenceState = 'online' | 'busy';
 export type SignalingStatus = 'connecting' | 'online' | 'offline' | 'closed';
@@ -17,6 +26,8 @@ export interface SignalingEvents {
   /** `state` is null when the user left or its client died (empty retained presence). */
   presence: (uid: string, state: PresenceState | null) => void;
   status: (status: SignalingStatus) => void;
+  /** A reply or event from the relay gateway (server_based conversations), parsed JSON. */
+  relay: (message: Record<string, unknown>) => void;
   /** The broker refused to let us back in after a drop (MQTT return code 4 or 5): new credentials needed. */
   refused: (returnCode: number) => void;
 }
@@ -150,6 +161,12 @@ export class Signaling {
     await this.publish(inboxTopic(this.options.path, to, this.uid), payload, false);
   }
 
+  /** Sends a request to the relay gateway, which answers in our inbox (`relay` events). */
+  async sendRelay(request: Record<string, unknown>): Promise<void> {
+    const payload = JSON.stringify({ v: PROTOCOL_VERSION, path: this.options.path, ...request });
+    await this.publish(relayRequestTopic(this.uid), payload, false);
+  }
+
   /** Every publish goes through here, so the stats count all of them. */
   private async publish(topic: string, payload: string, retain: boolean): Promise<void> {
     const client = this.requireClient();
@@ -200,11 +217,24 @@ export class Signaling {
     const { path } = this.options;
     const presenceUid = presenceUidOf(path, topic);
     if (presenceUid) return this.receivePresence(presenceUid, payload);
+    if (topic === inboxTopic(path, this.uid, RELAY_SENDER)) return this.receiveRelay(payload);
     const from = inboxSenderOf(path, this.uid, topic);
     if (!from) return this.drop(topic, 'not an inbox or presence topic of this user');
     const parsed = parseMessage(payload);
     if (!parsed.ok) return this.drop(topic, parsed.reason);
     this.emit('message', from, parsed.message);
+  }
+
+  private receiveRelay(payload: Uint8Array): void {
+    try {
+      const value: unknown = JSON.parse(new TextDecoder().decode(payload));
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        return this.emit('relay', value as Record<string, unknown>);
+      }
+    } catch {
+      // fall through
+    }
+    this.drop('relay inbox', 'malformed relay message');
   }
 
   /** Resolves when our own presence comes back from the broker (or after `timeoutMs`). */

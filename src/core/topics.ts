@@ -6,6 +6,15 @@ import { isValidId } from './ids.js';
  *   P/presence/<uid>        retained presence, written by <uid> only
  *   P/inbox/<to>/<from>     directed messages, written by <from> only, read by <to> only
  */
+/**
+ * The relay gateway's topics (server/relay-gateway.js): a user sends Janus requests to
+ * `wd-relay/in/<uid>` and gets replies in its own inbox from the sender `~relay` (no uid can
+ * contain `~`, so no user can pose as the gateway).
+ */
+export const RELAY_ROOT = 'wd-relay';
+export const RELAY_SENDER = '~relay';
+export const relayRequestTopic = (uid: string) => `${RELAY_ROOT}/in/${uid}`;
+
 export type InteractionRef = string | { path: string };
 
 const MAX_PATH_LENGTH = 512;
@@ -25,6 +34,7 @@ export function toInteractionPath(ref: unknown): string {
     if (/[+#\u0000]/.test(level)) throw invalidArgument(`the interaction path "${path}" may not contain "+", "#" or NUL`);
   }
   if (levels[0]!.startsWith('$')) throw invalidArgument(`the interaction path "${path}" may not start with "$" (reserved by MQTT)`);
+  if (levels[0] === RELAY_ROOT) throw invalidArgument(`the interaction path "${path}" may not start with "${RELAY_ROOT}" (the relay's topics)`);
   return path;
 }
 

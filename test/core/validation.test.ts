@@ -65,6 +65,30 @@ describe('invalid input is refused with a coded error, not a hang', () => {
     expect(error.code).to.equal(ErrorCode.INVALID_MODE);
   });
 
+  it('a server_based invite where no relay runs fails with 40206 in bounded time, and the callee never rings', async () => {
+    const path = uniquePath('norelay');
+    const bob = await onlineClient('bob', path);
+    let rang = false;
+    bob.on('invite', () => (rang = true));
+    const client = await onlineClient('alice', path);
+    const stream = await cameraStream('low');
+    const started = performance.now();
+    const invite = client.inviteToConversation({ mode: 'server_based', participantId: 'bob', localStream: stream });
+    const error = await failure(invite);
+    expect(error.code).to.equal(ErrorCode.RELAY_FAILED);
+    expect(error.message).to.match(/relay/);
+    expect(performance.now() - started).to.be.below(15_000);
+    expect(invite.status).to.equal('failed');
+    expect(rang).to.equal(false);
+    expect(client.conversations.size).to.equal(0);
+  });
+
+  it('an interaction path under the relay’s topics is refused with 40001', async () => {
+    const client = new Client({ brokerURL });
+    const error = await failure(client.init({ ref: 'wd-relay/x', user: { uid: 'alice' } }));
+    expect(error.code).to.equal(ErrorCode.INVALID_ARGUMENT);
+  });
+
   it('an invite with a closed or missing stream fails with 40103', async () => {
     const client = await onlineClient('alice', uniquePath('stream'));
     const stream = await cameraStream('low');

@@ -28,7 +28,7 @@ export type ConversationState = 'idle' | 'calling' | 'connected' | 'ended';
  * @fires wd-invite-rejected - Our invite was rejected (40202). Detail: `{ invite, error }`.
  * @fires wd-invite-failed - Our invite failed: offline or busy (40201), not answered (40203), full (40200). Detail: `{ invite, error }`.
  * @fires wd-invite-canceled - We hung up while it rang. Detail: `{ invite }`.
- * @fires wd-error - The element can not call: no client, no stream, already calling; or a participant's connection failed (40204). Detail: the WdVideoError.
+ * @fires wd-error - The element can not call: no client, no stream, already calling; a participant's connection failed (40204); or the relay of a server_based call died (40206). Detail: the WdVideoError.
  *
  * @slot - Overlays and controls, shown after the grid.
  * @csspart grid - The grid of remote participants.
@@ -269,6 +269,7 @@ export class WdConversation extends LitElement {
         fire(this, 'wd-participant-disconnected', { participant, conversation });
       }),
       conversation.on('participant_failed', (_participant, error) => this.report(error)),
+      conversation.on('error', (error) => this.report(error)),
       conversation.on('disconnected', () => this.onEnded(conversation)),
     );
     if (conversation.isEnded) this.onEnded(conversation);

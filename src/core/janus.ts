@@ -1,0 +1,183 @@
+import { ErrorCode, WdVideoError, type ErrorCodeValue } from './errors.js';
+import { randomId } from './ids.js';
+import { log } from './logger.js';
+
+/**
+ * The Janus API as a browser sees it through the relay gateway (server/relay-gateway.js): every
+ * request goes to the gateway with the conversation id, every reply comes back tagged with our
+ * `tx`. The gateway adds Janus's secrets and keeps us to our own session, handles and room.
+ */
+
+/** How the session reaches the gateway: the client's signalling, scoped to one conversation. */
+export interface RelayPort {
+  send(request: Record<string, unknown>): Promise<void>;
+}
+
+/** A message from the gateway, as it arrives in our inbox. */
+export interface RelayMessage {
+  cid?: unknown;
+  tx?: unknown;
+  janus?: JanusReply;
+  error?: { code?: unknown; reason?: unknown };
+  ok?: unknown;
+  lost?: unknown;
+}
+
+export interface JanusReply {
+  janus: string;
+  session_id?: number;
+  sender?: number;
+  data?: { id?: number };
+  error?: { code?: number; reason?: string };
+  plugindata?: { plugin?: string; data?: Record<string, unknown> & { error?: string; error_code?: number } };
+  jsep?: RTCSessionDescriptionInit;
+}
+
+/** A VideoRoom event: its data and, for negotiation, Janus's SDP. */
+export interface RoomEvent {
+  data: Record<string, unknown>;
+  jsep?: RTCSessionDescriptionInit;
+}
+
+type HandleListener = (event: RoomEvent | { janus: string }) => void;
+
+/** How long the gateway may take to answer before a request fails (ms). */
+const REQUEST_TIMEOUT_MS = 8_000;
+/** Janus drops sessions silent for 30 s (server/janus/janus.jcfg). */
+const KEEPALIVE_MS = 10_000;
+
+const relayError = (code: ErrorCodeValue, reason: string) => new WdVideoError(code, reason);
+
+/** One Janus session, owned by one conversation. */
+export class JanusSession {
+  private sessionId?: number;
+  private readonly pending = new Map<string, { resolve: (reply: JanusReply) => void; reject: (error: WdVideoError) => void; timer: ReturnType<typeof setTimeout> }>();
+  private readonly handleListeners = new Map<number, HandleListener>();
+  private keepalive?: ReturnType<typeof setInterval>;
+  private closed = false;
+
+  constructor(
+    private readonly port: RelayPort,
+    private readonly cid: string,
+    /** The relay is gone (its server died, or it forgot our session): the conversation is over. */
+    private readonly onLost: (error: WdVideoError) => void,
+  ) {}
+
+  /** Opens the session; the gateway opens the conversation's room with it when it is the first. */
+  async create(): Promise<void> {
+    const reply = await this.request({ janus: 'create' });
+    this.sessionId = reply.data?.id;
+    this.keepalive = setInterval(() => {
+      this.request({ janus: 'keepalive', session_id: this.sessionId }).catch((error: WdVideoError) => this.lose(error));
+    }, KEEPALIVE_MS);
+  }
+
+  /** Lets `uid` into this conversation's room (we invite it). */
+  async grant(uid: string): Promise<void> {
+    await this.call({ grant: uid });
+  }
+
+  /** A VideoRoom handle; `listener` gets its events that answer no request. */
+  async attach(listener: HandleListener): Promise<number> {
+    const reply = await this.request({ janus: 'attach', session_id: this.sessionId, plugin: 'janus.plugin.videoroom' });
+    const handle = reply.data!.id!;
+    this.handleListeners.set(handle, listener);
+    return handle;
+  }
+
+  /** A VideoRoom request; resolves with the plugin's answer (after Janus's ack). */
+  async message(handle: number, body: Record<string, unknown>, jsep?: RTCSessionDescriptionInit): Promise<RoomEvent> {
+    const reply = await this.request({ janus: 'message', session_id: this.sessionId, handle_id: handle, body, ...(jsep ? { jsep } : {}) });
+    return { data: reply.plugindata?.data ?? {}, jsep: reply.jsep };
+  }
+
+  /** Our ICE candidates for `handle` (null: gathering is complete). */
+  trickle(handle: number, candidates: RTCIceCandidateInit[] | null): void {
+    const body = candidates ? { candidates } : { candidate: { completed: true } };
+    this.request({ janus: 'trickle', session_id: this.sessionId, handle_id: handle, ...body }).catch((error) =>
+      log.debug('relay trickle failed', error),
+    );
+  }
+
+  /** Ends the session: Janus tells the others we left. */
+  async destroy(): Promise<void> {
+    if (this.closed) return;
+    const open = this.sessionId !== undefined;
+    this.close();
+    if (open) await this.request({ janus: 'destroy', session_id: this.sessionId }, true).catch(() => {});
+  }
+
+  /** @internal Every relay message for this conversation. */
+  handle(message: RelayMessage): void {
+    const waiting = typeof message.tx === 'string' ? this.pending.get(message.tx) : undefined;
+    if (waiting) {
+      const reply = message.janus;
+      if (reply?.janus === 'ack') return; // the plugin's answer follows with the same tx
+      this.pending.delete(message.tx as string);
+      clearTimeout(waiting.timer);
+      const failure = this.failureOf(message);
+      if (failure) waiting.reject(failure);
+      else waiting.resolve(reply ?? { janus: 'success' });
+      return;
+    }
+    if (message.lost) return this.lose(this.failureOf(message) ?? relayError(ErrorCode.RELAY_FAILED, 'the relay server stopped'));
+    const event = message.janus;
+    if (!event || (event.session_id !== undefined && event.session_id !== this.sessionId)) return;
+    if (event.janus === 'timeout') return this.lose(relayError(ErrorCode.RELAY_FAILED, 'the relay server dropped this session'));
+    const listener = event.sender !== undefined ? this.handleListeners.get(event.sender) : undefined;
+    if (!listener) return;
+    if (event.janus === 'event') listener({ data: event.plugindata?.data ?? {}, jsep: event.jsep });
+    else listener({ janus: event.janus });
+  }
+
+  private failureOf(message: RelayMessage): WdVideoError | null {
+    const reply = message.janus;
+    const gatewayError = message.error;
+    if (gatewayError) {
+      const code = typeof gatewayError.code === 'number' ? (gatewayError.code as ErrorCodeValue) : ErrorCode.RELAY_FAILED;
+      return relayError(code, `relay: ${String(gatewayError.reason ?? 'request refused')}`);
+    }
+    if (reply?.janus === 'error') return relayError(ErrorCode.RELAY_FAILED, `relay server: ${reply.error?.reason ?? 'error'}`);
+    const data = reply?.plugindata?.data;
+    if (data?.error_code) return relayError(ErrorCode.RELAY_FAILED, `relay room: ${data.error ?? data.error_code}`);
+    return null;
+  }
+
+  private lose(error: WdVideoError): void {
+    if (this.closed) return;
+    this.close();
+    this.onLost(error);
+  }
+
+  private close(): void {
+    this.closed = true;
+    clearInterval(this.keepalive);
+    this.handleListeners.clear();
+    for (const { reject, timer } of this.pending.values()) {
+      clearTimeout(timer);
+      reject(relayError(ErrorCode.RELAY_FAILED, 'the relay session is closed'));
+    }
+    this.pending.clear();
+  }
+
+  private request(janus: Record<string, unknown>, evenIfClosed = false): Promise<JanusReply> {
+    return this.call({ janus }, evenIfClosed);
+  }
+
+  private call(body: Record<string, unknown>, evenIfClosed = false): Promise<JanusReply> {
+    if (this.closed && !evenIfClosed) return Promise.reject(relayError(ErrorCode.RELAY_FAILED, 'the relay session is closed'));
+    const tx = randomId(12);
+    return new Promise<JanusReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(tx);
+        reject(relayError(ErrorCode.RELAY_FAILED, 'the relay did not answer: is the relay gateway running?'));
+      }, REQUEST_TIMEOUT_MS);
+      this.pending.set(tx, { resolve, reject, timer });
+      this.port.send({ cid: this.cid, tx, ...body }).catch((error) => {
+        clearTimeout(timer);
+        this.pending.delete(tx);
+        reject(relayError(ErrorCode.RELAY_FAILED, `could not reach the relay: ${error}`));
+      });
+    });
+  }
+}

@@ -1,0 +1,211 @@
+// Issue 7: server_based conversations through Janus VideoRoom, behind the relay gateway. Real
+// Janus (Debian's package, two instances), the embedded broker, one Chromium context per user.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import mqtt from 'mqtt';
+import { startServer } from '../../server/serve.js';
+import { canRelay } from '../../server/relay.js';
+import { launchChromium, openHarness, uniquePath } from './helpers.js';
+
+const skip = canRelay() ? false : 'Janus is not installed (apt-get install janus)';
+const env = {};
+const users = [];
+
+before(async () => {
+  if (skip) return;
+  env.server = await startServer({ port: 0, relay: 2 });
+  env.browser = await launchChromium();
+});
+after(async () => {
+  for (const user of users.splice(0)) await user.context.close().catch(() => {});
+  await env.browser?.close();
+  await env.server?.close();
+});
+
+async function online(uids, path = uniquePath('relay')) {
+  const pages = {};
+  for (const uid of uids) {
+    const user = await openHarness(env.browser, env.server, env.server.brokerURL, uid, { path, options: { statsInterval: 0 } });
+    users.push(user);
+    pages[uid] = user.page;
+  }
+  return pages;
+}
+
+async function closeAll() {
+  for (const user of users.splice(0)) await user.context.close();
+}
+
+const waitForLog = (page, entry, timeout = 20_000) =>
+  page.waitForFunction((want) => window.h.log.some((e) => JSON.stringify(e) === JSON.stringify(want)), entry, { timeout });
+const participants = (page) => page.evaluate(() => window.h.participants());
+const gateway = () => env.server.relay.gateway;
+const roomsOf = (cid) => gateway().snapshot().rooms.filter((r) => r.cid === cid);
+
+/** alice invites everyone else into one server_based conversation; all accept. Returns its id. */
+async function relayCall(pages) {
+  const [host, ...guests] = Object.keys(pages);
+  await pages[host].evaluate((to) => window.h.invite(to, undefined, 'server_based'), guests[0]);
+  await waitForLog(pages[guests[0]], ['invite', host, null]);
+  const cid = await pages[guests[0]].evaluate((from) => window.h.accept(from), host);
+  assert.equal((await pages[host].evaluate((to) => window.h.outcome(to), guests[0])).status, 'accepted');
+  if (guests.length > 1) {
+    await pages[host].evaluate((ids) => window.h.inviteMore(ids), guests.slice(1));
+    for (const guest of guests.slice(1)) {
+      await waitForLog(pages[guest], ['invite', host, null]);
+      await pages[guest].evaluate((from) => window.h.accept(from), host);
+    }
+  }
+  return cid;
+}
+
+/** Waits until every page has exactly the others as participants. */
+async function allSeeEachOther(pages, timeout = 30_000) {
+  const uids = Object.keys(pages).sort();
+  const deadline = Date.now() + timeout;
+  for (const [uid, page] of Object.entries(pages)) {
+    const want = uids.filter((u) => u !== uid);
+    for (;;) {
+      const have = await participants(page);
+      if (JSON.stringify(have) === JSON.stringify(want)) break;
+      if (Date.now() > deadline) assert.fail(`${uid} sees ${have.join(',')}, wants ${want.join(',')}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
+  test('five people: each decodes the four others and sends one video stream up', async () => {
+    const pages = await online(['alice', 'bob', 'carol', 'dave', 'erin']);
+    const cid = await relayCall(pages);
+    await allSeeEachOther(pages);
+    for (const [uid, page] of Object.entries(pages)) {
+      const decoded = await page.evaluate(() => window.h.decoding(20_000));
+      assert.deepEqual(decoded, Object.keys(pages).filter((u) => u !== uid).sort(), `${uid} decodes`);
+      assert.equal(await page.evaluate(() => window.h.videoSent()), 1, `${uid} sends one video stream upstream`);
+      assert.equal(await page.evaluate(() => window.h.conversation.mode), 'server_based');
+    }
+    assert.equal(roomsOf(cid).length, 1, 'one room for the conversation');
+    assert.equal(roomsOf(cid)[0].sessions, 5);
+
+    // Joining and leaving: dave leaves, frank comes in; everyone's participants follow.
+    const { frank } = await online(['frank'], await pages.alice.evaluate(() => window.h.client.path));
+    await pages.dave.evaluate(() => window.h.leave());
+    delete pages.dave;
+    for (const page of Object.values(pages)) await waitForLog(page, ['participant_disconnected', 'dave']);
+    await pages.bob.evaluate(() => window.h.inviteMore(['frank']));
+    await waitForLog(frank, ['invite', 'bob', null]);
+    await frank.evaluate(() => window.h.accept('bob'));
+    pages.frank = frank;
+    await allSeeEachOther(pages);
+    for (const [uid, page] of Object.entries(pages)) {
+      const decoded = await page.evaluate(() => window.h.decoding(20_000));
+      assert.deepEqual(decoded, Object.keys(pages).filter((u) => u !== uid).sort(), `${uid} decodes after the change`);
+    }
+
+    // Everyone leaves: the last one out destroys the room, on Janus too.
+    const { instance, room } = roomsOf(cid)[0];
+    assert.ok((await gateway().janusRooms())[instance].includes(room), 'the room exists on its Janus instance');
+    for (const page of Object.values(pages)) await page.evaluate(() => window.h.leave());
+    const deadline = Date.now() + 10_000;
+    while (roomsOf(cid).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(roomsOf(cid).length, 0, 'the gateway dropped the room');
+    let janusRooms = await gateway().janusRooms();
+    while (janusRooms[instance].includes(room) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      janusRooms = await gateway().janusRooms();
+    }
+    assert.ok(!janusRooms[instance].includes(room), 'Janus destroyed the room');
+    for (const page of Object.values(pages)) assert.equal(await page.evaluate(() => window.h.conversations()), 0);
+    await closeAll();
+  });
+
+  test('another user can not drive someone’s session, open their room, or read Janus’s topics', async () => {
+    const path = uniquePath('relay-hostile');
+    const pages = await online(['alice', 'bob'], path);
+    const cid = await relayCall(pages);
+    await allSeeEachOther(pages);
+    const [room] = roomsOf(cid);
+    const alice = gateway().snapshot().sessions.find((s) => s.owner === 'alice' && s.cid === cid);
+    assert.ok(alice, 'alice has a session');
+
+    const mallory = mqtt.connect(env.server.brokerURL, { protocolVersion: 4, username: 'mallory', clean: true, reconnectPeriod: 0 });
+    await new Promise((resolve, reject) => mallory.once('connect', resolve).once('error', reject));
+    const got = [];
+    mallory.on('message', (topic, payload) => got.push({ topic, payload: payload.toString() }));
+    for (const filter of ['wd-relay/#', `wd-relay/janus/${room.instance}/out`, `wd-relay/janus/+/status`, `${path}/inbox/alice/+`, '#']) {
+      const refused = await mallory.subscribeAsync(filter, { qos: 1 }).then(() => false, (error) => /Subscribe error/.test(error.message));
+      assert.ok(refused, `the broker refuses mallory's subscription to ${filter} (SUBACK 128)`);
+    }
+    await mallory.subscribeAsync(`${path}/inbox/mallory/+`);
+    const ask = async (janus, extra = {}) => {
+      const tx = Math.random().toString(36).slice(2);
+      await mallory.publishAsync('wd-relay/in/mallory', JSON.stringify({ v: 1, path, cid, tx, janus, ...extra }), { qos: 1 });
+      const deadline = Date.now() + 5_000;
+      for (;;) {
+        const reply = got.map((m) => JSON.parse(m.payload)).find((m) => m.tx === tx);
+        if (reply) return reply;
+        if (Date.now() > deadline) return null;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const session = alice.id;
+    const handle = alice.handles[0];
+    for (const request of [
+      { janus: 'destroy', session_id: session },
+      { janus: 'attach', session_id: session, plugin: 'janus.plugin.videoroom' },
+      { janus: 'message', session_id: session, handle_id: handle, body: { request: 'leave' } },
+      { janus: 'message', session_id: session, handle_id: handle, body: { request: 'unpublish' } },
+      { janus: 'hangup', session_id: session, handle_id: handle },
+      { janus: 'create' },
+    ]) {
+      const reply = await ask(request);
+      assert.ok(reply?.error, `${request.janus} on alice's session is refused: ${JSON.stringify(reply)}`);
+      assert.equal(reply.janus, undefined, 'and carries nothing from Janus');
+    }
+    const grant = await ask(undefined, { grant: 'mallory' });
+    assert.equal(grant?.error?.code, 40201, 'a non-member can not let herself in');
+    // Nothing of Janus reached mallory but the gateway's refusals in her own inbox.
+    assert.ok(got.every((m) => m.topic === `${path}/inbox/mallory/~relay`));
+    // Writing straight to Janus's topic gets her disconnected.
+    const closed = new Promise((resolve) => mallory.once('close', resolve));
+    mallory.publish(`wd-relay/janus/${room.instance}/in`, JSON.stringify({ janus: 'destroy', session_id: session, transaction: 'x' }));
+    await closed;
+    mallory.end(true);
+    // The call goes on, untouched.
+    assert.deepEqual(await pages.alice.evaluate(() => window.h.decoding(15_000)), ['bob']);
+    assert.deepEqual(await pages.bob.evaluate(() => window.h.decoding(15_000)), ['alice']);
+    assert.equal(roomsOf(cid)[0]?.sessions, 2);
+    await closeAll();
+  });
+
+  test('rooms spread over two Janus instances; a dead instance fails its conversation with 40206', async () => {
+    const first = await online(['alice', 'bob']);
+    const second = await online(['carol', 'dave']);
+    const cid1 = await relayCall(first);
+    const cid2 = await relayCall(second);
+    await allSeeEachOther(first);
+    await allSeeEachOther(second);
+    const [room1] = roomsOf(cid1);
+    const [room2] = roomsOf(cid2);
+    assert.notEqual(room1.instance, room2.instance, 'the two rooms are on different instances');
+
+    await env.server.relay.janus.get(room2.instance).kill();
+    const failedAt = Date.now();
+    for (const page of Object.values(second)) {
+      await waitForLog(page, ['conversation-error', 40206], 10_000);
+      await waitForLog(page, ['disconnected'], 10_000);
+    }
+    console.log(`conversation on the dead instance failed in ${Date.now() - failedAt} ms`);
+    // The other conversation is untouched.
+    assert.deepEqual(await first.alice.evaluate(() => window.h.decoding(15_000)), ['bob']);
+    assert.deepEqual(await first.bob.evaluate(() => window.h.decoding(15_000)), ['alice']);
+    // A new conversation goes to the surviving instance and works.
+    await second.carol.evaluate(() => window.h.invite('dave', undefined, 'server_based'));
+    await second.dave.waitForFunction(() => window.h.incomingStatus('carol') === 'pending');
+    const cid3 = await second.dave.evaluate(() => window.h.accept('carol'));
+    await allSeeEachOther(second);
+    assert.equal(roomsOf(cid3)[0].instance, room1.instance);
+    await closeAll();
+  });
+});
