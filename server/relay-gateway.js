@@ -28,6 +28,9 @@ const EMPTY_ROOM_MS = 60_000;
 /** Gateway's own sessions must outlive Janus's session_timeout (30 s in server/janus/janus.jcfg). */
 const KEEPALIVE_MS = 10_000;
 const MAX_REQUEST_BYTES = 32 * 1024;
+/** Open sessions (one per conversation a user is in) and rooms one user may hold: a flood of creates stops here. */
+const MAX_SESSIONS_PER_USER = 8;
+const MAX_ROOMS_PER_USER = 8;
 
 /** Janus verbs a browser may send, and which ids each must name. */
 const VERBS = {
@@ -243,6 +246,7 @@ export async function startRelayGateway({ brokerURL, username, password, apiSecr
       id: randomInt(1, 2 ** 48),
       secret: randomBytes(18).toString('base64url'),
       pin: randomBytes(18).toString('base64url'),
+      creator: uid,
       members: new Set([uid]),
       sessions: new Set(),
       emptyTimer: undefined,
@@ -354,8 +358,13 @@ export async function startRelayGateway({ brokerURL, username, password, apiSecr
     if (verb === 'create') {
       const closed = closedRooms.get(`${path}\n${cid}`);
       if (closed) throw new RequestError(closed === LOST ? RELAY_FAILED : NOT_ALLOWED, closed);
-      if (!room) room = createRoom(path, cid, uid);
-      else if (!room.members.has(uid)) throw new RequestError(NOT_ALLOWED, 'not invited into this conversation');
+      const owned = [...sessions.values()].filter((x) => x.owner === uid).length;
+      if (owned >= MAX_SESSIONS_PER_USER) throw new RequestError(40205, `at most ${MAX_SESSIONS_PER_USER} relay sessions per user`);
+      if (!room) {
+        const opened = [...rooms.values()].filter((r) => r.creator === uid).length;
+        if (opened >= MAX_ROOMS_PER_USER) throw new RequestError(40205, `at most ${MAX_ROOMS_PER_USER} open relay rooms per user`);
+        room = createRoom(path, cid, uid);
+      } else if (!room.members.has(uid)) throw new RequestError(NOT_ALLOWED, 'not invited into this conversation');
       await room.ready;
     }
     if (!room) throw new RequestError(NOT_ALLOWED, 'no such session');

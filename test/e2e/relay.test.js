@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
 import { startServer } from '../../server/serve.js';
 import { canRelay } from '../../server/relay.js';
-import { launchChromium, openHarness, uniquePath } from './helpers.js';
+import { launchChromium, openHarness, openUser, uniquePath, waitForDecodedVideo } from './helpers.js';
 
 const skip = canRelay() ? false : 'Janus is not installed (apt-get install janus)';
 const env = {};
@@ -206,6 +206,29 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     const cid3 = await second.dave.evaluate(() => window.h.accept('carol'));
     await allSeeEachOther(second);
     assert.equal(roomsOf(cid3)[0].instance, room1.instance);
+    await closeAll();
+  });
+
+  test('<wd-conversation mode="server_based">: two pages of tags call each other through the relay', async () => {
+    const path = uniquePath('relay-tags');
+    const page = (uid, call) => `${env.server.url}test/e2e/pages/elements-relay.html?uid=${uid}&path=${path}${call ? `&call=${call}` : ''}`;
+    const bob = await openUser(env.browser, page('bob'));
+    users.push(bob);
+    await bob.page.waitForSelector('wd-video-client[state="ready"]', { state: 'attached' });
+    const alice = await openUser(env.browser, page('alice', 'bob'));
+    users.push(alice);
+    const remoteVideo = () => document.querySelector('wd-conversation')?.shadowRoot?.querySelector('video');
+    const [atAlice, atBob] = await Promise.all([
+      waitForDecodedVideo(alice.page, remoteVideo, { width: 640, height: 480, timeout: 30_000 }),
+      waitForDecodedVideo(bob.page, remoteVideo, { width: 640, height: 480, timeout: 30_000 }),
+    ]);
+    assert.deepEqual([atAlice.width, atBob.width], [640, 640]);
+    assert.equal(await alice.page.evaluate(() => document.querySelector('wd-conversation').conversation.mode), 'server_based');
+    assert.equal(await bob.page.textContent('wd-conversation >> figcaption .name'), 'alice');
+    const cid = await alice.page.evaluate(() => document.querySelector('wd-conversation').conversation.conversationId);
+    assert.equal(roomsOf(cid)[0]?.sessions, 2, 'both are in the conversation’s room');
+    await alice.page.evaluate(() => document.querySelector('wd-conversation').hangUp());
+    await bob.page.waitForSelector('wd-conversation[state="ended"]', { state: 'attached', timeout: 15_000 });
     await closeAll();
   });
 });
