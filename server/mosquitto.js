@@ -8,16 +8,26 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** The ACL of DESIGN.md for the paths `paths`, as Mosquitto pattern lines. */
-export function mosquittoAcl(paths) {
-  return paths
-    .flatMap((p) => [
-      `pattern write ${p}/presence/%u`,
-      `pattern read ${p}/presence/+`,
-      `pattern write ${p}/inbox/+/%u`,
-      `pattern read ${p}/inbox/%u/+`,
-    ])
-    .join('\n');
+/**
+ * The ACL of DESIGN.md for the paths `paths`, as Mosquitto pattern lines, and the relay's: every
+ * user may write its own request topic `wd-relay/in/%u`; each service account (the relay gateway,
+ * a Janus instance; see server/relay.js) reads and writes under its prefixes only.
+ * @param {string[]} paths
+ * @param {Record<string, { prefixes: string[] }>} [services]
+ */
+export function mosquittoAcl(paths, services = {}) {
+  const patterns = paths.flatMap((p) => [
+    `pattern write ${p}/presence/%u`,
+    `pattern read ${p}/presence/+`,
+    `pattern write ${p}/inbox/+/%u`,
+    `pattern read ${p}/inbox/%u/+`,
+  ]);
+  const relay = Object.keys(services).length > 0 ? ['pattern write wd-relay/in/%u'] : [];
+  const accounts = Object.entries(services).flatMap(([name, { prefixes }]) => [
+    `user ${name}`,
+    ...prefixes.map((prefix) => `topic readwrite ${prefix}#`),
+  ]);
+  return [...patterns, ...relay, ...accounts].join('\n');
 }
 
 const freePort = () =>
@@ -45,10 +55,12 @@ export const hasMosquitto = () => spawnSync('mosquitto', ['-h'], { stdio: 'ignor
 
 /**
  * Starts Mosquitto in the foreground on free loopback ports.
- * @param {{ paths: string[], users: Record<string, string> }} options uid → password
+ * @param {{ paths: string[], users: Record<string, string>, services?: Record<string, { password: string, prefixes: string[] }> }} options
+ *   users: uid → password; services: the relay's service accounts (server/relay.js relayAccounts()).
  * @returns {Promise<{ wsURL: string, tcpURL: string, pause(): Promise<void>, start(): Promise<void>, stop(): Promise<void> }>}
  */
-export async function startMosquitto({ paths, users }) {
+export async function startMosquitto({ paths, users: userPasswords, services = {} }) {
+  const users = { ...userPasswords, ...Object.fromEntries(Object.entries(services).map(([name, account]) => [name, account.password])) };
   const dir = mkdtempSync(join(tmpdir(), 'wd-mosquitto-'));
   const [wsPort, tcpPort] = [await freePort(), await freePort()];
   const passwordFile = join(dir, 'passwd');
@@ -65,7 +77,7 @@ export async function startMosquitto({ paths, users }) {
     const made = spawnSync('mosquitto_passwd', args, { encoding: 'utf8' });
     if (made.status !== 0) throw new Error(`mosquitto_passwd failed: ${made.stderr}`);
   }
-  writeFileSync(join(dir, 'acl'), `${mosquittoAcl(paths)}\n`);
+  writeFileSync(join(dir, 'acl'), `${mosquittoAcl(paths, services)}\n`);
   writeFileSync(
     join(dir, 'mosquitto.conf'),
     [

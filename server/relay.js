@@ -26,14 +26,16 @@ export function relayAccounts(instances) {
 export const canRelay = () => janusBinary() !== null;
 
 /**
- * Starts the Janus instances and the gateway on `broker` (created with `accounts.services`).
- * @param {import('aedes').default} broker
+ * Starts the Janus instances and the gateway on `broker`: the embedded Aedes (created with
+ * `accounts.services`; it gets a loopback TCP listener for Janus), or the `mqtt://` TCP URL of
+ * another broker that knows the accounts (Mosquitto: startMosquitto({ services })).
+ * @param {import('aedes').default | string} broker
  * @param {ReturnType<typeof relayAccounts>} accounts
  * @param {{ iceInterface?: string, log?: (message: string) => void }} [options]
  *   iceInterface: the one interface Janus gathers ICE candidates on (tests: `wdrelay0`, see scripts/isolated.js).
  */
 export async function startRelay(broker, accounts, { iceInterface = process.env.WD_RELAY_ICE_INTERFACE, log = () => {} } = {}) {
-  const tcp = await listenTcp(broker);
+  const tcp = typeof broker === 'string' ? { url: broker, close: async () => {} } : await listenTcp(broker);
   const janus = new Map();
   let gateway;
   const stop = async () => {

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
+import { hasMosquitto, startMosquitto } from '../../server/mosquitto.js';
+import { canRelay, relayAccounts, startRelay } from '../../server/relay.js';
 import { startServer } from '../../server/serve.js';
-import { canRelay } from '../../server/relay.js';
 import { launchChromium, openHarness, openUser, uniquePath, waitForDecodedVideo } from './helpers.js';
 
 const skip = canRelay() ? false : 'Janus is not installed (apt-get install janus)';
@@ -230,5 +231,49 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     await alice.page.evaluate(() => document.querySelector('wd-conversation').hangUp());
     await bob.page.waitForSelector('wd-conversation[state="ended"]', { state: 'attached', timeout: 15_000 });
     await closeAll();
+  });
+});
+
+describe('server_based with Mosquitto as the broker', { skip: skip || (hasMosquitto() ? false : 'mosquitto is not installed'), timeout: 120_000 }, () => {
+  test('the relay joins Mosquitto; a call decodes both ways; Janus’s topics deliver nothing to a user', async () => {
+    const path = uniquePath('relay-mosquitto');
+    const passwords = { alice: 'alice-pw', bob: 'bob-pw', mallory: 'mallory-pw' };
+    const accounts = relayAccounts(1);
+    const mosquitto = await startMosquitto({ paths: [path], users: passwords, services: accounts.services });
+    const relay = await startRelay(mosquitto.tcpURL, accounts).catch(async (error) => {
+      await mosquitto.stop();
+      throw error;
+    });
+    try {
+      const pages = {};
+      for (const uid of ['alice', 'bob']) {
+        const user = await openHarness(env.browser, env.server, mosquitto.wsURL, uid, { path, credentials: { password: passwords[uid] } });
+        users.push(user);
+        pages[uid] = user.page;
+      }
+      const mallory = await mqtt.connectAsync(mosquitto.tcpURL, { protocolVersion: 4, username: 'mallory', password: passwords.mallory, reconnectPeriod: 0 });
+      const got = [];
+      mallory.on('message', (topic) => got.push(topic));
+      // Mosquitto grants any subscription and delivers only what the ACL lets through.
+      await mallory.subscribeAsync(['wd-relay/#', '#', `${path}/inbox/alice/+`], { qos: 1 });
+
+      const cid = await relayCall(pages);
+      await allSeeEachOther(pages);
+      assert.deepEqual(await pages.alice.evaluate(() => window.h.decoding(20_000)), ['bob']);
+      assert.deepEqual(await pages.bob.evaluate(() => window.h.decoding(20_000)), ['alice']);
+      assert.equal(relay.gateway.snapshot().rooms.find((r) => r.cid === cid)?.sessions, 2);
+      // A forged request on alice's request topic never reaches the gateway.
+      await mallory.publishAsync('wd-relay/in/alice', JSON.stringify({ v: 1, path, cid, tx: 'x', janus: { janus: 'create' } }), { qos: 1 });
+      await new Promise((r) => setTimeout(r, 500));
+      // Presence on the path is everyone's to read; nothing else may reach her.
+      assert.deepEqual(got.filter((t) => !t.startsWith(`${path}/presence/`)), [], 'mallory received nothing of Janus’s traffic or alice’s inbox');
+      assert.ok(got.length > 0, 'her subscriptions work: she sees presence');
+      assert.equal(relay.gateway.snapshot().rooms.find((r) => r.cid === cid)?.sessions, 2);
+      mallory.end(true);
+    } finally {
+      await closeAll();
+      await relay.stop();
+      await mosquitto.stop();
+    }
   });
 });
