@@ -210,6 +210,24 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     await closeAll();
   });
 
+  test('a crashed page in a server_based call: the others see it leave within 5 s and keep their media', async (t) => {
+    const pages = await online(['alice', 'bob', 'carol']);
+    const cid = await relayCall(pages);
+    await allSeeEachOther(pages);
+    const cdp = await pages.carol.context().newCDPSession(pages.carol);
+    const crashedAt = Date.now();
+    cdp.send('Page.crash').catch(() => {}); // no goodbye, no pagehide: its Will and its silent feed tell
+    for (const uid of ['alice', 'bob']) await waitForLog(pages[uid], ['participant_disconnected', 'carol'], 10_000);
+    const elapsed = Date.now() - crashedAt;
+    t.diagnostic(`alice and bob saw carol leave ${elapsed} ms after the crash`);
+    assert.ok(elapsed < 5_000, `noticed after ${elapsed} ms`);
+    assert.deepEqual(await pages.alice.evaluate(() => window.h.decoding(15_000)), ['bob']);
+    assert.deepEqual(await pages.bob.evaluate(() => window.h.decoding(15_000)), ['alice']);
+    assert.equal(await pages.alice.evaluate(() => window.h.conversations()), 1, 'the call goes on');
+    assert.ok(roomsOf(cid).length === 1);
+    await closeAll();
+  });
+
   test('<wd-conversation mode="server_based">: two pages of tags call each other through the relay', async () => {
     const path = uniquePath('relay-tags');
     const page = (uid, call) => `${env.server.url}test/e2e/pages/elements-relay.html?uid=${uid}&path=${path}${call ? `&call=${call}` : ''}`;
