@@ -1,5 +1,5 @@
-// Call setup and signalling cost of a 1:1 call (wd-video, PeerJS, the floor), and a 4-way group
-// call (wd-video mesh). Every call is 640x480 with audio, fake capture, in fresh browser contexts.
+// Call setup and signalling cost of a 1:1 call (wd-video, PeerJS, the floor), and group calls
+// (a 4-way wd-video mesh beside 4 and 6 through the Janus relay). Every call is 640x480 with audio, fake capture, in fresh browser contexts.
 import { PeerServer } from 'peer';
 import { counters, delta, interleaved, openUser, sleep, within } from './lib.js';
 
@@ -132,7 +132,7 @@ export function benchOneToOne(browser, env, { runs, deadline, log }) {
  * A 4-way wd-video mesh: the first user invites the second, then (once accepted) the other two;
  * the figure is the time from the first invite until every page shows all three others' video.
  */
-async function groupCall(browser, { server }, size) {
+async function groupCall(browser, { server }, size, mode = 'p2p') {
   const url = `${server.url}bench/pages/wd.html`;
   const users = [];
   try {
@@ -143,19 +143,29 @@ async function groupCall(browser, { server }, size) {
     await Promise.all(users.map((u, i) => u.page.evaluate(([b, p, uid]) => window.b.init(b, p, uid), [server.brokerURL, path, uids[i]])));
     await within(users[0].page.evaluate((others) => window.b.seeOnline(others), uids.slice(1)), 10_000, 'presence');
     await sleep(200);
-    const startedAt = await users[0].page.evaluate(([to, more]) => window.b.invite(to, more), [uids[1], uids.slice(2)]);
+    const startedAt = await users[0].page.evaluate(([to, more, m]) => window.b.invite(to, more, m), [uids[1], uids.slice(2), mode]);
     const frames = await within(
       Promise.all(users.map((u) => u.page.evaluate((n) => window.b.firstFrames(n), size - 1))),
       RUN_TIMEOUT,
       'group first frames',
     );
     const times = frames.flatMap((byUid) => Object.values(byUid).map((f) => f.at - startedAt));
-    return { all: Math.max(...times), firstStream: Math.min(...times), streams: times.length };
+    // Video streams each page sends upstream: size - 1 in a mesh, 1 through the relay.
+    const upstream = await Promise.all(users.map((u) => u.page.evaluate(() => window.b.videoSent())));
+    return { all: Math.max(...times), firstStream: Math.min(...times), streams: times.length, upstream: Math.max(...upstream) };
   } finally {
     await closeAll(users);
   }
 }
 
+/** Group calls side by side: a 4-way mesh, and (when the server runs the relay) 4 and 6 through Janus. */
 export function benchGroup(browser, env, { runs, deadline, log, size = 4 }) {
-  return interleaved([{ name: `mesh of ${size}`, run: () => groupCall(browser, env, size) }], { runs, deadline, log });
+  const variants = [{ name: `mesh of ${size}`, run: () => groupCall(browser, env, size) }];
+  if (env.server.relay) {
+    variants.push(
+      { name: `relay of ${size}`, run: () => groupCall(browser, env, size, 'server_based') },
+      { name: 'relay of 6', run: () => groupCall(browser, env, 6, 'server_based') },
+    );
+  }
+  return interleaved(variants, { runs, deadline, log });
 }

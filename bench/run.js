@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { canRelay } from '../server/relay.js';
 import { startServer } from '../server/serve.js';
 import { CDN, CORE, PEERJS, sizes as measureSizes } from '../scripts/size.js';
 import { CLIENTS_PER_PATH, benchBrokers } from './brokers.js';
@@ -54,7 +55,8 @@ if (only.has('size')) {
 }
 
 if (only.has('calls') || only.has('group')) {
-  const server = await startServer({ port: 0 });
+  // The relay (Janus) when installed, for the server_based group calls.
+  const server = await startServer({ port: 0, relay: canRelay() ? 1 : 0 });
   const peerServer = await startPeerServer();
   const browser = await launchChromium();
   results.machine.chromium = browser.version();
@@ -129,7 +131,13 @@ function summarizeAll(r) {
   if (r.group) {
     summary.group = {};
     for (const [name, list] of Object.entries(r.group.runs)) {
-      summary.group[name] = { all: summarize(pick(list, 'all')), firstStream: summarize(pick(list, 'firstStream')), errors: list.filter((x) => x.error).map((x) => x.error) };
+      summary.group[name] = {
+        all: summarize(pick(list, 'all')),
+        firstStream: summarize(pick(list, 'firstStream')),
+        streams: Math.max(0, ...pick(list, 'streams').filter((x) => x !== null)),
+        upstream: Math.max(0, ...pick(list, 'upstream').filter((x) => x !== null)),
+        errors: list.filter((x) => x.error).map((x) => x.error),
+      };
     }
   }
   if (r.brokers) {
@@ -192,9 +200,9 @@ function toMarkdown(r) {
   }
   if (s.group) {
     out.push(`## Group call: first invite → every participant decodes every other's video (ms, ${r.group.rounds} runs)`, '');
-    out.push('| wd-video p2p mesh | all streams decoded | first stream decoded |', '|---|---|---|');
-    for (const [name, f] of Object.entries(s.group)) out.push(`| ${name} (12 streams, 640x480) | ${mmm(f.all)} | ${mmm(f.firstStream)} |`);
-    out.push('', 'The first user invites the second, then (once accepted) the other two with `conversation.invite([...])`; fresh contexts per run.', '');
+    out.push('| wd-video | all streams decoded | first stream decoded | video streams each sends up |', '|---|---|---|---|');
+    for (const [name, f] of Object.entries(s.group)) out.push(`| ${name} (${f.streams} streams, 640x480) | ${mmm(f.all)} | ${mmm(f.firstStream)} | ${f.upstream} |`);
+    out.push('', 'The first user invites the second, then (once accepted) the others with `conversation.invite([...])`; fresh contexts per run. Mesh: p2p; relay: server_based through one Janus instance.', '');
   }
   if (s.brokers) {
     out.push(`## Brokers under load (${CLIENTS_PER_PATH} simulated clients per interaction path, loopback)`, '');

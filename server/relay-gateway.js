@@ -9,6 +9,7 @@
 // Instances announce themselves on retained `wd-relay/janus/<id>/status` topics (with a Will), so
 // a dead instance is seen at once and its conversations fail with a coded error.
 import { randomBytes, randomInt } from 'node:crypto';
+import net from 'node:net';
 import mqtt from 'mqtt';
 import { RELAY_ROOT, isValidUid } from './acl.js';
 
@@ -72,6 +73,16 @@ const isPath = (path) =>
   !path.startsWith('$') &&
   !path.startsWith(`${RELAY_ROOT}/`);
 
+/**
+ * mqtt.js over TCP leaves Nagle on; every request here waits for an answer, so each small packet
+ * would sit until the broker's delayed ACK. Over mqtt:// we build the socket with noDelay.
+ */
+function connectBroker(url, options) {
+  const { protocol, hostname, port } = new URL(url);
+  if (protocol !== 'mqtt:' && protocol !== 'tcp:') return mqtt.connect(url, options);
+  return new mqtt.MqttClient(() => net.createConnection({ host: hostname, port: Number(port || 1883), noDelay: true }), options);
+}
+
 class RequestError extends Error {
   constructor(code, message) {
     super(message);
@@ -97,13 +108,13 @@ export async function startRelayGateway({ brokerURL, username, password, apiSecr
   const pending = new Map();
   let nextTransaction = 1;
 
-  const mq = mqtt.connect(brokerURL, { protocolVersion: 4, clientId: username, username, password, clean: true, reconnectPeriod: 1000 });
+  const mq = connectBroker(brokerURL, { protocolVersion: 4, clientId: username, username, password, clean: true, reconnectPeriod: 1000 });
   mq.on('error', (error) => log(`broker connection: ${error.message}`));
   await new Promise((resolve, reject) => {
     mq.once('connect', resolve);
     mq.once('error', reject);
   });
-  await mq.subscribeAsync([`${RELAY_ROOT}/in/+`, `${RELAY_ROOT}/janus/+/out`, `${RELAY_ROOT}/janus/+/status`], { qos: 1 });
+  await mq.subscribeAsync({ [`${RELAY_ROOT}/in/+`]: { qos: 1 }, [`${RELAY_ROOT}/janus/+/out`]: { qos: 0 }, [`${RELAY_ROOT}/janus/+/status`]: { qos: 1 } });
 
   mq.on('message', (topic, payload) => {
     const [root, kind, id, leaf] = topic.split('/');
@@ -123,7 +134,8 @@ export async function startRelayGateway({ brokerURL, username, password, apiSecr
       onReply({ janus: 'error', error: { code: RELAY_FAILED, reason: 'the relay server did not answer in time' } });
     }, JANUS_TIMEOUT_MS);
     pending.set(transaction, { instance: id, onReply, timer, final: request.janus === 'message' ? isPluginFinal : () => true });
-    mq.publish(`${RELAY_ROOT}/janus/${id}/in`, JSON.stringify({ ...request, transaction, apisecret: apiSecret }), { qos: 1 });
+    // QoS 0: Janus would answer a QoS 1 request with a PUBACK first, and its answer would wait behind it (server/janus/janus.transport.mqtt.jcfg).
+    mq.publish(`${RELAY_ROOT}/janus/${id}/in`, JSON.stringify({ ...request, transaction, apisecret: apiSecret }), { qos: 0 });
   }
 
   /** Janus answers a plugin message with an `ack` first and its result later. */
@@ -184,6 +196,8 @@ export async function startRelayGateway({ brokerURL, username, password, apiSecr
     instance.online = online;
     log(`Janus ${id} is ${online ? 'online' : 'offline'}`);
     if (!online) return instanceLost(instance);
+    // Open the gateway's own session now, so that the first room costs one round trip, not three.
+    adminHandle(instance).catch((error) => log(`Janus ${id}: no admin session yet (${error.message})`));
   }
 
   /** Every conversation on a dead instance fails; its members hear so at once. */

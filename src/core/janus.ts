@@ -68,7 +68,10 @@ export class JanusSession {
     const reply = await this.request({ janus: 'create' });
     this.sessionId = reply.data?.id;
     this.keepalive = setInterval(() => {
-      this.request({ janus: 'keepalive', session_id: this.sessionId }).catch((error: WdVideoError) => this.lose(error));
+      // Refused or unanswered, the session is gone on the relay's side (a restarted gateway or Janus).
+      this.request({ janus: 'keepalive', session_id: this.sessionId }).catch((error: WdVideoError) =>
+        this.lose(relayError(ErrorCode.RELAY_FAILED, `the relay lost this conversation (${error.message})`)),
+      );
     }, KEEPALIVE_MS);
   }
 
