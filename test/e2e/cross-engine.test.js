@@ -7,13 +7,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launchFirefox } from '../firefox.js';
-import { launchChromium, openUser, poll, startTestServer, uniquePath, waitForDecodedVideo } from './helpers.js';
+import { canRelay } from '../../server/relay.js';
+import { startServer } from '../../server/serve.js';
+import { launchChromium, openUser, poll, uniquePath, waitForDecodedVideo } from './helpers.js';
 
 const env = {};
 const users = [];
 
 before(async () => {
-  env.server = await startTestServer();
+  // With Janus installed, the server runs the relay too, for the server_based case below.
+  env.server = await startServer({ port: 0, relay: canRelay() ? 1 : 0 });
   [env.chromium, env.firefox] = await Promise.all([launchChromium(), launchFirefox()]);
 });
 after(async () => {
@@ -153,4 +156,25 @@ describe('the page of three tags and the CDN file', () => {
       await closeAll();
     });
   }
+});
+
+describe('server_based across engines', { skip: canRelay() ? false : 'Janus is not installed (apt-get install janus)' }, () => {
+  test('Chromium, Firefox and Chromium in one relayed conversation: each decodes the others and sends one video stream up', async () => {
+    const { alice, bob, carol } = await online({ alice: 'chromium', bob: 'firefox', carol: 'chromium' });
+    await alice.evaluate(() => window.h.invite('bob', undefined, 'server_based'));
+    await waitForLog(bob, 'invite', 'alice', null);
+    await bob.evaluate(() => window.h.accept('alice'));
+    await alice.evaluate(() => window.h.outcome('bob'));
+    await alice.evaluate(() => window.h.inviteMore(['carol']));
+    await waitForLog(carol, 'invite', 'alice', null);
+    await carol.evaluate(() => window.h.accept('alice'));
+    const everyone = { alice, bob, carol };
+    for (const [uid, page] of Object.entries(everyone)) {
+      const others = Object.keys(everyone).filter((u) => u !== uid);
+      await waitForParticipants(page, others);
+      assert.deepEqual(await page.evaluate(() => window.h.decoding(20_000)), others, `${uid} decodes`);
+      assert.equal(await page.evaluate(() => window.h.videoSent()), 1, `${uid} sends one video stream`);
+    }
+    await closeAll();
+  });
 });
