@@ -122,6 +122,8 @@ export class Conversation {
   private readonly relay?: RelayMedia;
   private readonly expected = new Map<string, ReturnType<typeof setTimeout> | undefined>();
   private closeRelayPort?: () => void;
+  /** While the relay's media path is broken: when we give up on it. */
+  private relayRecovery?: ReturnType<typeof setTimeout>;
 
   constructor(
     private readonly host: ConversationHost,
@@ -138,10 +140,12 @@ export class Conversation {
       this.relay = new RelayMedia({ cid: conversationId, uid: host.uid, rtcConfig: host.rtcConfig, localStream, port });
       this.relay.on('participant', (uid, stream) => this.onRelayParticipant(uid, stream));
       this.relay.on('participant_gone', (uid) => this.removeParticipant(uid, 'left'));
-      this.relay.on('failed', (error) => {
-        if (this.ended) return;
-        this.emit('error', error);
-        this.end();
+      this.relay.on('failed', (error) => this.failRelay(error));
+      this.relay.on('interrupted', () => this.onRelayInterrupted());
+      this.relay.on('recovered', () => {
+        clearTimeout(this.relayRecovery);
+        this.relayRecovery = undefined;
+        for (const participant of this.participants.values()) this.emit('participant_reconnected', participant);
       });
     }
   }
@@ -353,6 +357,22 @@ export class Conversation {
     }
   }
 
+  /** Everyone's media comes through the relay: all of them are reconnecting, for as long as `reconnectTimeout`. */
+  private onRelayInterrupted(): void {
+    clearTimeout(this.relayRecovery);
+    this.relayRecovery = setTimeout(
+      () => this.failRelay(new WdVideoError(ErrorCode.RELAY_FAILED, 'the media path to the relay did not recover')),
+      this.host.reconnectTimeout,
+    );
+    for (const participant of this.participants.values()) this.emit('participant_reconnecting', participant);
+  }
+
+  private failRelay(error: WdVideoError): void {
+    if (this.ended) return;
+    this.emit('error', error);
+    this.end();
+  }
+
   private onRelayParticipant(uid: string, stream: RemoteStream): void {
     clearTimeout(this.expected.get(uid));
     this.expected.delete(uid);
@@ -429,6 +449,7 @@ export class Conversation {
     for (const id of [...this.links.keys()]) this.removeLink(id, 'ending');
     for (const timer of this.expected.values()) clearTimeout(timer);
     this.expected.clear();
+    clearTimeout(this.relayRecovery);
     this.participants.clear();
     void this.relay?.close().finally(() => this.closeRelayPort?.());
     this.host.release(this);

@@ -20,6 +20,10 @@ export interface RelayMediaEvents {
   participant_gone: (uid: string) => void;
   /** The relay failed (its server died, or it refused us): the conversation can not go on. */
   failed: (error: WdVideoError) => void;
+  /** A media path to the relay broke (ours up, or everyone's down); ICE restarts are under way. */
+  interrupted: () => void;
+  /** Both media paths to the relay work again after `interrupted`. */
+  recovered: () => void;
 }
 
 interface Feed {
@@ -45,6 +49,10 @@ interface Publisher {
 
 /** Candidates that come within this window go out as one trickle request. */
 const CANDIDATE_BATCH_MS = 10;
+/** How long a path may stay 'disconnected' before we restart ICE (the browser may recover alone). */
+const RESTART_AFTER_MS = 2_000;
+/** Between ICE restarts of a path that stays broken. */
+const RESTART_EVERY_MS = 4_000;
 
 export class RelayMedia {
   private readonly emitter = createEmitter<RelayMediaEvents>();
@@ -60,7 +68,11 @@ export class RelayMedia {
   private senderUpdate: Promise<void> = Promise.resolve();
   private readonly unsubscribeStream: Array<() => void> = [];
   private joined?: Promise<void>;
+  private publisherHandle?: number;
   private closed = false;
+  /** Paths that broke after they had worked, and their pending restarts. */
+  private readonly broken = new Map<RTCPeerConnection, ReturnType<typeof setTimeout> | undefined>();
+  private readonly everConnected = new Set<RTCPeerConnection>();
 
   constructor(
     private readonly options: { cid: string; uid: string; rtcConfig: RTCConfiguration; localStream: LocalStream; port: RelayPort },
@@ -127,6 +139,8 @@ export class RelayMedia {
     if (this.closed) return;
     this.closed = true;
     for (const unsubscribe of this.unsubscribeStream.splice(0)) unsubscribe();
+    for (const timer of this.broken.values()) clearTimeout(timer);
+    this.broken.clear();
     for (const pc of this.connections) pc.close();
     for (const feed of this.feeds.values()) this.dropFeedTracks(feed);
     this.feeds.clear();
@@ -136,6 +150,7 @@ export class RelayMedia {
   private async doJoin(): Promise<void> {
     await this.session.create();
     const handle = await this.session.attach((event) => this.onPublisherEvent(event));
+    this.publisherHandle = handle;
     const joined = await this.session.message(handle, { request: 'join', ptype: 'publisher' });
     if (this.closed) return;
     await this.publish(handle);
@@ -147,6 +162,7 @@ export class RelayMedia {
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', ...this.options.rtcConfig });
     this.publisherPc = pc;
     this.trickleFrom(pc, handle);
+    this.watchPath(pc);
     const { localStream } = this.options;
     for (const track of localStream.mediaStream.getTracks()) {
       const kind = track.kind as MediaKind;
@@ -257,13 +273,50 @@ export class RelayMedia {
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', ...this.options.rtcConfig });
     this.subscriberPc = pc;
     this.trickleFrom(pc, () => this.subscriberHandle);
-    pc.addEventListener('connectionstatechange', () => {
-      if (pc.connectionState === 'connected') this.announce();
-      else if (pc.connectionState === 'failed' && !this.closed) {
-        this.fail(new WdVideoError(ErrorCode.RELAY_FAILED, 'the media connection to the relay failed'));
-      }
-    });
+    this.watchPath(pc);
+    pc.addEventListener('connectionstatechange', () => pc.connectionState === 'connected' && this.announce());
     return pc;
+  }
+
+  /**
+   * A path that worked and broke gets ICE restarts until it works again; the conversation hears
+   * `interrupted` once and `recovered` when every path is back (or gives up after its timeout).
+   */
+  private watchPath(pc: RTCPeerConnection): void {
+    pc.addEventListener('connectionstatechange', () => {
+      if (this.closed) return;
+      const state = pc.connectionState;
+      if (state === 'connected') {
+        this.everConnected.add(pc);
+        if (!this.broken.has(pc)) return;
+        clearTimeout(this.broken.get(pc));
+        this.broken.delete(pc);
+        if (this.broken.size === 0) this.emitter.emit('recovered');
+        return;
+      }
+      if ((state !== 'disconnected' && state !== 'failed') || !this.everConnected.has(pc)) return;
+      if (this.broken.size === 0 && !this.broken.has(pc)) this.emitter.emit('interrupted');
+      clearTimeout(this.broken.get(pc));
+      this.broken.set(pc, setTimeout(() => this.restartPath(pc), state === 'failed' ? 0 : RESTART_AFTER_MS));
+    });
+  }
+
+  /** New ICE credentials and candidates: the publisher offers them, the subscriber asks Janus to. */
+  private restartPath(pc: RTCPeerConnection): void {
+    if (this.closed || !this.broken.has(pc)) return;
+    this.broken.set(pc, setTimeout(() => this.restartPath(pc), RESTART_EVERY_MS));
+    log.info('restarting ICE with the relay');
+    if (pc === this.publisherPc && this.publisherHandle !== undefined) {
+      const handle = this.publisherHandle;
+      void (async () => {
+        await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+        const answer = await this.session.message(handle, { request: 'configure' }, { type: 'offer', sdp: pc.localDescription!.sdp });
+        if (answer.jsep && !this.closed) await pc.setRemoteDescription(answer.jsep);
+      })().catch((error) => log.debug('relay ICE restart (publisher) failed', error));
+    } else if (pc === this.subscriberPc && this.subscriberHandle !== undefined) {
+      const handle = this.subscriberHandle;
+      this.enqueue(async () => this.answer(await this.session.message(handle, { request: 'configure', restart: true })));
+    }
   }
 
   /** Puts each feed's tracks in its participant's stream, by the mids Janus says carry it. */

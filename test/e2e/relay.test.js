@@ -1,6 +1,7 @@
 // Issue 7: server_based conversations through Janus VideoRoom, behind the relay gateway. Real
 // Janus (Debian's package, two instances), the embedded broker, one Chromium context per user.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
 import { hasMosquitto, startMosquitto } from '../../server/mosquitto.js';
@@ -225,6 +226,37 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     assert.deepEqual(await pages.bob.evaluate(() => window.h.decoding(15_000)), ['alice']);
     assert.equal(await pages.alice.evaluate(() => window.h.conversations()), 1, 'the call goes on');
     assert.ok(roomsOf(cid).length === 1);
+    await closeAll();
+  });
+
+  const hasNft = spawnSync('nft', ['list', 'tables'], { stdio: 'ignore' }).status === 0;
+  test('a 5 s blackout of the media path to the relay: reconnecting, ICE restarts, reconnected, media again', { skip: !hasNft && 'nft is not usable here (needs nftables and a network namespace of our own)' }, async () => {
+    const pages = await online(['alice', 'bob']);
+    await relayCall(pages);
+    await allSeeEachOther(pages);
+    for (const page of Object.values(pages)) {
+      await page.evaluate(() => {
+        window.h.conversation.on('participant_reconnecting', (p) => window.h.log.push(['reconnecting', p.participantId]));
+        window.h.conversation.on('participant_reconnected', (p) => window.h.log.push(['reconnected', p.participantId]));
+      });
+    }
+    // Every UDP packet (media and ICE, to and from Janus) dropped in this test's namespace; MQTT is TCP.
+    const nft = (...args) => assert.equal(spawnSync('nft', args, { encoding: 'utf8' }).status, 0, `nft ${args.join(' ')}`);
+    nft('add', 'table', 'inet', 'wdrelayblackout');
+    nft('add', 'chain', 'inet', 'wdrelayblackout', 'out', '{ type filter hook output priority 0; }');
+    nft('add', 'rule', 'inet', 'wdrelayblackout', 'out', 'meta', 'l4proto', 'udp', 'drop');
+    try {
+      await waitForLog(pages.alice, ['reconnecting', 'bob'], 15_000);
+      await waitForLog(pages.bob, ['reconnecting', 'alice'], 15_000);
+      await new Promise((r) => setTimeout(r, 2_000));
+    } finally {
+      nft('delete', 'table', 'inet', 'wdrelayblackout');
+    }
+    await waitForLog(pages.alice, ['reconnected', 'bob'], 20_000);
+    await waitForLog(pages.bob, ['reconnected', 'alice'], 20_000);
+    assert.deepEqual(await pages.alice.evaluate(() => window.h.decoding(15_000)), ['bob']);
+    assert.deepEqual(await pages.bob.evaluate(() => window.h.decoding(15_000)), ['alice']);
+    assert.equal(await pages.alice.evaluate(() => window.h.conversations()), 1);
     await closeAll();
   });
 
