@@ -366,7 +366,7 @@ export class RelayMedia {
   /** Sends `pc`'s candidates to Janus in small batches, then end-of-candidates. */
   private trickleFrom(pc: RTCPeerConnection, handle: number | (() => number | undefined)): void {
     const handleId = () => (typeof handle === 'number' ? handle : handle());
-    let batch: RTCIceCandidateInit[] = [];
+    const batch: RTCIceCandidateInit[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
     const flush = () => {
       timer = undefined;
