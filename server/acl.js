@@ -11,7 +11,9 @@ export const RELAY_ROOT = 'wd-relay';
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-export const isValidUid = (value) => typeof value === 'string' && ID.test(value);
+/** A uid, or a conversation id (the same alphabet): 1 to 64 of A-Z a-z 0-9 _ -. */
+export const isValidId = (value) => typeof value === 'string' && ID.test(value);
+export const isValidUid = isValidId;
 
 function isValidPath(levels) {
   return (
@@ -21,6 +23,9 @@ function isValidPath(levels) {
     levels[0] !== RELAY_ROOT
   );
 }
+
+/** True when `path` is a well-formed interaction path (as the client checks it: src/core/topics.ts). */
+export const isInteractionPath = (path) => typeof path === 'string' && path.length <= 512 && isValidPath(path.split('/'));
 
 /** True when `levels` is an interaction path that `served` covers ('*', the path, or a path above it). */
 function isServed(levels, served) {

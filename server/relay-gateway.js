@@ -11,7 +11,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import net from 'node:net';
 import mqtt from 'mqtt';
-import { RELAY_ROOT, isValidUid } from './acl.js';
+import { RELAY_ROOT, isInteractionPath, isValidId, isValidUid } from './acl.js';
 
 /** The sender level of the gateway's messages in a user's inbox; no uid can contain `~`. */
 export const RELAY_SENDER = '~relay';
@@ -66,12 +66,6 @@ const ROOM_REQUESTS = {
 
 const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isJanusId = (value) => Number.isSafeInteger(value) && value > 0;
-const isPath = (path) =>
-  typeof path === 'string' &&
-  path.length <= 512 &&
-  path.split('/').every((l) => l !== '' && !/[+#\u0000]/.test(l)) &&
-  !path.startsWith('$') &&
-  !path.startsWith(`${RELAY_ROOT}/`);
 
 /**
  * mqtt.js over TCP leaves Nagle on; every request here waits for an answer, so each small packet
@@ -339,7 +333,7 @@ export async function startRelayGateway({ brokerURL, username, password, apiSecr
     } catch {
       return log(`dropped an unreadable relay request from ${uid}`);
     }
-    if (!isObject(message) || !isPath(message.path) || typeof message.cid !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(message.cid)) {
+    if (!isObject(message) || !isInteractionPath(message.path) || !isValidId(message.cid)) {
       return log(`dropped a relay request from ${uid}: no valid path and cid`);
     }
     const { path, cid } = message;
@@ -411,7 +405,7 @@ export async function startRelayGateway({ brokerURL, username, password, apiSecr
     const instance = room.instance;
     toJanus(instance, forwarded, (reply) => {
       if (verb === 'create' && reply.janus === 'success') {
-        const created = { key: `${instance}:${reply.data.id}`, owner: uid, room, handles: new Set() };
+        const created = { id: reply.data.id, key: `${instance}:${reply.data.id}`, owner: uid, room, handles: new Set() };
         sessions.set(created.key, created);
         room.sessions.add(created);
       } else if (verb === 'attach' && reply.janus === 'success') {
@@ -453,7 +447,7 @@ export async function startRelayGateway({ brokerURL, username, password, apiSecr
     snapshot: () => ({
       instances: Object.fromEntries([...instances.values()].map((i) => [i.id, { online: i.online, rooms: i.rooms.size }])),
       rooms: [...rooms.values()].map((r) => ({ path: r.path, cid: r.cid, instance: r.instance, room: r.id, sessions: r.sessions.size })),
-      sessions: [...sessions.values()].map((x) => ({ owner: x.owner, cid: x.room.cid, id: Number(x.key.split(':')[1]), handles: [...x.handles] })),
+      sessions: [...sessions.values()].map((x) => ({ owner: x.owner, cid: x.room.cid, id: x.id, handles: [...x.handles] })),
     }),
     /** The rooms each live Janus instance really holds (asked of Janus, not remembered): instance → room ids. */
     async janusRooms() {

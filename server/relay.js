@@ -11,13 +11,13 @@ const secret = () => randomBytes(24).toString('base64url');
 
 /**
  * Broker accounts for the gateway and `instances` Janus instances, to pass to createBroker()
- * before calling startRelay() with the same object.
+ * before calling startRelay() with the same object. None at all for 0 instances: no relay, no accounts.
  * @param {number} instances
  */
 export function relayAccounts(instances) {
   const ids = Array.from({ length: instances }, (_, i) => String.fromCharCode(97 + i)); // a, b, …
   /** @type {Record<string, import('./broker.js').ServiceAccount>} */
-  const services = { '~relay-gateway': { password: secret(), prefixes: [''] } };
+  const services = instances > 0 ? { '~relay-gateway': { password: secret(), prefixes: [''] } } : {};
   for (const id of ids) services[`~janus-${id}`] = { password: secret(), prefixes: [`wd-relay/janus/${id}/`] };
   return { ids, services, apiSecret: secret(), adminKey: secret() };
 }

@@ -236,12 +236,9 @@ export class Conversation {
     const link = this.links.get(from);
     if (!link) return log.debug(`dropped ${message.type} from ${from}: not in conversation ${this.conversationId}`);
     switch (message.type) {
-      case 'media': {
-        const participant = this.participants.get(from);
-        if (participant) participant.setMuted(!message.audio, !message.video);
-        else this.pendingMute.set(from, { audio: message.audio, video: message.video });
+      case 'media':
+        this.onMediaState(from, message);
         break;
-      }
       case 'members':
         for (const id of message.members) {
           if (id === this.host.uid || this.knownMembers.has(id)) continue;
@@ -347,9 +344,7 @@ export class Conversation {
   private async handleRelayMember(from: string, message: Message): Promise<void> {
     if (!this.members().includes(from)) return log.debug(`dropped ${message.type} from ${from}: not in conversation ${this.conversationId}`);
     if (message.type === 'media') {
-      const participant = this.participants.get(from);
-      if (participant) participant.setMuted(!message.audio, !message.video);
-      else this.pendingMute.set(from, { audio: message.audio, video: message.video });
+      this.onMediaState(from, message);
     } else if (message.type === 'bye') {
       this.removeParticipant(from, 'left');
     } else {
@@ -371,6 +366,13 @@ export class Conversation {
     if (this.ended) return;
     this.emit('error', error);
     this.end();
+  }
+
+  /** A member says what it sends; before its media has connected the state waits for it. */
+  private onMediaState(from: string, { audio, video }: { audio: boolean; video: boolean }): void {
+    const participant = this.participants.get(from);
+    if (participant) participant.setMuted(!audio, !video);
+    else this.pendingMute.set(from, { audio, video });
   }
 
   private onRelayParticipant(uid: string, stream: RemoteStream): void {

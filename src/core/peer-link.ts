@@ -1,9 +1,10 @@
 import type { Unsubscribe } from 'nanoevents';
 import { createEmitter } from './emitter.js';
-import { preferSharedCodecs, setSenderStreams, tuneSender } from './environment.js';
+import { preferSharedCodecs, setSenderStreams } from './environment.js';
 import type { LocalStream, MediaKind } from './local-stream.js';
 import { log } from './logger.js';
 import type { IceCandidateData } from './messages.js';
+import { bindSenders } from './senders.js';
 import { RemoteStream } from './stream.js';
 
 /** What a link needs to tell its peer: later descriptions and candidate batches. */
@@ -71,8 +72,8 @@ export class PeerLink {
   private restartTimer?: ReturnType<typeof setTimeout>;
   /** The sender that carries our track of each kind. */
   private readonly senders = new Map<MediaKind, RTCRtpSender>();
-  private senderUpdate: Promise<void> = Promise.resolve();
-  private readonly unsubscribeStream: Array<() => void> = [];
+  /** Puts the local stream's wanted tracks on our senders (see bindSenders). */
+  private readonly senderSync?: ReturnType<typeof bindSenders>;
 
   constructor(options: PeerLinkOptions) {
     this.remoteId = options.remoteId;
@@ -84,13 +85,7 @@ export class PeerLink {
     this.pc.addEventListener('icecandidate', this.onIceCandidate);
     this.pc.addEventListener('connectionstatechange', this.onConnectionStateChange);
     this.pc.addEventListener('negotiationneeded', this.onNegotiationNeeded);
-    if (this.localStream) {
-      // Mute, device switch and screen share change what a sender carries: never the SDP.
-      this.unsubscribeStream.push(
-        this.localStream.on('media_changed', () => void this.syncSenders()),
-        this.localStream.registerSenders(() => this.syncSenders()),
-      );
-    }
+    if (this.localStream) this.senderSync = bindSenders(this.localStream, this.senders, this.remoteId, () => this.closed);
   }
 
   on<E extends keyof PeerLinkEvents>(event: E, callback: PeerLinkEvents[E]): Unsubscribe {
@@ -190,7 +185,7 @@ export class PeerLink {
     this.pc.removeEventListener('icecandidate', this.onIceCandidate);
     this.pc.removeEventListener('connectionstatechange', this.onConnectionStateChange);
     this.pc.removeEventListener('negotiationneeded', this.onNegotiationNeeded);
-    for (const unsubscribe of this.unsubscribeStream.splice(0)) unsubscribe();
+    this.senderSync?.unbind();
     this.pc.close();
     for (const track of this.remoteStream.mediaStream.getTracks()) track.stop();
     this.remoteStream.detach();
@@ -214,31 +209,8 @@ export class PeerLink {
     }
   }
 
-  /**
-   * Puts on each sender what the local stream wants sent now: its current track, or nothing while
-   * that kind is turned off (so a muted camera costs no bandwidth and stats show zero).
-   * replaceTrack never needs a new offer. One update runs at a time and reads what is wanted when
-   * it starts, so quick toggles end in the last state asked for.
-   */
   private syncSenders(): Promise<void> {
-    const update = () => this.updateSenders();
-    this.senderUpdate = this.senderUpdate.then(update, update);
-    return this.senderUpdate;
-  }
-
-  private async updateSenders(): Promise<void> {
-    if (this.closed || !this.localStream) return;
-    await Promise.all(
-      [...this.senders].map(async ([kind, sender]) => {
-        const track = this.localStream!.sendable(kind);
-        try {
-          if (sender.track !== track) await sender.replaceTrack(track);
-          await tuneSender(sender, kind, track !== null);
-        } catch (error) {
-          log.warn(`could not switch the ${kind} sent to ${this.remoteId}`, error);
-        }
-      }),
-    );
+    return this.senderSync?.sync() ?? Promise.resolve();
   }
 
   private completeInitialExchange(): void {

@@ -1,9 +1,10 @@
 import { createEmitter } from './emitter.js';
-import { preferSharedCodecs, setSenderStreams, tuneSender } from './environment.js';
+import { preferSharedCodecs, setSenderStreams } from './environment.js';
 import { ErrorCode, WdVideoError } from './errors.js';
 import { JanusSession, type RelayMessage, type RelayPort, type RoomEvent } from './janus.js';
 import type { LocalStream, MediaKind } from './local-stream.js';
 import { log } from './logger.js';
+import { bindSenders } from './senders.js';
 import { RemoteStream } from './stream.js';
 
 /**
@@ -65,8 +66,7 @@ export class RelayMedia {
   /** Subscriber changes run one at a time: each is an offer/answer round with Janus. */
   private subscriberQueue: Promise<void> = Promise.resolve();
   private readonly senders = new Map<MediaKind, RTCRtpSender>();
-  private senderUpdate: Promise<void> = Promise.resolve();
-  private readonly unsubscribeStream: Array<() => void> = [];
+  private senderSync?: ReturnType<typeof bindSenders>;
   private joined?: Promise<void>;
   private publisherHandle?: number;
   private closed = false;
@@ -138,7 +138,7 @@ export class RelayMedia {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const unsubscribe of this.unsubscribeStream.splice(0)) unsubscribe();
+    this.senderSync?.unbind();
     for (const timer of this.broken.values()) clearTimeout(timer);
     this.broken.clear();
     for (const pc of this.connections) pc.close();
@@ -171,35 +171,12 @@ export class RelayMedia {
       preferSharedCodecs(transceiver, kind);
       this.senders.set(kind, transceiver.sender);
     }
-    // Mute, device switch and screen share change what a sender carries, never the SDP.
-    this.unsubscribeStream.push(
-      localStream.on('media_changed', () => void this.syncSenders()),
-      localStream.registerSenders(() => this.syncSenders()),
-    );
-    await this.syncSenders();
+    this.senderSync = bindSenders(localStream, this.senders, 'the relay', () => this.closed);
+    await this.senderSync.sync();
     await pc.setLocalDescription();
     const answer = await this.session.message(handle, { request: 'publish' }, { type: 'offer', sdp: pc.localDescription!.sdp });
     if (!answer.jsep) throw new WdVideoError(ErrorCode.RELAY_FAILED, 'the relay did not answer our stream');
     await pc.setRemoteDescription(answer.jsep);
-  }
-
-  private syncSenders(): Promise<void> {
-    const update = async () => {
-      if (this.closed) return;
-      await Promise.all(
-        [...this.senders].map(async ([kind, sender]) => {
-          const track = this.options.localStream.sendable(kind);
-          try {
-            if (sender.track !== track) await sender.replaceTrack(track);
-            await tuneSender(sender, kind, track !== null);
-          } catch (error) {
-            log.warn(`could not switch the ${kind} sent to the relay`, error);
-          }
-        }),
-      );
-    };
-    this.senderUpdate = this.senderUpdate.then(update, update);
-    return this.senderUpdate;
   }
 
   private onPublisherEvent(event: RoomEvent | { janus: string }): void {

@@ -1,5 +1,6 @@
 // Shared pieces of the end-to-end tests: Debian's Chromium with fake devices, one browser
 // context per user, and checks on what a <video> really decodes.
+import { spawnSync } from 'node:child_process';
 import { after, before } from 'node:test';
 import { chromium } from 'playwright';
 import { startServer } from '../../server/serve.js';
@@ -155,3 +156,23 @@ export async function trackPeerConnections(page) {
 
 export const openPeerConnections = (page) =>
   page.evaluate(() => window.__peerConnections.filter((pc) => pc.connectionState !== 'closed').length);
+
+/** Why a UDP blackout can not be made here, or false when it can (nftables in our own namespace). */
+export const noBlackout =
+  spawnSync('nft', ['list', 'tables'], { stdio: 'ignore' }).status === 0 ? false : 'nft is not usable here (needs nftables and a network namespace of our own)';
+
+/**
+ * Drops every UDP packet (all media, all ICE) in this test's network namespace until the returned
+ * function is called; MQTT is TCP and keeps flowing.
+ * @returns {() => void} ends the blackout
+ */
+export function startUdpBlackout(table = 'wdblackout') {
+  const nft = (...args) => {
+    const { status, stderr } = spawnSync('nft', args, { encoding: 'utf8' });
+    if (status !== 0) throw new Error(`nft ${args.join(' ')} failed: ${stderr}`);
+  };
+  nft('add', 'table', 'inet', table);
+  nft('add', 'chain', 'inet', table, 'out', '{ type filter hook output priority 0; }');
+  nft('add', 'rule', 'inet', table, 'out', 'meta', 'l4proto', 'udp', 'drop');
+  return () => nft('delete', 'table', 'inet', table);
+}
