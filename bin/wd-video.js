@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../server/config.js';
-import { startServer } from '../server/serve.js';
+import { readTlsFiles, startServer } from '../server/serve.js';
 
 const HELP = `usage: wd-video serve [options]
 
@@ -18,6 +18,9 @@ options:
   --dir <folder>          folder to serve (default: the current folder)
   --port <n>              port (default 8080, or $PORT)
   --host <address>        address to listen on (default 127.0.0.1: this machine only)
+  --cert <file>           PEM certificate (or full chain): serve https, and the broker over wss
+  --key <file>            its PEM private key, unencrypted (--cert and --key go together)
+                          Browsers allow the camera only on https pages (or localhost).
   --auth <modes>          sign-in the broker accepts, comma-separated: anonymous, password, token
                           (default anonymous; or $WD_AUTH)
   --password-file <file>  users for --auth password (make one with node server/passwd.js)
@@ -50,6 +53,8 @@ export async function main(argv = process.argv.slice(2)) {
         dir: { type: 'string', default: '.' },
         port: { type: 'string', default: process.env.PORT ?? '8080' },
         host: { type: 'string', default: '127.0.0.1' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
         auth: { type: 'string', default: process.env.WD_AUTH ?? 'anonymous' },
         'password-file': { type: 'string' },
         'jwt-secret': { type: 'string', default: process.env.WD_JWT_SECRET },
@@ -70,6 +75,13 @@ export async function main(argv = process.argv.slice(2)) {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) fail(`--dir ${values.dir} is not a folder`);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, got "${values.port}"`);
+
+  let tls;
+  try {
+    tls = readTlsFiles({ cert: values.cert, key: values.key });
+  } catch (error) {
+    fail(error.message);
+  }
 
   let config;
   try {
@@ -100,11 +112,14 @@ export async function main(argv = process.argv.slice(2)) {
     root: dir,
     mounts: { '/wd-video/': dist },
     config,
+    tls,
     log: values.verbose ? (m) => console.log(`[broker] ${m}`) : undefined,
   }).catch((error) => fail(`could not start: ${error.message}`));
   const signIn = [config.auth.anonymous && 'anonymous', config.auth.passwordFile && 'password', config.auth.jwt && 'token'].filter(Boolean).join(', ');
   console.log(`wd-video serving ${dir} on ${running.url}`);
   console.log(`  library: ${running.url}wd-video/wd-video.min.js   broker: ${running.brokerURL}   sign-in: ${signIn}`);
+  // Browsers give getUserMedia only to secure origins: plain http works on localhost alone.
+  if (!tls && !isLoopback(values.host)) console.log('  note: browsers on other computers get no camera over http: serve https with --cert and --key');
   const stop = async () => {
     await running.close();
     process.exit(0);

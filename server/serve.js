@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 // `npm start`: serves the demo page and the bundle, with the embedded broker on /mqtt of the same
 // origin. Anonymous sign-in is on: this is a demo server, bound to loopback by default.
+// With --cert and --key it serves https and the broker over wss.
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sirv from 'sirv';
@@ -14,13 +19,77 @@ const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 /** The demo's broker: anonymous sign-in (anyone picks a uid), every path. */
 export const DEMO_CONFIG = Object.freeze({ auth: { anonymous: true } });
 
+/** @typedef {{ cert: string | Buffer, key: string | Buffer }} TlsFiles PEM certificate (chain) and its private key */
+
+/**
+ * Checks that `cert` is a PEM certificate and `key` the PEM private key that belongs to it, so a
+ * mistake shows at start with what is wrong, not as a failed handshake in the browser.
+ * @param {TlsFiles} tls
+ * @param {{ cert: string, key: string }} [names] how messages name the two (e.g. the CLI's flags)
+ * @returns {TlsFiles}
+ */
+export function checkTls({ cert, key }, names = { cert: 'tls.cert', key: 'tls.key' }) {
+  for (const [name, value] of [[names.cert, cert], [names.key, key]]) {
+    if (typeof value !== 'string' && !Buffer.isBuffer(value)) throw new Error(`${name} must be PEM text (a string or a Buffer)`);
+  }
+  if (!/-----BEGIN CERTIFICATE-----/.test(String(cert))) throw new Error(`${names.cert} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" line)`);
+  let certificate;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch (error) {
+    throw new Error(`${names.cert} is not a valid certificate: ${error.message}`);
+  }
+  const keyText = String(key);
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(keyText)) throw new Error(`${names.key} is not a PEM private key (no "-----BEGIN … PRIVATE KEY-----" line)`);
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(keyText)) throw new Error(`${names.key} is encrypted: give the server an unencrypted key (openssl pkey -in KEY -out PLAIN)`);
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (error) {
+    throw new Error(`${names.key} is not a valid private key: ${error.message}`);
+  }
+  if (!certificate.checkPrivateKey(privateKey)) throw new Error(`${names.key} does not belong to the certificate in ${names.cert}`);
+  try {
+    createSecureContext({ cert, key }); // what https will do: catches anything the checks above let through
+  } catch (error) {
+    throw new Error(`${names.cert} and ${names.key} do not make a TLS context: ${error.message}`);
+  }
+  return { cert, key };
+}
+
+/**
+ * Reads and checks the files of `--cert` and `--key` (both or neither), for the serve commands.
+ * @param {{ cert?: string, key?: string }} files paths
+ * @returns {TlsFiles | undefined} undefined when neither is given
+ * @throws {Error} with a one-line message naming the flag and the file
+ */
+export function readTlsFiles({ cert, key }) {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    throw new Error(`--cert and --key go together: ${cert === undefined ? '--key' : '--cert'} was given without ${cert === undefined ? '--cert' : '--key'}`);
+  }
+  const read = (flag, file) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      const why = { ENOENT: 'no such file', EISDIR: 'is a folder, not a file', EACCES: 'permission denied' }[error.code] ?? error.message;
+      throw new Error(`${flag} ${file}: ${why}`);
+    }
+  };
+  return checkTls({ cert: read('--cert', cert), key: read('--key', key) }, { cert: `--cert ${cert}`, key: `--key ${key}` });
+}
+
 /**
  * Starts the HTTP server, static files and broker.
- * @param {{ port?: number, host?: string, root?: string, mounts?: Record<string, string>, config?: object, relay?: number, log?: (message: string) => void }} [options]
+ * @param {{ port?: number, host?: string, root?: string, mounts?: Record<string, string>, config?: object, relay?: number, tls?: TlsFiles, log?: (message: string) => void }} [options]
  *   mounts: URL prefix (such as '/wd-video/') → folder, served before `root`.
  *   relay: how many Janus instances to start for `server_based` conversations (0: none; needs Debian's `janus`).
+ *   tls: PEM certificate and key: pages over https and the broker over wss (browsers give camera
+ *   access only to secure origins, and a page over https may only open wss).
  */
-export async function startServer({ port = 8080, host = '127.0.0.1', root = projectRoot, mounts = {}, config = DEMO_CONFIG, relay: relayInstances = 0, log = () => {} } = {}) {
+export async function startServer({ port = 8080, host = '127.0.0.1', root = projectRoot, mounts = {}, config = DEMO_CONFIG, relay: relayInstances = 0, tls, log = () => {} } = {}) {
+  // Checked before anything starts, so a bad certificate leaves no broker or relay behind.
+  const secure = tls ? checkTls(tls) : undefined;
   const accounts = relayAccounts(relayInstances);
   const broker = await createBroker({ config, services: accounts.services, log });
   let relay;
@@ -38,19 +107,21 @@ export async function startServer({ port = 8080, host = '127.0.0.1', root = proj
     res.statusCode = 404;
     res.end('not found');
   };
-  const server = http.createServer((req, res) => {
+  const handle = (req, res) => {
     const mount = mounted.find(([prefix]) => req.url?.startsWith(prefix));
     if (!mount) return statics(req, res, () => notFound(res));
     req.url = req.url.slice(mount[0].length - 1);
     mount[1](req, res, () => notFound(res));
-  });
+  };
+  // https.Server emits 'upgrade' like http.Server, so the broker attaches the same way (wss).
+  const server = secure ? https.createServer({ cert: secure.cert, key: secure.key }, handle) : http.createServer(handle);
   const attachment = attachBroker(server, broker, { path: '/mqtt' });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
   });
   const address = server.address();
-  const origin = `http://${host === '127.0.0.1' ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  const origin = `${secure ? 'https' : 'http'}://${host === '127.0.0.1' ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${address.port}`;
   return {
     url: `${origin}/`,
     brokerURL: `${origin.replace('http', 'ws')}/mqtt`,
@@ -78,12 +149,16 @@ if (isMain) {
       host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
       verbose: { type: 'boolean', short: 'v', default: false },
       relay: { type: 'string', default: process.env.WD_RELAY },
+      cert: { type: 'string' },
+      key: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log(`usage: node server/serve.js [--port 8080] [--host 127.0.0.1] [--config broker.json] [--relay N] [--verbose]
+    console.log(`usage: node server/serve.js [--port 8080] [--host 127.0.0.1] [--config broker.json] [--relay N] [--cert FILE --key FILE] [--verbose]
 Serves the demo and the embedded MQTT broker (WebSocket on /mqtt).
+--cert FILE --key FILE serve https, and the broker over wss, with this PEM certificate (or chain)
+and its unencrypted PEM private key. Browsers allow the camera only on https or localhost.
 --relay N starts N Janus instances and the relay gateway for server_based conversations
 (default: 1 when Debian's janus is installed, else 0; WD_RELAY sets it too).
 Without --config or WD_AUTH the broker allows anonymous sign-in (the demo): keep it on loopback.
@@ -105,6 +180,13 @@ WD_JWT_PUBLIC_KEY_FILE, WD_PATHS, WD_MAX_PAYLOAD, WD_RATE (see README).`);
     console.error('--relay needs Janus: install Debian\'s janus package (apt-get install janus), or use --relay 0');
     process.exit(2);
   }
+  let tls;
+  try {
+    tls = readTlsFiles({ cert: values.cert, key: values.key });
+  } catch (error) {
+    console.error(error.message);
+    process.exit(2);
+  }
   let config;
   try {
     config = values.config || process.env.WD_AUTH ? loadConfig({ file: values.config }) : DEMO_CONFIG;
@@ -113,7 +195,7 @@ WD_JWT_PUBLIC_KEY_FILE, WD_PATHS, WD_MAX_PAYLOAD, WD_RATE (see README).`);
     process.exit(2);
   }
   const log = values.verbose ? (m) => console.log(`[broker] ${m}`) : undefined;
-  const running = await startServer({ port, host: values.host, config, relay, log }).catch((error) => {
+  const running = await startServer({ port, host: values.host, config, relay, tls, log }).catch((error) => {
     console.error(`could not start: ${error.message}`);
     process.exit(1);
   });
