@@ -1,29 +1,68 @@
 // Browser tests: core against a real embedded broker, elements in real Chromium and Firefox with
-// fake devices. The broker runs in this process on a free port; tests import its URL from
-// /__wd-test-env.js.
+// fake devices. The brokers run in this process on free ports; tests import their URLs from
+// /__wd-test-env.js: an anonymous one, and one that signs in only by token or password, with
+// /__wd-test-token (the app server's part: signs a JWT) and /__wd-test-sign-ins (what it saw).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { playwrightLauncher } from '@web/test-runner-playwright';
+import { SignJWT } from 'jose';
 import puppeteer from 'puppeteer-core';
+import { hashPassword } from './server/passwords.js';
 import { startServer } from './server/serve.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/chromium.js';
 import { FIREFOX_LAUNCH_OPTIONS } from './test/firefox.js';
 
 let brokerServer;
+let authServer;
+/** Known only to this file and the second broker: the tests' app server signs with it. */
+const JWT_SECRET = 'wd-video browser tests only';
+const PASSWORDS = { pat: 'pat-correct-horse' };
+/** Every sign-in the second broker was asked for, by username. */
+const signIns = new Map();
 
-/** Starts the embedded broker with the test run and serves its URL to the tests. */
+/** Starts the embedded brokers with the test run and serves their URLs to the tests. */
 const brokerPlugin = {
   name: 'wd-test-broker',
   async serverStart() {
-    brokerServer = await startServer({ port: 0, root: new URL('./test/', import.meta.url).pathname });
+    const root = new URL('./test/', import.meta.url).pathname;
+    brokerServer = await startServer({ port: 0, root });
+    const passwordFile = join(mkdtempSync(join(tmpdir(), 'wd-wtr-')), 'passwd');
+    writeFileSync(passwordFile, Object.entries(PASSWORDS).map(([uid, pw]) => `${uid}:${hashPassword(pw)}\n`).join(''));
+    authServer = await startServer({ port: 0, root, config: { auth: { anonymous: false, passwordFile, jwt: { secret: JWT_SECRET } } } });
+    const { broker } = authServer;
+    const authenticate = broker.authenticate;
+    broker.authenticate = (client, username, ...rest) => {
+      signIns.set(username, (signIns.get(username) ?? 0) + 1);
+      return authenticate(client, username, ...rest);
+    };
   },
   async serverStop() {
     await brokerServer?.close();
+    await authServer?.close();
   },
-  serve(context) {
+  async serve(context) {
     if (context.path === '/__wd-test-env.js') {
-      return { type: 'js', body: `export const brokerURL = ${JSON.stringify(brokerServer.brokerURL)};` };
+      return {
+        type: 'js',
+        body: [
+          `export const brokerURL = ${JSON.stringify(brokerServer.brokerURL)};`,
+          `export const authBrokerURL = ${JSON.stringify(authServer.brokerURL)};`,
+          `export const passwords = ${JSON.stringify(PASSWORDS)};`,
+        ].join('\n'),
+      };
     }
+    const query = new URL(context.url, 'http://localhost').searchParams;
+    if (context.path === '/__wd-test-token') {
+      // ?sub=<uid>&ttl=<seconds, may be negative>[&secret=wrong]
+      const secret = new TextEncoder().encode(query.get('secret') ?? JWT_SECRET);
+      const exp = Math.floor(Date.now() / 1000) + Number(query.get('ttl') ?? 60);
+      const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(query.get('sub')).setExpirationTime(exp).sign(secret);
+      return { type: 'text', body: token };
+    }
+    if (context.path === '/__wd-test-sign-ins') return { type: 'text', body: String(signIns.get(query.get('uid')) ?? 0) };
   },
 };
 

@@ -21,6 +21,11 @@ conversation?.addEventListener('wd-error', (event) => {
   void error;
 });
 document.createElement('wd-local-stream').resolution = 'standard-16:9';
+const client = document.createElement('wd-video-client');
+client.getToken = () => fetch('/token').then((r) => r.text());
+client.getToken = () => 'a.jwt.token';
+client.token = 'a.jwt.token';
+client.password = 'secret';
 
 // And the mistakes are caught:
 // @ts-expect-error a participant has no `name`
@@ -29,3 +34,5 @@ conversation?.addEventListener('wd-participant-connected', (event) => event.deta
 document.createElement('wd-local-stream').resolution = 'ultra';
 // @ts-expect-error participantId is a string
 document.createElement('wd-conversation').participantId = 42;
+// @ts-expect-error getToken gives a string (or a promise of one)
+client.getToken = async () => ({ token: 'a.jwt.token' });

@@ -1,11 +1,12 @@
 import { provide } from '@lit/context';
 import { LitElement, html } from 'lit';
 import { property } from 'lit/decorators.js';
-import { Auth } from '../../core/auth.js';
+import { Auth, type User } from '../../core/auth.js';
 import { Client } from '../../core/client.js';
-import { ErrorCode, WdVideoError } from '../../core/errors.js';
+import { ErrorCode, WdVideoError, invalidArgument } from '../../core/errors.js';
 import { log } from '../../core/logger.js';
-import type { PresenceState } from '../../core/signaling.js';
+import type { PresenceState, SignalingStatus } from '../../core/signaling.js';
+import { TokenRenewal, checkToken, tokenFrom, type TokenSource } from '../../core/token-renewal.js';
 import { CallScope, callScopeContext } from '../call-scope.js';
 import { fire } from '../events.js';
 import { styles } from './wd-video-client.styles.js';
@@ -17,11 +18,16 @@ export type ClientState = 'idle' | 'connecting' | 'ready' | 'error';
  * @summary Signs in, connects to the broker on an interaction path, and gives its child elements
  * the client. Each `<wd-video-client>` is one user; several can share a page.
  *
+ * Sign-in is anonymous unless a credential is set, as properties only (never attributes):
+ * `token` (a JWT whose `sub` is the uid), `getToken` (a function giving one, called again before
+ * each token expires so that calls go on), or `password` (with `uid`). A refused or expired
+ * credential fires `wd-error` (40100 or 40101) and leaves `state` at `error`; nothing retries it.
+ *
  * @fires wd-ready - The client is online. Detail: the Client.
  * @fires wd-invite - Someone invites this user. Detail: the IncomingInvite (`accept(stream)`, `reject()`).
  * @fires wd-invite-canceled - A ringing invite was withdrawn, or its caller's page died. Detail: `{ invite }`.
  * @fires wd-presence - Someone on the path came online, got busy or left. Detail: `{ uid, state, online }`.
- * @fires wd-error - Sign-in or connection failed. Detail: the WdVideoError with its `code`.
+ * @fires wd-error - Sign-in or connection failed, a token expired (40101) or was refused (40100), or getToken failed. Detail: the WdVideoError with its `code`.
  *
  * @slot - The call's elements: `<wd-local-stream>`, `<wd-conversation>` and anything else.
  */
@@ -32,8 +38,21 @@ export class WdVideoClient extends LitElement {
   @property({ attribute: 'broker-url' }) brokerUrl = '/mqtt';
   /** The interaction path: everyone on the same path can call each other. */
   @property() path = '';
-  /** The wished user id; a random one when empty. */
+  /** The wished user id; a random one when empty (with a token: the token's `sub`). */
   @property() uid = '';
+  /**
+   * A JWT from your app server: `sub` is the uid (it must match `uid` when that is set), `exp` its
+   * expiry. Setting a new one for the same user while signed in renews in place: calls go on.
+   */
+  @property({ attribute: false }) token = '';
+  /**
+   * Gives a JWT (or a promise of one): called when `token` is empty or expired, and again before
+   * each token expires (at 80% of its lifetime, at least 5 s before `exp`). If it fails, one
+   * `wd-error`, then one more try while the token still holds, and one after it expired.
+   */
+  @property({ attribute: false }) getToken?: TokenSource;
+  /** The password of `uid`, checked by the broker. Never an attribute, never reflected, never logged. */
+  @property({ attribute: false }) password = '';
   /** Where the client is: `idle`, `connecting`, `ready` or `error`. Reflected for CSS. */
   @property({ reflect: true }) state: ClientState = 'idle';
 
@@ -43,6 +62,9 @@ export class WdVideoClient extends LitElement {
   private current?: Client;
   /** Bumped by every (re)connect, so a slow older attempt can not win over a newer one. */
   private attempt = 0;
+  /** Renews the token of a client signed in with one. */
+  private renewal?: TokenRenewal;
+  private signalingStatus: SignalingStatus = 'connecting';
 
   /** Everyone else online on the path (uid → `online` or `busy`): whom this user can call. */
   get online(): ReadonlyMap<string, PresenceState> {
@@ -68,7 +90,50 @@ export class WdVideoClient extends LitElement {
   }
 
   protected override updated(changed: Map<PropertyKey, unknown>): void {
-    if (changed.has('brokerUrl') || changed.has('path') || changed.has('uid')) void this.reconnect();
+    const signIn = ['brokerUrl', 'path', 'uid', 'password'].some((p) => changed.has(p));
+    const token = changed.has('token') || changed.has('getToken');
+    if (signIn || (token && !this.renewInPlace(changed))) void this.reconnect();
+  }
+
+  /**
+   * A new token or getToken for a client already signed in with a token, as the same user: renew
+   * without reconnecting, so calls keep going. False when a full sign-in is needed.
+   */
+  private renewInPlace(changed: Map<PropertyKey, unknown>): boolean {
+    const { client, renewal } = this;
+    if (!client || !renewal) return false;
+    let user: User | undefined;
+    if (changed.has('token')) {
+      if (!this.token) return false;
+      try {
+        user = checkToken(this.token, client.uid);
+      } catch {
+        return false; // signing in again reports why
+      }
+    }
+    if (changed.has('getToken')) renewal.source = this.getToken;
+    if (user) renewal.renewWith(user);
+    return true;
+  }
+
+  /** The user to sign in as: with a password, a token (or one from getToken), or anonymously. */
+  private async signIn(): Promise<User> {
+    const { uid, token, getToken, password } = this;
+    if (password) {
+      if (token || getToken) throw invalidArgument('set a password or a token (getToken), not both');
+      if (!uid) throw invalidArgument('a password needs a uid');
+      return new Auth().signInWithPassword(uid, password);
+    }
+    if (token) {
+      try {
+        return checkToken(token, uid);
+      } catch (error) {
+        // An expired token is replaced from getToken, when there is one.
+        if (!getToken || (error as WdVideoError).code !== ErrorCode.TOKEN_EXPIRED) throw error;
+      }
+    }
+    if (getToken) return tokenFrom(getToken, uid);
+    return new Auth().signInAnonymously(uid ? { uid } : {});
   }
 
   protected override render() {
@@ -82,8 +147,10 @@ export class WdVideoClient extends LitElement {
     this.state = 'connecting';
     const client = new Client({ brokerURL: this.brokerUrl });
     this.current = client;
+    let user: User;
     try {
-      const user = await new Auth().signInAnonymously(this.uid ? { uid: this.uid } : {});
+      user = await this.signIn();
+      if (attempt !== this.attempt) return; // a newer attempt closed this client
       await client.init({ ref: this.path, user });
     } catch (error) {
       if (attempt !== this.attempt) return;
@@ -102,14 +169,48 @@ export class WdVideoClient extends LitElement {
     client.on('presence', (uid, state) => {
       if (uid !== client.uid) fire(this, 'wd-presence', { uid, state, online: this.online });
     });
-    client.on('error', (error) => fire(this, 'wd-error', error));
+    client.on('status', (status) => (this.signalingStatus = status));
+    client.on('error', (error) => this.onClientError(client, error));
+    this.signalingStatus = 'online';
+    if (!user.isAnonymous && user.expiresAt !== undefined) {
+      const renewal = new TokenRenewal(client, this.getToken, user.expiresAt);
+      renewal.on('error', (error, fatal) => {
+        fire(this, 'wd-error', error);
+        if (fatal) this.giveUp(client);
+      });
+      this.renewal = renewal;
+    }
     this.state = 'ready';
     this.scope.setClient(client);
     fire(this, 'wd-ready', client);
   }
 
+  /**
+   * The broker let the client go (a refused credential, or a token that expired): report it, then
+   * get back in through getToken once, or give up. mqtt.js does not retry a refused sign-in.
+   */
+  private onClientError(client: Client, error: WdVideoError): void {
+    const refused = (error.code === ErrorCode.TOKEN_EXPIRED || error.code === ErrorCode.INIT_FAILED) && this.signalingStatus !== 'online';
+    if (this.renewal?.busy) {
+      // The renewal under way reports its outcome; it must know the client is out.
+      if (refused) this.renewal.recover();
+      return;
+    }
+    fire(this, 'wd-error', error);
+    if (refused && !this.renewal?.recover()) this.giveUp(client);
+  }
+
+  /** Signed out for good: `state` error until the page sets new credentials. */
+  private giveUp(client: Client): void {
+    if (this.current !== client) return;
+    void this.shutDown();
+    this.state = 'error';
+  }
+
   private async shutDown(bump = true): Promise<void> {
     if (bump) this.attempt++;
+    this.renewal?.stop();
+    this.renewal = undefined;
     const client = this.current;
     this.current = undefined;
     this.scope.setClient(undefined);
