@@ -145,6 +145,24 @@ describe('<wd-video-client> sign-in with a token or a password', () => {
     expect(errors).to.deep.equal([]);
   });
 
+  it('a getToken set once the element started signing in anonymously takes over, with no wd-error', async () => {
+    const uid = someone('cleo');
+    const el = document.createElement('wd-video-client');
+    Object.assign(el, { brokerUrl: authBrokerURL, path: path() });
+    const errors = errorsOf(el);
+    document.body.append(el);
+    try {
+      await el.updateComplete; // the anonymous sign-in is under way: this broker will refuse it
+      el.getToken = () => tokenFor(uid, 60);
+      const { detail: client } = await oneEvent(el, 'wd-ready');
+      expect(client.uid).to.equal(uid);
+      await sleep(500);
+      expect([el.state, errors]).to.deep.equal(['ready', []]);
+    } finally {
+      el.remove();
+    }
+  });
+
   it('a token set while signed in as the same user renews in place', async () => {
     const uid = someone('vera');
     const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${authBrokerURL} path=${path()} .token=${await tokenFor(uid, 60)}></wd-video-client>`);

@@ -196,8 +196,14 @@ export class WdVideoClient extends LitElement {
       if (refused) this.renewal.recover();
       return;
     }
+    if (!refused) return fire(this, 'wd-error', error);
+    const renewable = !!this.renewal && !!this.getToken;
+    if (error.code === ErrorCode.TOKEN_EXPIRED) {
+      const next = renewable ? 'asking getToken() for a new one' : 'set a fresh token, or a getToken that renews it';
+      error = new WdVideoError(ErrorCode.TOKEN_EXPIRED, `the token expired and the broker closed the connection: ${next}`, { cause: error });
+    }
     fire(this, 'wd-error', error);
-    if (refused && !this.renewal?.recover()) this.giveUp(client);
+    if (!this.renewal?.recover()) this.giveUp(client);
   }
 
   /** Signed out for good: `state` error until the page sets new credentials. */
