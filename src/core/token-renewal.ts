@@ -64,7 +64,8 @@ export interface TokenRenewalEvents {
  * Keeps a token-signed-in Client signed in: before its token expires, asks `getToken` for a fresh
  * one and hands it to `client.updateToken()`, so calls keep their media across the reconnection.
  * Never loops: per token, one renewal, one more try while that token is still valid if it
- * failed, and one `recover()` after the broker let the client go (not two in a row).
+ * failed, and one `recover()` after the broker let the client go (a second one only once the
+ * recovered token has expired here too).
  */
 export class TokenRenewal {
   private readonly emitter = createEmitter<TokenRenewalEvents>();
@@ -73,7 +74,7 @@ export class TokenRenewal {
   private retried = false;
   /** The broker let the client go: the next failure is fatal. */
   private out = false;
-  /** The current token came from recover(): if the broker lets the client go again before it is renewed, give up. */
+  /** The current token came from recover(): if the broker lets the client go again while it should hold, give up. */
   private recovered = false;
   private stopped = false;
   /**
@@ -114,8 +115,8 @@ export class TokenRenewal {
     this.out = true;
     clearTimeout(this.timer);
     if (this.busy) return true; // the renewal under way sees `out`
-    if (this.recovered) {
-      // Out again on a token that was fine here: the broker's clock or secret disagrees. No loop.
+    if (this.recovered && this.expiresAt !== undefined && this.expiresAt > Date.now()) {
+      // Out again on a fresh token that has not expired here: the broker's clock or secret disagrees. No loop.
       this.stop();
       this.emitter.emit('error', new WdVideoError(ErrorCode.INIT_FAILED, 'the broker let the client go again right after a fresh token (are the clocks right?)'), true);
       return true;

@@ -260,6 +260,27 @@ describe('<wd-video-client> sign-in with a token or a password', () => {
   });
 });
 
+describe('<wd-video-client> against a broker whose clock disagrees', () => {
+  const realNow = Date.now;
+  afterEach(() => (Date.now = realNow));
+
+  it('a broker that keeps closing fresh tokens early: getToken is called once to get back in, then state error, no loop', async () => {
+    // This page's clock runs 60 s behind the broker's: every 4 s token looks good for 64 s here.
+    Date.now = () => realNow() - 60_000;
+    const uid = someone('cato');
+    const getToken = countingGetToken(() => tokenFor(uid, 4));
+    const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${authBrokerURL} path=${path()} .getToken=${getToken}></wd-video-client>`);
+    const errors = errorsOf(el);
+    await oneEvent(el, 'wd-ready');
+    await until('state error', () => el.state === 'error', 15_000);
+    expect(getToken.calls).to.equal(2, 'the sign-in and one recovery');
+    expect(errors).to.deep.equal([ErrorCode.INIT_FAILED, ErrorCode.INIT_FAILED, ErrorCode.INIT_FAILED]);
+    const count = await signIns(uid);
+    await sleep(3000);
+    expect([getToken.calls, await signIns(uid)]).to.deep.equal([2, count]);
+  });
+});
+
 describe('<wd-video-client> password', () => {
   it('signs in with uid and password; the password is never an attribute or in the log', async () => {
     const logged: unknown[] = [];

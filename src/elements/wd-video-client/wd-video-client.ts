@@ -14,14 +14,15 @@ import { styles } from './wd-video-client.styles.js';
 export type ClientState = 'idle' | 'connecting' | 'ready' | 'error';
 
 /**
+ * Sign-in is anonymous unless a credential is set, as a property (never an attribute): `token` (a
+ * JWT whose `sub` is the uid), `getToken` (gives one, and is called again before each token
+ * expires so that calls go on), or `password` (with `uid`). A refused credential, or an expired
+ * token that getToken can not replace, fires `wd-error` (40100 or 40101) and leaves `state` at
+ * `error`; nothing retries it in a loop.
+ *
  * @tagname wd-video-client
  * @summary Signs in, connects to the broker on an interaction path, and gives its child elements
  * the client. Each `<wd-video-client>` is one user; several can share a page.
- *
- * Sign-in is anonymous unless a credential is set, as properties only (never attributes):
- * `token` (a JWT whose `sub` is the uid), `getToken` (a function giving one, called again before
- * each token expires so that calls go on), or `password` (with `uid`). A refused or expired
- * credential fires `wd-error` (40100 or 40101) and leaves `state` at `error`; nothing retries it.
  *
  * @fires wd-ready - The client is online. Detail: the Client.
  * @fires wd-invite - Someone invites this user. Detail: the IncomingInvite (`accept(stream)`, `reject()`).
