@@ -113,29 +113,33 @@ test('two pages of the three tags sign in with tokens from getToken, call, and k
 });
 
 /**
- * A page with the bundle and one <wd-video-client> made in it with `props` (credentials), whose
- * wd-error events are recorded in `window.errors` with the time they came.
+ * A page with the bundle and one <wd-video-client> made in it with the credentials `props()` gives
+ * once the page has loaded, whose wd-error events are recorded in `window.errors` with their time.
  */
 async function lonePage(props) {
   const user = await openUser(env.browser, `${env.server.url}test/e2e/pages/harness.html`);
   await user.page.waitForFunction(() => window.wdVideo);
-  await user.page.evaluate((p) => {
+  await user.page.evaluate(async (p) => {
     const el = document.createElement('wd-video-client');
     Object.assign(el, { path: 'test/tags-sign-in/lone' }, p);
     window.errors = [];
+    window.createdAt = Date.now();
     el.addEventListener('wd-error', (e) => window.errors.push({ code: e.detail.code, message: e.detail.message, at: Date.now() }));
     document.body.append(el);
-  }, props);
+  }, await props());
   return user;
 }
 
 const stateOf = (user) => user.page.getAttribute('wd-video-client', 'state');
 
-test('a token that expires while signed in, with no getToken: wd-error 40101 within 2 s, state error, and no sign-in after', async (t) => {
-  const ttl = 3;
-  const token = await sign('dan', ttl);
-  const expiresAt = JSON.parse(Buffer.from(token.split('.')[1], 'base64url')).exp * 1000;
-  const dan = await lonePage({ token });
+test('a token that expires while signed in, with no getToken: wd-error 40101 within 3 s, state error, and no sign-in after', async (t) => {
+  const ttl = 4;
+  let expiresAt;
+  const dan = await lonePage(async () => {
+    const token = await sign('dan', ttl);
+    expiresAt = JSON.parse(Buffer.from(token.split('.')[1], 'base64url')).exp * 1000;
+    return { token };
+  });
   try {
     await dan.page.waitForSelector('wd-video-client[state="ready"]', { state: 'attached' });
     await dan.page.waitForFunction(() => window.errors.length > 0, null, { timeout: (ttl + 5) * 1000 });
@@ -143,7 +147,8 @@ test('a token that expires while signed in, with no getToken: wd-error 40101 wit
     t.diagnostic(`wd-error ${error.code} ${error.at - expiresAt} ms after exp: ${error.message}`);
     assert.equal(error.code, 40101);
     assert.match(error.message, /expired/);
-    assert.ok(error.at - expiresAt < 2_000, `${error.at - expiresAt} ms after exp`);
+    // The broker closes at exp; mqtt.js tries again 1 s later and is refused.
+    assert.ok(error.at - expiresAt < 3_000, `${error.at - expiresAt} ms after exp`);
     assert.equal(await stateOf(dan), 'error');
     const attempts = signInsOf('dan').map((s) => s.ok);
     assert.deepEqual(attempts, [true, false], 'the sign-in, then one refused reconnection');
@@ -156,14 +161,13 @@ test('a token that expires while signed in, with no getToken: wd-error 40101 wit
 });
 
 test('an expired token at sign-in fires wd-error 40101 at once and never reaches the broker', async () => {
-  const started = Date.now();
-  const fay = await lonePage({ token: await sign('fay', -30) });
+  const fay = await lonePage(async () => ({ token: await sign('fay', -30) }));
   try {
     await fay.page.waitForFunction(() => window.errors.length > 0, null, { timeout: 2_000 });
     const [error] = await fay.page.evaluate(() => window.errors);
     assert.equal(error.code, 40101);
     assert.match(error.message, /the token: the token expired at /);
-    assert.ok(error.at - started < 2_000);
+    assert.ok(error.at - (await fay.page.evaluate(() => window.createdAt)) < 2_000);
     assert.equal(await stateOf(fay), 'error');
     await sleep(3_000);
     assert.equal(signInsOf('fay').length, 0);
@@ -173,7 +177,7 @@ test('an expired token at sign-in fires wd-error 40101 at once and never reaches
 });
 
 test('a password from the password file signs in; a wrong one fires wd-error 40100 once, and the broker is asked once', async () => {
-  const right = await lonePage({ uid: 'erin', password: PASSWORD });
+  const right = await lonePage(async () => ({ uid: 'erin', password: PASSWORD }));
   try {
     await right.page.waitForSelector('wd-video-client[state="ready"]', { state: 'attached' });
     assert.equal(await right.page.evaluate(() => document.querySelector('wd-video-client').client.uid), 'erin');
@@ -182,7 +186,7 @@ test('a password from the password file signs in; a wrong one fires wd-error 401
     await right.context.close();
   }
   const before = signInsOf('erin').length;
-  const wrong = await lonePage({ uid: 'erin', password: 'not erin’s password' });
+  const wrong = await lonePage(async () => ({ uid: 'erin', password: 'not erin’s password' }));
   try {
     await wrong.page.waitForFunction(() => window.errors.length > 0, null, { timeout: 5_000 });
     const [error] = await wrong.page.evaluate(() => window.errors);
