@@ -4,11 +4,11 @@
 // and plugin/transport folders that link just the two libraries it needs, so Janus opens no HTTP
 // or WebSocket port and loads nothing else from the system's Janus folders.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { findExecutable, forget, isReadable, killOnExit, readLog, terminate } from './processes.js';
 
 const TEMPLATES = new URL('./janus/', import.meta.url);
 const CONFIG_FILES = ['janus.jcfg', 'janus.transport.mqtt.jcfg', 'janus.plugin.videoroom.jcfg'];
@@ -19,46 +19,6 @@ const TRANSPORT = 'libjanus_mqtt.so';
 const READY_LINE = 'successfully subscribed to MQTT topic';
 const READY_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 3_000;
-// Log lines kept for the message of a failed start.
-const TAIL_LINES = 20;
-
-/** @param {string} file */
-const isExecutableFile = (file) => {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-};
-
-/** @param {string} file */
-const isReadable = (file) => {
-  try {
-    accessSync(file, constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/**
- * `name` as an absolute path: resolved against the working directory when it holds a slash,
- * else looked up in PATH like a shell would. Null when there is no such executable.
- * @param {string} name
- * @returns {string | null}
- */
-function findExecutable(name) {
-  if (name.includes('/')) {
-    const file = resolve(name);
-    return isExecutableFile(file) ? file : null;
-  }
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const file = join(dir || '.', name);
-    if (isExecutableFile(file)) return isAbsolute(file) ? file : resolve(file);
-  }
-  return null;
-}
 
 /**
  * The Janus binary: `WD_JANUS_BIN` when set (a path or a command name; it then decides alone, so
@@ -163,81 +123,6 @@ async function makeInstanceDir(libDir, values) {
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
-}
-
-// Janus processes still running, with their directories: killed and removed when this process
-// exits, so an ended test run or server leaves no Janus behind. ('exit' does not fire when Node is
-// killed by a signal it does not handle; servers that want that covered handle SIGTERM/SIGINT by
-// exiting.)
-/** @type {Map<import('node:child_process').ChildProcess, string>} */
-const running = new Map();
-let exitHookInstalled = false;
-
-/**
- * @param {import('node:child_process').ChildProcess} child
- * @param {string} dir
- */
-function killOnExit(child, dir) {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const [c, d] of running) {
-        c.kill('SIGKILL');
-        rmSync(d, { recursive: true, force: true });
-      }
-    });
-  }
-  running.set(child, dir);
-  child.once('exit', () => running.delete(child));
-}
-
-/** @param {import('node:child_process').ChildProcess} child */
-const hasExited = (child) => child.exitCode !== null || child.signalCode !== null;
-
-/**
- * Resolves when `child` has exited (at once if it has).
- * @param {import('node:child_process').ChildProcess} child
- * @returns {Promise<void>}
- */
-const exited = (child) => (hasExited(child) ? Promise.resolve() : new Promise((done) => child.once('exit', () => done())));
-
-/**
- * Sends `signal`, waits for the exit, and sends SIGKILL if it has not come after `graceMs`.
- * @param {import('node:child_process').ChildProcess} child
- * @param {NodeJS.Signals} signal
- * @param {number} graceMs
- */
-async function terminate(child, signal, graceMs) {
-  if (hasExited(child)) return;
-  child.kill(signal);
-  let timer;
-  const late = new Promise((done) => (timer = setTimeout(done, graceMs, 'late')));
-  if ((await Promise.race([exited(child), late])) === 'late') {
-    child.kill('SIGKILL');
-    await exited(child);
-  }
-  clearTimeout(timer);
-}
-
-/**
- * Reads the child's stdout and stderr line by line for as long as it runs (an unread pipe would
- * fill up and stall Janus's logging), keeping the last lines and handing each to `onLine`.
- * @param {import('node:child_process').ChildProcess} child
- * @param {(line: string) => void} onLine
- * @returns {string[]} the last lines, updated as they come
- */
-function readLog(child, onLine) {
-  /** @type {string[]} */
-  const tail = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    if (!stream) continue;
-    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-      tail.push(line);
-      if (tail.length > TAIL_LINES) tail.shift();
-      onLine(line);
-    });
-  }
-  return tail;
 }
 
 /**
@@ -347,7 +232,7 @@ export async function startJanus({
   } catch (error) {
     // No pid: the spawn itself failed, there is no process to wait for.
     if (child.pid !== undefined) await terminate(child, 'SIGKILL', 0);
-    running.delete(child);
+    forget(child);
     await removeDir();
     throw error;
   }
