@@ -9,9 +9,8 @@
 // Instances announce themselves on retained `wd-relay/janus/<id>/status` topics (with a Will), so
 // a dead instance is seen at once and its conversations fail with a coded error.
 import { randomBytes, randomInt } from 'node:crypto';
-import net from 'node:net';
-import mqtt from 'mqtt';
 import { RELAY_ROOT, isInteractionPath, isValidId, isValidUid } from './acl.js';
+import { connectService } from './service-client.js';
 
 /** The sender level of the gateway's messages in a user's inbox; no uid can contain `~`. */
 export const RELAY_SENDER = '~relay';
@@ -67,16 +66,6 @@ const ROOM_REQUESTS = {
 const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isJanusId = (value) => Number.isSafeInteger(value) && value > 0;
 
-/**
- * mqtt.js over TCP leaves Nagle on; every request here waits for an answer, so each small packet
- * would sit until the broker's delayed ACK. Over mqtt:// we build the socket with noDelay.
- */
-function connectBroker(url, options) {
-  const { protocol, hostname, port } = new URL(url);
-  if (protocol !== 'mqtt:' && protocol !== 'tcp:') return mqtt.connect(url, options);
-  return new mqtt.MqttClient(() => net.createConnection({ host: hostname, port: Number(port || 1883), noDelay: true }), options);
-}
-
 class RequestError extends Error {
   constructor(code, message) {
     super(message);
@@ -102,12 +91,7 @@ export async function startRelayGateway({ brokerURL, username, password, apiSecr
   const pending = new Map();
   let nextTransaction = 1;
 
-  const mq = connectBroker(brokerURL, { protocolVersion: 4, clientId: username, username, password, clean: true, reconnectPeriod: 1000 });
-  mq.on('error', (error) => log(`broker connection: ${error.message}`));
-  await new Promise((resolve, reject) => {
-    mq.once('connect', resolve);
-    mq.once('error', reject);
-  });
+  const mq = await connectService({ brokerURL, username, password, log });
   await mq.subscribeAsync({ [`${RELAY_ROOT}/in/+`]: { qos: 1 }, [`${RELAY_ROOT}/janus/+/out`]: { qos: 0 }, [`${RELAY_ROOT}/janus/+/status`]: { qos: 1 } });
 
   mq.on('message', (topic, payload) => {
