@@ -2,12 +2,17 @@
 //   user u may publish  P/inbox/<anyone>/u  and  P/presence/u   (retain only on presence)
 //   user u may read     P/inbox/u/+         and  P/presence/+  (or one P/presence/<uid>)
 //   user u may publish  wd-relay/in/u                               (requests to the relay gateway)
+//   user u may publish  wd-relay/turn/in/u                          (requests for TURN credentials)
+//   user u may read     wd-relay/turn/status                        (is the TURN credential service up?)
 // The username a client connected with is its uid; the client never chooses another.
 // Topics under wd-relay/ other than a user's own request topic belong to services (the relay
 // gateway, Janus): no user reads or writes them, and no interaction path may start there.
 
 /** The first topic level of the relay's topics (server/relay-gateway.js). */
 export const RELAY_ROOT = 'wd-relay';
+/** The TURN credential service's topics (server/turn-credentials.js; src/core/topics.ts). */
+export const TURN_STATUS_TOPIC = `${RELAY_ROOT}/turn/status`;
+export const TURN_SENDER = '~turn';
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -44,7 +49,8 @@ export function publishDenial(uid, topic, retain, served = ['*']) {
   const levels = topic.split('/');
   const n = levels.length;
   if (levels[0] === RELAY_ROOT) {
-    if (n !== 3 || levels[1] !== 'in' || levels[2] !== uid) return `only ${RELAY_ROOT}/in/${uid} may be written under ${RELAY_ROOT}/`;
+    const own = topic === `${RELAY_ROOT}/in/${uid}` || topic === `${RELAY_ROOT}/turn/in/${uid}`;
+    if (!own) return `only ${RELAY_ROOT}/in/${uid} and ${RELAY_ROOT}/turn/in/${uid} may be written under ${RELAY_ROOT}/`;
     return retain ? 'relay requests may not be retained' : null;
   }
   if (n >= 4 && levels[n - 3] === 'inbox') {
@@ -62,6 +68,7 @@ export function publishDenial(uid, topic, retain, served = ['*']) {
 
 /** Why `uid` may not subscribe to `filter`, or null when it may. */
 export function subscribeDenial(uid, filter, served = ['*']) {
+  if (filter === TURN_STATUS_TOPIC) return null;
   const levels = filter.split('/');
   const n = levels.length;
   if (n >= 4 && levels[n - 3] === 'inbox' && levels[n - 2] === uid && levels[n - 1] === '+') {
@@ -70,5 +77,5 @@ export function subscribeDenial(uid, filter, served = ['*']) {
   if (n >= 3 && levels[n - 2] === 'presence' && (levels[n - 1] === '+' || isValidUid(levels[n - 1]))) {
     return pathDenial(levels.slice(0, n - 2), served);
   }
-  return `only P/inbox/${uid}/+ and P/presence/+ may be read`;
+  return `only P/inbox/${uid}/+, P/presence/+ and ${TURN_STATUS_TOPIC} may be read`;
 }

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 
 /**
  * The ACL of DESIGN.md for the paths `paths`, as Mosquitto pattern lines, and the relay's: every
- * user may write its own request topic `wd-relay/in/%u`; each service account (the relay gateway,
+ * user may write its own request topic `wd-relay/in/%u` (and, with the TURN credential service
+ * `~turn`, `wd-relay/turn/in/%u`, and read its status); each service account (the relay gateway,
  * a Janus instance; see server/relay.js) reads and writes under its prefixes only.
  * @param {string[]} paths
  * @param {Record<string, { prefixes: string[] }>} [services]
@@ -23,11 +24,12 @@ export function mosquittoAcl(paths, services = {}) {
     `pattern read ${p}/inbox/%u/+`,
   ]);
   const relay = Object.keys(services).length > 0 ? ['pattern write wd-relay/in/%u'] : [];
+  const turn = Object.hasOwn(services, '~turn') ? ['pattern write wd-relay/turn/in/%u', 'pattern read wd-relay/turn/status'] : [];
   const accounts = Object.entries(services).flatMap(([name, { prefixes }]) => [
     `user ${name}`,
     ...prefixes.map((prefix) => `topic readwrite ${prefix}#`),
   ]);
-  return [...patterns, ...relay, ...accounts].join('\n');
+  return [...patterns, ...relay, ...turn, ...accounts].join('\n');
 }
 
 const freePort = () =>

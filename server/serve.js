@@ -4,15 +4,19 @@
 // With --cert and --key it serves https and the broker over wss.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import http from 'node:http';
 import https from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sirv from 'sirv';
-import { attachBroker, createBroker } from './broker.js';
+import { randomBytes } from 'node:crypto';
+import { attachBroker, createBroker, listenTcp } from './broker.js';
 import { loadConfig } from './config.js';
 import { canRelay, relayAccounts, startRelay } from './relay.js';
+import { canTurn, startTurn } from './turn.js';
+import { startTurnCredentials } from './turn-credentials.js';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -80,26 +84,61 @@ export function readTlsFiles({ cert, key }) {
 }
 
 /**
+ * TURN for the server: `true` or the options of the bundled coturn (server/turn.js), or the
+ * `urls` and `secret` of a TURN fleet of your own; `ttl` is the credentials' lifetime in seconds.
+ * @typedef {(import('./turn.js').TurnOptions & { urls?: undefined, ttl?: number }) | { urls: string[], secret: string, ttl?: number }} TurnSetting
+ */
+
+/**
  * Starts the HTTP server, static files and broker.
- * @param {{ port?: number, host?: string, root?: string, mounts?: Record<string, string>, config?: object, relay?: number, tls?: TlsFiles, log?: (message: string) => void }} [options]
+ * @param {{ port?: number, host?: string, root?: string, mounts?: Record<string, string>, config?: object, relay?: number, relayIceInterface?: string, turn?: boolean | TurnSetting, tls?: TlsFiles, log?: (message: string) => void }} [options]
  *   mounts: URL prefix (such as '/wd-video/') → folder, served before `root`.
  *   relay: how many Janus instances to start for `server_based` conversations (0: none; needs Debian's `janus`).
  *   tls: PEM certificate and key: pages over https and the broker over wss (browsers give camera
  *   access only to secure origins, and a page over https may only open wss).
+ *   relayIceInterface: the one interface Janus gathers candidates on (see server/relay.js).
+ *   turn: STUN/TURN for calls across networks (see TurnSetting); every signed-in user then gets
+ *   its own time-limited credentials over the broker (server/turn-credentials.js).
  */
-export async function startServer({ port = 8080, host = '127.0.0.1', root = projectRoot, mounts = {}, config = DEMO_CONFIG, relay: relayInstances = 0, tls, log = () => {} } = {}) {
+export async function startServer({
+  port = 8080,
+  host = '127.0.0.1',
+  root = projectRoot,
+  mounts = {},
+  config = DEMO_CONFIG,
+  relay: relayInstances = 0,
+  relayIceInterface,
+  turn: turnSetting = false,
+  tls,
+  log = () => {},
+} = {}) {
   // Checked before anything starts, so a bad certificate leaves no broker or relay behind.
   const secure = tls ? checkTls(tls) : undefined;
   const accounts = relayAccounts(relayInstances);
-  const broker = await createBroker({ config, services: accounts.services, log });
+  const turnAccount = turnSetting ? { '~turn': { password: randomBytes(24).toString('base64url'), prefixes: [''] } } : {};
+  const broker = await createBroker({ config, services: { ...accounts.services, ...turnAccount }, log });
+  /** Everything started so far, stopped in reverse order by close() or when a later start fails. */
+  const started = [async () => new Promise((resolve) => broker.close(resolve))];
+  const stopAll = async () => {
+    for (const stop of started.splice(0).reverse()) await stop().catch((error) => log(`stopping: ${error.message}`));
+  };
   let relay;
-  if (relayInstances > 0) {
-    try {
-      relay = await startRelay(broker, accounts, { log });
-    } catch (error) {
-      await new Promise((resolve) => broker.close(resolve));
-      throw error;
+  let turn;
+  try {
+    // The services (relay gateway, Janus, TURN credentials) reach the broker over loopback TCP.
+    const tcp = relayInstances > 0 || turnSetting ? await listenTcp(broker) : undefined;
+    if (tcp) started.push(() => tcp.close());
+    if (relayInstances > 0) {
+      relay = await startRelay(tcp.url, accounts, { log, ...(relayIceInterface ? { iceInterface: relayIceInterface } : {}) });
+      started.push(() => relay.stop());
     }
+    if (turnSetting) {
+      turn = await startTurnService(turnSetting, { host, brokerURL: tcp.url, password: turnAccount['~turn'].password, paths: broker.wdConfig.paths, log });
+      started.push(() => turn.stop());
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
   }
   const statics = sirv(root, { dev: true, dotfiles: false });
   const mounted = Object.entries(mounts).map(([prefix, dir]) => [prefix.endsWith('/') ? prefix : `${prefix}/`, sirv(dir, { dev: true })]);
@@ -130,14 +169,51 @@ export async function startServer({ port = 8080, host = '127.0.0.1', root = proj
     server,
     /** The media relay (Janus instances and gateway), when `relay` > 0. */
     relay,
+    /** STUN/TURN, when `turn` is set: `urls`, `secret`, the bundled `server` (coturn) and the credential `service`. */
+    turn,
     async close() {
-      await relay?.stop();
       attachment.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      await new Promise((resolve) => broker.close(resolve));
+      await stopAll();
     },
   };
+}
+
+/**
+ * Starts the bundled coturn (unless `setting` names a fleet of one's own) and the credential
+ * service that signs per-user credentials for it.
+ * @param {true | TurnSetting} setting
+ * @param {{ host: string, brokerURL: string, password: string, paths: string[], log: (message: string) => void }} options
+ */
+async function startTurnService(setting, { host, brokerURL, password, paths, log }) {
+  const options = setting === true ? {} : setting;
+  const { ttl, ...bundled } = options;
+  let server;
+  if (!options.urls) {
+    // coturn listens where the pages are served, unless told otherwise.
+    const listenIp = bundled.listenIp ?? (isIP(host) && !['0.0.0.0', '::'].includes(host) ? host : undefined);
+    if (!listenIp) throw new Error(`turn: the server listens on ${host}: give the TURN server's own address (turn.listenIp, --turn-ip)`);
+    server = await startTurn({ ...bundled, listenIp, log: (line) => log(`[turn] ${line}`) });
+  }
+  const urls = options.urls ?? server.urls;
+  const secret = options.urls ? options.secret : server.secret;
+  try {
+    const service = await startTurnCredentials({ brokerURL, username: '~turn', password, urls, secret, ttl, paths, log: (line) => log(`[turn] ${line}`) });
+    return {
+      urls,
+      secret,
+      server,
+      service,
+      async stop() {
+        await service.close();
+        await server?.stop();
+      },
+    };
+  } catch (error) {
+    await server?.stop();
+    throw error;
+  }
 }
 
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];

@@ -12,12 +12,18 @@ import { Signaling, type PresenceState, type SignalingStats, type SignalingStatu
 import { toInteractionPath, type InteractionRef } from './topics.js';
 import { userFromToken, type User } from './auth.js';
 import type { RelayMessage } from './janus.js';
+import { TurnCredentials } from './turn-credentials.js';
 
 export interface ClientOptions {
   /** The broker's WebSocket URL (`ws://…`, `wss://…`, or a path such as `/mqtt` on the page's host). */
   brokerURL: string;
-  /** ICE servers (STUN/TURN); none by default, so only host candidates. Never a hard-coded public server. */
+  /**
+   * ICE servers (STUN/TURN) of your own. The server's TURN credential service, when the broker
+   * has one (`wd-video serve` with coturn), adds its own per-user credentials to these by itself.
+   * None by default; never a hard-coded public server.
+   */
   iceServers?: RTCIceServer[];
+  /** `relay` sends everything through TURN, so peers never see each other's addresses. */
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** How long an invite rings before it fails with 40203 (ms). Default 30 s. */
   inviteTimeout?: number;
@@ -79,6 +85,8 @@ export class Client {
   private readonly emitter = createEmitter<ClientEvents>();
   private readonly options: Required<Omit<ClientOptions, 'iceServers' | 'iceTransportPolicy'>> & { rtcConfig: RTCConfiguration };
   private signaling?: Signaling;
+  /** Per-user TURN credentials from the server, when it has a credential service. */
+  private turn?: TurnCredentials;
   /** Pending invites we sent, by `outgoingKey` (a group conversation can have several). */
   private readonly outgoing = new Map<string, OutgoingInvite>();
   private readonly incoming = new Map<string, IncomingInvite>();
@@ -196,6 +204,8 @@ export class Client {
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     const signaling = this.signaling;
     this.signaling = undefined;
+    this.turn?.close();
+    this.turn = undefined;
     await signaling?.close();
   }
 
@@ -217,6 +227,8 @@ export class Client {
       connectTimeout: this.options.connectTimeout,
     });
     this.signaling = signaling;
+    const turn = new TurnCredentials(() => signaling.requestTurnCredentials());
+    this.turn = turn;
     this.unsubscribers.push(
       signaling.on('message', (from, message) => this.route(from, message)),
       signaling.on('relay', (message) => {
@@ -233,6 +245,9 @@ export class Client {
         this.emitter.emit('presence', who, state);
       }),
       signaling.on('status', (status) => this.emitter.emit('status', status)),
+      signaling.on('turn-service', (online) => turn.setServiceOnline(online)),
+      signaling.on('turn', (message) => turn.receive(message)),
+      turn.on('update', () => this.applyIceServers()),
       signaling.on('refused', () => {
         const expired = this.user?.expiresAt !== undefined && this.user.expiresAt <= Date.now();
         const error = expired
@@ -243,9 +258,14 @@ export class Client {
     );
     try {
       await signaling.connect();
+      // The first call should already have TURN: when the service is there, its answer is a
+      // few milliseconds behind our presence echo.
+      await turn.ready(TURN_WAIT_MS);
     } catch (error) {
       for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
       this.signaling = undefined;
+      turn.close();
+      this.turn = undefined;
       throw error;
     }
     this.uid = uid;
@@ -402,6 +422,30 @@ export class Client {
     return conversation;
   }
 
+  /** What every new peer connection gets: the app's ICE servers and the server's TURN credentials. */
+  private get rtcConfig(): RTCConfiguration {
+    const { rtcConfig } = this.options;
+    const turnServers = this.turn?.servers ?? [];
+    return turnServers.length ? { ...rtcConfig, iceServers: [...(rtcConfig.iceServers ?? []), ...turnServers] } : rtcConfig;
+  }
+
+  /**
+   * Renewed credentials go into the running peer connections too: an ICE restart later in a
+   * long call then allocates with credentials that are still valid.
+   */
+  private applyIceServers(): void {
+    const { iceServers = [] } = this.rtcConfig;
+    for (const conversation of this.conversations.values()) {
+      for (const pc of conversation.peerConnections) {
+        try {
+          pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+        } catch (error) {
+          log.debug('could not update a peer connection’s ICE servers', error);
+        }
+      }
+    }
+  }
+
   /** Busy while in a conversation, so callers can tell before they ring. */
   private updatePresence(): void {
     this.signaling?.setPresence(this.conversations.size > 0 ? 'busy' : 'online').catch((error) => log.warn('presence update failed', error));
@@ -412,7 +456,7 @@ export class Client {
       return client.uid!;
     },
     get rtcConfig() {
-      return client.options.rtcConfig;
+      return client.rtcConfig;
     },
     get linkTimeout() {
       return client.options.linkTimeout;
@@ -517,5 +561,7 @@ function acceptInto(incoming: IncomingInvite, localStream: LocalStream, outgoing
   );
 }
 
+/** How long init() waits for the TURN service's first credentials once it has seen the service online. */
+const TURN_WAIT_MS = 3_000;
 const INVITE_WINDOW_MS = 10_000;
 const INVITE_BURST = 20;

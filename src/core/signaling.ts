@@ -8,6 +8,8 @@ import { log } from './logger.js';
 import { PROTOCOL_VERSION, parseMessage, type Message, type OutgoingMessage } from './messages.js';
 import {
   RELAY_SENDER,
+  TURN_SENDER,
+  TURN_STATUS_TOPIC,
   inboxFilter,
   inboxSenderOf,
   inboxTopic,
@@ -15,6 +17,7 @@ import {
   presenceTopic,
   presenceUidOf,
   relayRequestTopic,
+  turnRequestTopic,
 } from './topics.js';
 
 export type PresenceState = 'online' | 'busy';
@@ -28,6 +31,10 @@ export interface SignalingEvents {
   status: (status: SignalingStatus) => void;
   /** A reply or event from the relay gateway (server_based conversations), parsed JSON. */
   relay: (message: Record<string, unknown>) => void;
+  /** The TURN credential service came (true) or went (false): its retained status topic. */
+  'turn-service': (online: boolean) => void;
+  /** Credentials from the TURN credential service (parsed JSON, not yet validated). */
+  turn: (message: unknown) => void;
   /** The broker refused to let us back in after a drop (MQTT return code 4 or 5): new credentials needed. */
   refused: (returnCode: number) => void;
 }
@@ -99,7 +106,14 @@ export class Signaling {
     try {
       await firstConnection(client, connectTimeout);
       client.on('message', (topic, payload) => this.receive(topic, payload));
+      // Subscribed on its own: a broker without the TURN service may refuse this one filter
+      // (SUBACK 128), and that must not fail the rest. Its retained status, if any, arrives
+      // before our presence echo below, so connect() knows whether credentials will come.
+      const turnStatus = client
+        .subscribeAsync(TURN_STATUS_TOPIC, { qos: 1 })
+        .catch((error) => log.debug('no TURN credential service on this broker:', String(error)));
       await client.subscribeAsync([inboxFilter(path, uid), presenceFilter(path)], { qos: 1 });
+      await turnStatus;
       // The broker sends the retained presence of everyone on the path right after the SUBACK;
       // our own presence coming back behind it means the map is filled when connect() resolves.
       const echoed = this.ownPresenceEcho(2_000);
@@ -167,6 +181,11 @@ export class Signaling {
     await this.publish(relayRequestTopic(this.uid), payload, false);
   }
 
+  /** Asks the TURN credential service for credentials; they come as a `turn` event. */
+  async requestTurnCredentials(): Promise<void> {
+    await this.publish(turnRequestTopic(this.uid), JSON.stringify({ v: PROTOCOL_VERSION, path: this.options.path }), false);
+  }
+
   /** Every publish goes through here, so the stats count all of them. */
   private async publish(topic: string, payload: string, retain: boolean): Promise<void> {
     const client = this.requireClient();
@@ -218,6 +237,8 @@ export class Signaling {
     const presenceUid = presenceUidOf(path, topic);
     if (presenceUid) return this.receivePresence(presenceUid, payload);
     if (topic === inboxTopic(path, this.uid, RELAY_SENDER)) return this.receiveRelay(payload);
+    if (topic === TURN_STATUS_TOPIC) return this.emit('turn-service', payload.byteLength > 0);
+    if (topic === inboxTopic(path, this.uid, TURN_SENDER)) return this.receiveTurn(payload);
     const from = inboxSenderOf(path, this.uid, topic);
     if (!from) return this.drop(topic, 'not an inbox or presence topic of this user');
     const parsed = parseMessage(payload);
@@ -235,6 +256,14 @@ export class Signaling {
       // fall through
     }
     this.drop('relay inbox', 'malformed relay message');
+  }
+
+  private receiveTurn(payload: Uint8Array): void {
+    try {
+      return this.emit('turn', JSON.parse(new TextDecoder().decode(payload)));
+    } catch {
+      this.drop('TURN inbox', 'malformed credentials message');
+    }
   }
 
   /** Resolves when our own presence comes back from the broker (or after `timeoutMs`). */

@@ -14,6 +14,14 @@ import { isValidId } from './ids.js';
 export const RELAY_ROOT = 'wd-relay';
 export const RELAY_SENDER = '~relay';
 export const relayRequestTopic = (uid: string) => `${RELAY_ROOT}/in/${uid}`;
+/**
+ * The TURN credential service's topics (server/turn-credentials.js): it keeps a retained status
+ * on `wd-relay/turn/status` (cleared by its Will), a user asks on `wd-relay/turn/in/<uid>`, and
+ * the credentials come to the user's own inbox from the sender `~turn`.
+ */
+export const TURN_SENDER = '~turn';
+export const TURN_STATUS_TOPIC = `${RELAY_ROOT}/turn/status`;
+export const turnRequestTopic = (uid: string) => `${RELAY_ROOT}/turn/in/${uid}`;
 
 export type InteractionRef = string | { path: string };
 

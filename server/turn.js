@@ -1,0 +1,221 @@
+// Runs Debian's coturn (the `turnserver` binary of the `coturn` package) as wd-video's STUN and
+// TURN server: one process, configured from server/turn/turnserver.conf in a folder of its own,
+// with TURN REST credentials (a secret that only this server knows; see turn-credentials.js).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findExecutable, forget, killOnExit, readLog, terminate } from './processes.js';
+
+const TEMPLATE = new URL('./turn/turnserver.conf', import.meta.url);
+const READY_TIMEOUT_MS = 10_000;
+const STOP_GRACE_MS = 3_000;
+
+/** The coturn binary: `WD_TURNSERVER_BIN` when set, else `turnserver` from PATH; null when not installed. */
+export const turnBinary = () => findExecutable(process.env.WD_TURNSERVER_BIN || 'turnserver');
+
+/** True when this machine can run the bundled TURN server (Debian's `coturn` package is installed). */
+export const canTurn = () => turnBinary() !== null;
+
+/**
+ * coturn's configuration is `key=value` lines without quoting: a value with a space, a quote, a
+ * comment sign or a line break would change what the file says, so such values are refused.
+ * @param {string} name
+ * @param {string} value
+ */
+function checkValue(name, value) {
+  if (!/^[^\s"'#\\]+$/.test(value)) throw new Error(`turn: ${name} must not contain spaces, quotes, # or backslashes: ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * The template with each `{{NAME}}` filled in (comment lines stay as they are): a line whose value is undefined or empty is left
+ * out, a line whose value is an array is written once per element. An unknown name throws.
+ * @param {string} template
+ * @param {Record<string, string | string[] | undefined>} values
+ */
+export function fillTurnTemplate(template, values) {
+  return template
+    .split('\n')
+    .flatMap((line) => {
+      if (line.startsWith('#')) return [line];
+      const names = [...line.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]);
+      for (const name of names) if (!Object.hasOwn(values, name)) throw new Error(`turn: unknown template placeholder {{${name}}}`);
+      if (names.length === 0) return [line];
+      if (names.length > 1) throw new Error(`turn: one placeholder per line, got ${line}`);
+      const value = values[names[0]];
+      const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
+      return list.filter((v) => v !== '').map((v) => line.replace(`{{${names[0]}}}`, checkValue(names[0], v)));
+    })
+    .join('\n');
+}
+
+/**
+ * Sends one STUN Binding request (RFC 8489) to `host:port` over UDP and resolves true when a
+ * Binding success response comes back within `timeoutMs`: the server is up and answering.
+ * @param {string} host
+ * @param {number} port
+ */
+export function stunBinding(host, port, timeoutMs = 500) {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+    const transaction = randomBytes(12);
+    const request = Buffer.concat([Buffer.from([0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42]), transaction]);
+    const done = (ok) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.on('message', (m) => m.length >= 20 && m.readUInt16BE(0) === 0x0101 && m.subarray(8, 20).equals(transaction) && done(true));
+    socket.on('error', () => done(false));
+    socket.send(request, port, host);
+  });
+}
+
+/** A port that is free for both UDP and TCP on `host` (coturn listens on both). */
+async function freePort(host) {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const server = net.createServer();
+    const port = await new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, host, () => resolve(/** @type {net.AddressInfo} */ (server.address()).port));
+    });
+    const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+    const free = await new Promise((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, host, () => resolve(true));
+    });
+    await new Promise((resolve) => server.close(resolve));
+    if (free) {
+      await new Promise((resolve) => udp.close(resolve));
+      return port;
+    }
+    udp.close();
+  }
+  throw new Error(`turn: found no port free for UDP and TCP on ${host}`);
+}
+
+/**
+ * @typedef {object} TurnOptions
+ * @property {string} [listenIp] the address coturn listens on (UDP and TCP); default 127.0.0.1
+ * @property {string} [relayIp] the address relayed media leaves from; default listenIp
+ * @property {string} [externalIp] the public address, when the server sits behind a 1:1 NAT
+ * @property {string} [host] the host name or address browsers reach coturn at, for the
+ *   `stun:`/`turn:` URLs; default externalIp, else listenIp
+ * @property {number} [port] 0 (the default) picks a free port; 3478 is TURN's standard port
+ * @property {[number, number]} [relayPorts] UDP port range of relay allocations; default 49152-65535
+ * @property {string} [secret] the TURN REST secret; default a fresh random one
+ * @property {string} [realm] default "wd-video"
+ * @property {number} [userQuota] allocations per user at once; default 12 (a call takes 1 or 2 per peer connection)
+ * @property {number} [totalQuota] allocations in all; default 1200
+ * @property {number} [maxBps] bytes per second per allocation; default none
+ * @property {string[]} [allowedPeers] ranges ("a.b.c.d" or "a.b.c.d-e.f.g.h") allowed although denied
+ *   by default (private and reserved networks): a test network, or an office LAN on purpose
+ * @property {(line: string) => void} [log]
+ */
+
+/**
+ * @typedef {object} TurnServer
+ * @property {string[]} urls what browsers put in `iceServers`: `stun:`, `turn:` over UDP and over TCP
+ * @property {string} secret
+ * @property {string} host
+ * @property {number} port
+ * @property {import('node:child_process').ChildProcess} process
+ * @property {() => Promise<void>} stop SIGTERM (SIGKILL after 3 s), then removes its folder
+ * @property {() => Promise<void>} kill SIGKILL, as a crash would
+ */
+
+/**
+ * Starts coturn and resolves once it answers a STUN Binding request.
+ * @param {TurnOptions} [options]
+ * @returns {Promise<TurnServer>}
+ */
+export async function startTurn({
+  listenIp = '127.0.0.1',
+  relayIp = listenIp,
+  externalIp,
+  host = externalIp ?? listenIp,
+  port = 0,
+  relayPorts = [49152, 65535],
+  secret = randomBytes(24).toString('base64url'),
+  realm = 'wd-video',
+  userQuota = 12,
+  totalQuota = 1200,
+  maxBps,
+  allowedPeers = [],
+  log,
+} = {}) {
+  const bin = turnBinary();
+  if (!bin) throw new Error('coturn is not installed (no `turnserver` in PATH, nor WD_TURNSERVER_BIN): apt-get install coturn');
+  if (!net.isIP(listenIp) || !net.isIP(relayIp) || (externalIp !== undefined && !net.isIP(externalIp))) {
+    throw new Error('turn: listenIp, relayIp and externalIp must be IP addresses');
+  }
+  const [minPort, maxPort] = relayPorts;
+  if (!(Number.isInteger(minPort) && Number.isInteger(maxPort) && minPort >= 1024 && minPort <= maxPort && maxPort <= 65535)) {
+    throw new Error(`turn: relayPorts must be [min, max] within 1024-65535, got ${JSON.stringify(relayPorts)}`);
+  }
+  if (typeof secret !== 'string' || secret.length < 16) throw new Error('turn: the secret must be a string of at least 16 characters');
+  const listenPort = port === 0 ? await freePort(listenIp) : port;
+
+  const dir = await mkdtemp(join(tmpdir(), 'wd-turn-'));
+  const config = join(dir, 'turnserver.conf');
+  try {
+    const template = await readFile(TEMPLATE, 'utf8');
+    const values = {
+      PORT: String(listenPort),
+      LISTEN_IP: listenIp,
+      RELAY_IP: relayIp,
+      EXTERNAL_IP: externalIp,
+      MIN_PORT: String(minPort),
+      MAX_PORT: String(maxPort),
+      SECRET: secret,
+      REALM: realm,
+      USER_QUOTA: String(userQuota),
+      TOTAL_QUOTA: String(totalQuota),
+      MAX_BPS: maxBps === undefined ? undefined : String(maxBps),
+      ALLOWED_PEER_IPS: allowedPeers,
+      DIR: dir,
+    };
+    await writeFile(config, fillTurnTemplate(template, values), { mode: 0o600 });
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+
+  const child = spawn(bin, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  killOnExit(child, dir);
+  const tail = readLog(child, log ?? (() => {}));
+  const removeDir = () => rm(dir, { recursive: true, force: true });
+  try {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let exit;
+    child.once('exit', (code, signal) => (exit = signal ?? `code ${code}`));
+    child.once('error', (error) => (exit = error.message));
+    while (!(await stunBinding(listenIp, listenPort, 200))) {
+      if (exit) throw new Error(`turn: coturn exited during start-up (${exit}); last log lines:\n${tail.join('\n')}`);
+      if (Date.now() > deadline) throw new Error(`turn: coturn did not answer STUN on ${listenIp}:${listenPort} within ${READY_TIMEOUT_MS / 1000} s`);
+    }
+  } catch (error) {
+    if (child.pid !== undefined) await terminate(child, 'SIGKILL', 0);
+    forget(child);
+    await removeDir();
+    throw error;
+  }
+  /** @type {Promise<void> | undefined} */
+  let ending;
+  const end = (/** @type {NodeJS.Signals} */ signal, /** @type {number} */ graceMs) => (ending ??= terminate(child, signal, graceMs).then(removeDir));
+  const address = net.isIPv6(host) ? `[${host}]` : host;
+  return {
+    urls: [`stun:${address}:${listenPort}`, `turn:${address}:${listenPort}?transport=udp`, `turn:${address}:${listenPort}?transport=tcp`],
+    secret,
+    host,
+    port: listenPort,
+    process: child,
+    stop: () => end('SIGTERM', STOP_GRACE_MS),
+    kill: () => end('SIGKILL', STOP_GRACE_MS),
+  };
+}
