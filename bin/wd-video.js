@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../server/config.js';
-import { readTlsFiles, startServer } from '../server/serve.js';
+import { TURN_CLI_HELP, TURN_CLI_OPTIONS, readTlsFiles, startServerWithTurn, turnSettingFrom, turnStatusLine } from '../server/serve.js';
 
 const HELP = `usage: wd-video serve [options]
 
@@ -32,6 +32,7 @@ options:
                           allow anonymous sign-in on an address other computers can reach
                           (anyone there could pick any uid: only for trusted networks)
   --verbose               log refused sign-ins and messages
+${TURN_CLI_HELP}
   -h, --help              this help`;
 
 const fail = (message) => {
@@ -62,6 +63,7 @@ export async function main(argv = process.argv.slice(2)) {
         paths: { type: 'string' },
         config: { type: 'string' },
         'allow-anonymous-on-network': { type: 'boolean', default: false },
+        ...TURN_CLI_OPTIONS,
         verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -105,19 +107,30 @@ export async function main(argv = process.argv.slice(2)) {
     );
   }
 
+  let turn;
+  try {
+    turn = turnSettingFrom(values, { fileTurn: config.turn });
+  } catch (error) {
+    fail(error.message);
+  }
+
   const dist = fileURLToPath(new URL('../dist/', import.meta.url));
-  const running = await startServer({
-    port,
-    host: values.host,
-    root: dir,
-    mounts: { '/wd-video/': dist },
-    config,
-    tls,
-    log: values.verbose ? (m) => console.log(`[broker] ${m}`) : undefined,
-  }).catch((error) => fail(`could not start: ${error.message}`));
+  const running = await startServerWithTurn(
+    {
+      port,
+      host: values.host,
+      root: dir,
+      mounts: { '/wd-video/': dist },
+      config,
+      tls,
+      log: values.verbose ? (m) => console.log(`[broker] ${m}`) : undefined,
+    },
+    turn,
+  ).catch((error) => fail(`could not start: ${error.message}`));
   const signIn = [config.auth.anonymous && 'anonymous', config.auth.passwordFile && 'password', config.auth.jwt && 'token'].filter(Boolean).join(', ');
   console.log(`wd-video serving ${dir} on ${running.url}`);
   console.log(`  library: ${running.url}wd-video/wd-video.min.js   broker: ${running.brokerURL}   sign-in: ${signIn}`);
+  console.log(`  ${turnStatusLine(running)}`);
   // Browsers give getUserMedia only to secure origins: plain http works on localhost alone.
   if (!tls && !isLoopback(values.host)) console.log('  note: browsers on other computers get no camera over http: serve https with --cert and --key');
   const stop = async () => {

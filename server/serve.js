@@ -216,6 +216,85 @@ async function startTurnService(setting, { host, brokerURL, password, paths, log
   }
 }
 
+/** The command-line options of TURN, shared by `node server/serve.js` and `wd-video serve`. */
+export const TURN_CLI_OPTIONS = {
+  turn: { type: 'string', default: process.env.WD_TURN ?? 'auto' },
+  'turn-ip': { type: 'string' },
+  'turn-external-ip': { type: 'string' },
+  'turn-port': { type: 'string', default: '3478' },
+  'turn-relay-ports': { type: 'string', default: '49152-65535' },
+  'turn-ttl': { type: 'string' },
+};
+
+export const TURN_CLI_HELP = `  --turn <auto|on|off>    STUN/TURN for calls across networks: Debian's coturn started beside the
+                          server, with per-user credentials (default auto: when coturn is installed;
+                          or $WD_TURN). A TURN fleet of your own instead: "turn": { "urls", "secret" }
+                          in --config, or $WD_TURN_URLS (comma-separated) and $WD_TURN_SECRET
+  --turn-ip <address>     address coturn listens on and relays from (default: --host)
+  --turn-external-ip <a>  the public address, when this server sits behind a 1:1 NAT
+  --turn-port <n>         coturn's UDP and TCP port (default 3478)
+  --turn-relay-ports <a-b>
+                          UDP ports of relayed media (default 49152-65535): open them in the firewall
+  --turn-ttl <seconds>    lifetime of a user's credentials (default 86400; renewed at 80%)`;
+
+/**
+ * What the TURN options of the command line (see TURN_CLI_OPTIONS), the configuration file's
+ * `turn` section and the environment ask for: `false`, a fleet of one's own, or the bundled coturn.
+ * @returns {{ setting: false | TurnSetting, required: boolean }} required: fail (rather than
+ *   warn and go on without) when it can not start
+ * @throws {Error} a readable message for a bad value
+ */
+export function turnSettingFrom(values, { fileTurn, env = process.env } = {}) {
+  const mode = values.turn;
+  if (!['auto', 'on', 'off'].includes(mode)) throw new Error(`--turn must be auto, on or off, got "${mode}"`);
+  const ttl = values['turn-ttl'] ?? fileTurn?.ttl;
+  const ttlSeconds = ttl === undefined ? undefined : Number(ttl);
+  if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && ttlSeconds >= 10)) throw new Error(`--turn-ttl must be whole seconds, at least 10, got "${ttl}"`);
+  if (mode === 'off') return { setting: false, required: false };
+  const urls = env.WD_TURN_URLS ? env.WD_TURN_URLS.split(',').map((u) => u.trim()).filter(Boolean) : fileTurn?.urls;
+  if (urls) {
+    const secret = env.WD_TURN_SECRET ?? fileTurn?.secret;
+    if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === 'string' && /^(stun|stuns|turn|turns):\S+$/.test(u))) {
+      throw new Error('turn.urls must list stun:, turn: or turns: URLs');
+    }
+    if (typeof secret !== 'string' || secret.length < 16) throw new Error('a TURN fleet needs its REST secret (turn.secret or WD_TURN_SECRET, at least 16 characters)');
+    return { setting: { urls, secret, ttl: ttlSeconds }, required: true };
+  }
+  if (mode === 'auto' && !canTurn()) return { setting: false, required: false };
+  if (!canTurn()) throw new Error("--turn on needs coturn: install Debian's coturn package (apt-get install coturn), or use --turn off");
+  const port = Number(values['turn-port']);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--turn-port must be a port number, got "${values['turn-port']}"`);
+  const range = /^(\d+)-(\d+)$/.exec(values['turn-relay-ports'] ?? '');
+  if (!range) throw new Error(`--turn-relay-ports must be "min-max", got "${values['turn-relay-ports']}"`);
+  for (const flag of ['turn-ip', 'turn-external-ip']) {
+    if (values[flag] !== undefined && !isIP(values[flag])) throw new Error(`--${flag} must be an IP address, got "${values[flag]}"`);
+  }
+  const bundled = { port, relayPorts: [Number(range[1]), Number(range[2])], ttl: ttlSeconds };
+  if (values['turn-ip']) bundled.listenIp = values['turn-ip'];
+  if (values['turn-external-ip']) bundled.externalIp = values['turn-external-ip'];
+  return { setting: bundled, required: mode === 'on' };
+}
+
+/**
+ * startServer() with TURN as the command line asked: when the bundled coturn can not start and
+ * TURN was not required (`--turn auto`), the server starts without it and says why.
+ */
+export async function startServerWithTurn(options, { setting, required }, warn = console.warn) {
+  try {
+    return await startServer({ ...options, turn: setting });
+  } catch (error) {
+    if (!setting || required || !/^turn/.test(error.message)) throw error;
+    warn(`TURN not started (${error.message.split('\n')[0]}); calls between networks may fail. --turn off silences this.`);
+    return startServer({ ...options, turn: false });
+  }
+}
+
+/** The startup line about TURN. */
+export const turnStatusLine = (running) =>
+  running.turn
+    ? `STUN/TURN: ${running.turn.urls.join(' ')}${running.turn.server ? ' (coturn)' : ''}; signed-in users get their own credentials.`
+    : 'No STUN/TURN (coturn not installed, not started, or --turn off): calls between different networks may fail.';
+
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain) {
   const { values } = parseArgs({
@@ -225,6 +304,7 @@ if (isMain) {
       host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
       verbose: { type: 'boolean', short: 'v', default: false },
       relay: { type: 'string', default: process.env.WD_RELAY },
+      ...TURN_CLI_OPTIONS,
       cert: { type: 'string' },
       key: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -239,7 +319,8 @@ and its unencrypted PEM private key. Browsers allow the camera only on https or 
 (default: 1 when Debian's janus is installed, else 0; WD_RELAY sets it too).
 Without --config or WD_AUTH the broker allows anonymous sign-in (the demo): keep it on loopback.
 Broker settings: --config FILE (JSON) and WD_AUTH, WD_PASSWORD_FILE, WD_JWT_SECRET,
-WD_JWT_PUBLIC_KEY_FILE, WD_PATHS, WD_MAX_PAYLOAD, WD_RATE (see README).`);
+WD_JWT_PUBLIC_KEY_FILE, WD_PATHS, WD_MAX_PAYLOAD, WD_RATE (see README).
+${TURN_CLI_HELP}`);
     process.exit(0);
   }
   const port = Number(values.port);
@@ -270,8 +351,15 @@ WD_JWT_PUBLIC_KEY_FILE, WD_PATHS, WD_MAX_PAYLOAD, WD_RATE (see README).`);
     console.error(`bad broker configuration: ${error.message}`);
     process.exit(2);
   }
+  let turn;
+  try {
+    turn = turnSettingFrom(values, { fileTurn: config.turn });
+  } catch (error) {
+    console.error(error.message);
+    process.exit(2);
+  }
   const log = values.verbose ? (m) => console.log(`[broker] ${m}`) : undefined;
-  const running = await startServer({ port, host: values.host, config, relay, tls, log }).catch((error) => {
+  const running = await startServerWithTurn({ port, host: values.host, config, relay, tls, log }, turn).catch((error) => {
     console.error(`could not start: ${error.message}`);
     process.exit(1);
   });
@@ -282,6 +370,7 @@ WD_JWT_PUBLIC_KEY_FILE, WD_PATHS, WD_MAX_PAYLOAD, WD_RATE (see README).`);
       ? `Media relay: ${relay} Janus instance(s), so server_based conversations work.`
       : 'No media relay (janus not installed or --relay 0): server_based conversations fail with 40206.',
   );
+  console.log(turnStatusLine(running));
   if (config.auth.anonymous) console.log('Anonymous sign-in is on: anyone who reaches this server can pick any uid. Fine for a demo on loopback.');
   console.log('Open it in two tabs, give each a name, and call one from the other. Ctrl-C stops.');
   const stop = async () => {

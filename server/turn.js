@@ -76,27 +76,39 @@ export function stunBinding(host, port, timeoutMs = 500) {
   });
 }
 
-/** A port that is free for both UDP and TCP on `host` (coturn listens on both). */
-async function freePort(host) {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const server = net.createServer();
-    const port = await new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, host, () => resolve(/** @type {net.AddressInfo} */ (server.address()).port));
-    });
-    const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-    const free = await new Promise((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, host, () => resolve(true));
-    });
-    await new Promise((resolve) => server.close(resolve));
-    if (free) {
-      await new Promise((resolve) => udp.close(resolve));
-      return port;
-    }
-    udp.close();
+/**
+ * Binds `port` (0: any) on `host` for TCP, then the same port for UDP, and releases both:
+ * resolves with the port when both were free, else null.
+ */
+async function tryPort(host, port) {
+  const server = net.createServer();
+  const tcpPort = await new Promise((resolve) => {
+    server.once('error', () => resolve(null));
+    server.listen(port, host, () => resolve(/** @type {net.AddressInfo} */ (server.address()).port));
+  });
+  if (tcpPort === null) return null;
+  const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+  const free = await new Promise((resolve) => {
+    udp.once('error', () => resolve(false));
+    udp.bind(tcpPort, host, () => resolve(true));
+  });
+  await new Promise((resolve) => server.close(resolve));
+  if (free) await new Promise((resolve) => udp.close(resolve));
+  else udp.close();
+  return free ? tcpPort : null;
+}
+
+/**
+ * The port coturn gets: `port` when it is free for UDP and TCP on `host` (coturn binds its UDP
+ * listeners with SO_REUSEPORT, so a second coturn on a taken port would start, and the STUN
+ * check below would be answered by the first one), or a free one for 0.
+ */
+async function choosePort(host, port) {
+  for (let attempt = 0; attempt < (port === 0 ? 20 : 1); attempt++) {
+    const chosen = await tryPort(host, port);
+    if (chosen !== null) return chosen;
   }
-  throw new Error(`turn: found no port free for UDP and TCP on ${host}`);
+  throw new Error(port === 0 ? `turn: found no port free for UDP and TCP on ${host}` : `turn: port ${port} on ${host} is in use (another TURN server?)`);
 }
 
 /**
@@ -159,7 +171,7 @@ export async function startTurn({
     throw new Error(`turn: relayPorts must be [min, max] within 1024-65535, got ${JSON.stringify(relayPorts)}`);
   }
   if (typeof secret !== 'string' || secret.length < 16) throw new Error('turn: the secret must be a string of at least 16 characters');
-  const listenPort = port === 0 ? await freePort(listenIp) : port;
+  const listenPort = await choosePort(listenIp, port);
 
   const dir = await mkdtemp(join(tmpdir(), 'wd-turn-'));
   const config = join(dir, 'turnserver.conf');
