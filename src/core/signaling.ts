@@ -152,7 +152,9 @@ export class Signaling {
     const client = this.requireClient();
     client.options.password = password;
     this.options.password = password;
-    await client.endAsync(false);
+    // Not connected (the broker refused the old credential): end at once, or mqtt.js would queue a
+    // DISCONNECT and send it on the new connection, which then drops once more.
+    await client.endAsync(!client.connected);
     const connected = new Promise<void>((resolve, reject) => {
       const settle = (error?: Error) => {
         client.off('connect', onConnect);
