@@ -166,6 +166,7 @@ function waitUntilReady(child, lineListeners, tail) {
  *   retained liveness on `<topic>/status`; default `wd-relay/janus/<id>`
  * @property {string} [iceInterface] the only interface for ICE; default the environment's
  *   WD_RELAY_ICE_INTERFACE (set by scripts/isolated.js to its veth `wdrelay0`), else every one
+ * @property {string} [publicIp] the public address when the server sits behind a 1:1 NAT (nat_1_1_mapping)
  * @property {string} [rtpPortRange] "min-max"; default Janus's own: kernel-chosen ephemeral
  *   ports, which never clash between instances (a fixed range per instance would have to be
  *   kept apart by hand, and is only worth it where a firewall must know the ports)
@@ -196,6 +197,7 @@ export async function startJanus({
   adminKey,
   topic = `wd-relay/janus/${id}`,
   iceInterface = process.env.WD_RELAY_ICE_INTERFACE,
+  publicIp,
   rtpPortRange,
   log,
 }) {
@@ -218,6 +220,7 @@ export async function startJanus({
     ADMIN_KEY: adminKey,
     TOPIC: topic,
     ICE_INTERFACE: iceInterface,
+    PUBLIC_IP: publicIp,
     RTP_PORT_RANGE: rtpPortRange,
   });
   // -o: no colour codes in the log. Not -N (no stdout log): the log is how readiness is seen.

@@ -31,10 +31,12 @@ export const canRelay = () => janusBinary() !== null;
  * another broker that knows the accounts (Mosquitto: startMosquitto({ services })).
  * @param {import('aedes').default | string} broker
  * @param {ReturnType<typeof relayAccounts>} accounts
- * @param {{ iceInterface?: string, log?: (message: string) => void }} [options]
+ * @param {{ iceInterface?: string, publicIp?: string, rtpPortRange?: string, log?: (message: string) => void }} [options]
  *   iceInterface: the one interface Janus gathers ICE candidates on (tests: `wdrelay0`, see scripts/isolated.js).
+ *   publicIp: the server's public address behind a 1:1 NAT; rtpPortRange: "min-max" of Janus's
+ *   media ports (for a firewall; the instances share it, Janus picks free ports in it).
  */
-export async function startRelay(broker, accounts, { iceInterface = process.env.WD_RELAY_ICE_INTERFACE, log = () => {} } = {}) {
+export async function startRelay(broker, accounts, { iceInterface = process.env.WD_RELAY_ICE_INTERFACE, publicIp, rtpPortRange, log = () => {} } = {}) {
   const tcp = typeof broker === 'string' ? { url: broker, close: async () => {} } : await listenTcp(broker);
   const janus = new Map();
   let gateway;
@@ -54,6 +56,8 @@ export async function startRelay(broker, accounts, { iceInterface = process.env.
         apiSecret: accounts.apiSecret,
         adminKey: accounts.adminKey,
         iceInterface,
+        publicIp,
+        rtpPortRange,
         log: (line) => log(`[janus ${id}] ${line}`),
       });
       janus.set(id, instance);

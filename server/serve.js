@@ -91,12 +91,13 @@ export function readTlsFiles({ cert, key }) {
 
 /**
  * Starts the HTTP server, static files and broker.
- * @param {{ port?: number, host?: string, root?: string, mounts?: Record<string, string>, config?: object, relay?: number, relayIceInterface?: string, turn?: boolean | TurnSetting, tls?: TlsFiles, log?: (message: string) => void }} [options]
+ * @param {{ port?: number, host?: string, root?: string, mounts?: Record<string, string>, config?: object, relay?: number, relayIceInterface?: string, relayPublicIp?: string, relayRtpPorts?: string, turn?: boolean | TurnSetting, tls?: TlsFiles, log?: (message: string) => void }} [options]
  *   mounts: URL prefix (such as '/wd-video/') → folder, served before `root`.
  *   relay: how many Janus instances to start for `server_based` conversations (0: none; needs Debian's `janus`).
  *   tls: PEM certificate and key: pages over https and the broker over wss (browsers give camera
  *   access only to secure origins, and a page over https may only open wss).
- *   relayIceInterface: the one interface Janus gathers candidates on (see server/relay.js).
+ *   relayIceInterface: the one interface Janus gathers candidates on (see server/relay.js);
+ *   relayPublicIp: the public address behind a 1:1 NAT; relayRtpPorts: "min-max" of Janus's media ports.
  *   turn: STUN/TURN for calls across networks (see TurnSetting); every signed-in user then gets
  *   its own time-limited credentials over the broker (server/turn-credentials.js).
  */
@@ -108,6 +109,8 @@ export async function startServer({
   config = DEMO_CONFIG,
   relay: relayInstances = 0,
   relayIceInterface,
+  relayPublicIp,
+  relayRtpPorts,
   turn: turnSetting = false,
   tls,
   log = () => {},
@@ -129,7 +132,8 @@ export async function startServer({
     const tcp = relayInstances > 0 || turnSetting ? await listenTcp(broker) : undefined;
     if (tcp) started.push(() => tcp.close());
     if (relayInstances > 0) {
-      relay = await startRelay(tcp.url, accounts, { log, ...(relayIceInterface ? { iceInterface: relayIceInterface } : {}) });
+      const janusOptions = { publicIp: relayPublicIp, rtpPortRange: relayRtpPorts, ...(relayIceInterface ? { iceInterface: relayIceInterface } : {}) };
+      relay = await startRelay(tcp.url, accounts, { log, ...janusOptions });
       started.push(() => relay.stop());
     }
     if (turnSetting) {
@@ -304,6 +308,8 @@ if (isMain) {
       host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
       verbose: { type: 'boolean', short: 'v', default: false },
       relay: { type: 'string', default: process.env.WD_RELAY },
+      'relay-public-ip': { type: 'string' },
+      'relay-rtp-ports': { type: 'string' },
       ...TURN_CLI_OPTIONS,
       cert: { type: 'string' },
       key: { type: 'string' },
@@ -317,6 +323,8 @@ Serves the demo and the embedded MQTT broker (WebSocket on /mqtt).
 and its unencrypted PEM private key. Browsers allow the camera only on https or localhost.
 --relay N starts N Janus instances and the relay gateway for server_based conversations
 (default: 1 when Debian's janus is installed, else 0; WD_RELAY sets it too).
+--relay-public-ip A  Janus's public address when this server sits behind a 1:1 NAT (a cloud VM)
+--relay-rtp-ports A-B  UDP ports of Janus's media (default: any free port), for the firewall
 Without --config or WD_AUTH the broker allows anonymous sign-in (the demo): keep it on loopback.
 Broker settings: --config FILE (JSON) and WD_AUTH, WD_PASSWORD_FILE, WD_JWT_SECRET,
 WD_JWT_PUBLIC_KEY_FILE, WD_PATHS, WD_MAX_PAYLOAD, WD_RATE (see README).
@@ -331,6 +339,14 @@ ${TURN_CLI_HELP}`);
   const relay = values.relay === undefined ? (canRelay() ? 1 : 0) : Number(values.relay);
   if (!Number.isInteger(relay) || relay < 0 || relay > 26) {
     console.error(`--relay must be a number of Janus instances from 0 to 26, got "${values.relay}"`);
+    process.exit(2);
+  }
+  if (values['relay-public-ip'] !== undefined && !isIP(values['relay-public-ip'])) {
+    console.error(`--relay-public-ip must be an IP address, got "${values['relay-public-ip']}"`);
+    process.exit(2);
+  }
+  if (values['relay-rtp-ports'] !== undefined && !/^\d+-\d+$/.test(values['relay-rtp-ports'])) {
+    console.error(`--relay-rtp-ports must be "min-max", got "${values['relay-rtp-ports']}"`);
     process.exit(2);
   }
   if (relay > 0 && !canRelay()) {
@@ -359,7 +375,8 @@ ${TURN_CLI_HELP}`);
     process.exit(2);
   }
   const log = values.verbose ? (m) => console.log(`[broker] ${m}`) : undefined;
-  const running = await startServerWithTurn({ port, host: values.host, config, relay, tls, log }, turn).catch((error) => {
+  const relayOptions = { relayPublicIp: values['relay-public-ip'], relayRtpPorts: values['relay-rtp-ports'] };
+  const running = await startServerWithTurn({ port, host: values.host, config, relay, ...relayOptions, tls, log }, turn).catch((error) => {
     console.error(`could not start: ${error.message}`);
     process.exit(1);
   });
