@@ -6,7 +6,18 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../server/config.js';
-import { TURN_CLI_HELP, TURN_CLI_OPTIONS, readTlsFiles, startServerWithTurn, turnSettingFrom, turnStatusLine } from '../server/serve.js';
+import {
+  RELAY_CLI_HELP,
+  RELAY_CLI_OPTIONS,
+  TURN_CLI_HELP,
+  TURN_CLI_OPTIONS,
+  readTlsFiles,
+  relaySettingFrom,
+  relayStatusLine,
+  startServerWithTurn,
+  turnSettingFrom,
+  turnStatusLine,
+} from '../server/serve.js';
 
 const HELP = `usage: wd-video serve [options]
 
@@ -32,6 +43,7 @@ options:
                           allow anonymous sign-in on an address other computers can reach
                           (anyone there could pick any uid: only for trusted networks)
   --verbose               log refused sign-ins and messages
+${RELAY_CLI_HELP}
 ${TURN_CLI_HELP}
   -h, --help              this help`;
 
@@ -63,6 +75,7 @@ export async function main(argv = process.argv.slice(2)) {
         paths: { type: 'string' },
         config: { type: 'string' },
         'allow-anonymous-on-network': { type: 'boolean', default: false },
+        ...RELAY_CLI_OPTIONS,
         ...TURN_CLI_OPTIONS,
         verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -108,8 +121,10 @@ export async function main(argv = process.argv.slice(2)) {
   }
 
   let turn;
+  let relayOptions;
   try {
     turn = turnSettingFrom(values, { fileTurn: config.turn });
+    relayOptions = relaySettingFrom(values);
   } catch (error) {
     fail(error.message);
   }
@@ -122,6 +137,7 @@ export async function main(argv = process.argv.slice(2)) {
       root: dir,
       mounts: { '/wd-video/': dist },
       config,
+      ...relayOptions,
       tls,
       log: values.verbose ? (m) => console.log(`[broker] ${m}`) : undefined,
     },
@@ -130,6 +146,7 @@ export async function main(argv = process.argv.slice(2)) {
   const signIn = [config.auth.anonymous && 'anonymous', config.auth.passwordFile && 'password', config.auth.jwt && 'token'].filter(Boolean).join(', ');
   console.log(`wd-video serving ${dir} on ${running.url}`);
   console.log(`  library: ${running.url}wd-video/wd-video.min.js   broker: ${running.brokerURL}   sign-in: ${signIn}`);
+  console.log(`  ${relayStatusLine(relayOptions.relay)}`);
   console.log(`  ${turnStatusLine(running)}`);
   // Browsers give getUserMedia only to secure origins: plain http works on localhost alone.
   if (!tls && !isLoopback(values.host)) console.log('  note: browsers on other computers get no camera over http: serve https with --cert and --key');

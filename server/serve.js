@@ -220,6 +220,43 @@ async function startTurnService(setting, { host, brokerURL, password, paths, log
   }
 }
 
+/** The command-line options of the media relay (Janus), shared by `node server/serve.js` and `wd-video serve`. */
+export const RELAY_CLI_OPTIONS = {
+  relay: { type: 'string', default: process.env.WD_RELAY },
+  'relay-public-ip': { type: 'string' },
+  'relay-rtp-ports': { type: 'string' },
+};
+
+export const RELAY_CLI_HELP = `  --relay <n>             Janus instances for server_based conversations (default: 1 when Debian's
+                          janus is installed, else 0; or $WD_RELAY)
+  --relay-public-ip <a>   Janus's public address, when this server sits behind a 1:1 NAT
+  --relay-rtp-ports <a-b> UDP ports of Janus's media (default: any free port), for the firewall`;
+
+/**
+ * The startServer() options of the relay that RELAY_CLI_OPTIONS asked for.
+ * @returns {{ relay: number, relayPublicIp?: string, relayRtpPorts?: string }}
+ * @throws {Error} a readable message for a bad value
+ */
+export function relaySettingFrom(values) {
+  const relay = values.relay === undefined ? (canRelay() ? 1 : 0) : Number(values.relay);
+  if (!Number.isInteger(relay) || relay < 0 || relay > 26) throw new Error(`--relay must be a number of Janus instances from 0 to 26, got "${values.relay}"`);
+  if (relay > 0 && !canRelay()) throw new Error("--relay needs Janus: install Debian's janus package (apt-get install janus), or use --relay 0");
+  const publicIp = values['relay-public-ip'];
+  if (publicIp !== undefined && !isIP(publicIp)) throw new Error(`--relay-public-ip must be an IP address, got "${publicIp}"`);
+  const ports = values['relay-rtp-ports'];
+  const range = ports === undefined ? null : /^(\d+)-(\d+)$/.exec(ports);
+  if (ports !== undefined && !(range && Number(range[1]) >= 1024 && Number(range[1]) <= Number(range[2]) && Number(range[2]) <= 65535)) {
+    throw new Error(`--relay-rtp-ports must be "min-max" within 1024-65535, got "${ports}"`);
+  }
+  return { relay, relayPublicIp: publicIp, relayRtpPorts: ports };
+}
+
+/** The startup line about the relay. */
+export const relayStatusLine = (relay) =>
+  relay > 0
+    ? `Media relay: ${relay} Janus instance(s), so server_based conversations work.`
+    : 'No media relay (janus not installed or --relay 0): server_based conversations fail with 40206.';
+
 /** The command-line options of TURN, shared by `node server/serve.js` and `wd-video serve`. */
 export const TURN_CLI_OPTIONS = {
   turn: { type: 'string', default: process.env.WD_TURN ?? 'auto' },
@@ -307,9 +344,7 @@ if (isMain) {
       config: { type: 'string', short: 'c' },
       host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
       verbose: { type: 'boolean', short: 'v', default: false },
-      relay: { type: 'string', default: process.env.WD_RELAY },
-      'relay-public-ip': { type: 'string' },
-      'relay-rtp-ports': { type: 'string' },
+      ...RELAY_CLI_OPTIONS,
       ...TURN_CLI_OPTIONS,
       cert: { type: 'string' },
       key: { type: 'string' },
@@ -321,13 +356,10 @@ if (isMain) {
 Serves the demo and the embedded MQTT broker (WebSocket on /mqtt).
 --cert FILE --key FILE serve https, and the broker over wss, with this PEM certificate (or chain)
 and its unencrypted PEM private key. Browsers allow the camera only on https or localhost.
---relay N starts N Janus instances and the relay gateway for server_based conversations
-(default: 1 when Debian's janus is installed, else 0; WD_RELAY sets it too).
---relay-public-ip A  Janus's public address when this server sits behind a 1:1 NAT (a cloud VM)
---relay-rtp-ports A-B  UDP ports of Janus's media (default: any free port), for the firewall
 Without --config or WD_AUTH the broker allows anonymous sign-in (the demo): keep it on loopback.
 Broker settings: --config FILE (JSON) and WD_AUTH, WD_PASSWORD_FILE, WD_JWT_SECRET,
 WD_JWT_PUBLIC_KEY_FILE, WD_PATHS, WD_MAX_PAYLOAD, WD_RATE (see README).
+${RELAY_CLI_HELP}
 ${TURN_CLI_HELP}`);
     process.exit(0);
   }
@@ -336,23 +368,14 @@ ${TURN_CLI_HELP}`);
     console.error(`--port must be a port number, got "${values.port}"`);
     process.exit(2);
   }
-  const relay = values.relay === undefined ? (canRelay() ? 1 : 0) : Number(values.relay);
-  if (!Number.isInteger(relay) || relay < 0 || relay > 26) {
-    console.error(`--relay must be a number of Janus instances from 0 to 26, got "${values.relay}"`);
+  let relayOptions;
+  try {
+    relayOptions = relaySettingFrom(values);
+  } catch (error) {
+    console.error(error.message);
     process.exit(2);
   }
-  if (values['relay-public-ip'] !== undefined && !isIP(values['relay-public-ip'])) {
-    console.error(`--relay-public-ip must be an IP address, got "${values['relay-public-ip']}"`);
-    process.exit(2);
-  }
-  if (values['relay-rtp-ports'] !== undefined && !/^\d+-\d+$/.test(values['relay-rtp-ports'])) {
-    console.error(`--relay-rtp-ports must be "min-max", got "${values['relay-rtp-ports']}"`);
-    process.exit(2);
-  }
-  if (relay > 0 && !canRelay()) {
-    console.error('--relay needs Janus: install Debian\'s janus package (apt-get install janus), or use --relay 0');
-    process.exit(2);
-  }
+  const { relay } = relayOptions;
   let tls;
   try {
     tls = readTlsFiles({ cert: values.cert, key: values.key });
@@ -375,18 +398,13 @@ ${TURN_CLI_HELP}`);
     process.exit(2);
   }
   const log = values.verbose ? (m) => console.log(`[broker] ${m}`) : undefined;
-  const relayOptions = { relayPublicIp: values['relay-public-ip'], relayRtpPorts: values['relay-rtp-ports'] };
-  const running = await startServerWithTurn({ port, host: values.host, config, relay, ...relayOptions, tls, log }, turn).catch((error) => {
+  const running = await startServerWithTurn({ port, host: values.host, config, ...relayOptions, tls, log }, turn).catch((error) => {
     console.error(`could not start: ${error.message}`);
     process.exit(1);
   });
   const signIn = [config.auth.anonymous && 'anonymous', config.auth.passwordFile && 'password', config.auth.jwt && 'token'].filter(Boolean).join(', ');
   console.log(`wd-video demo on ${running.url}  (broker ${running.brokerURL}, sign-in: ${signIn})`);
-  console.log(
-    relay > 0
-      ? `Media relay: ${relay} Janus instance(s), so server_based conversations work.`
-      : 'No media relay (janus not installed or --relay 0): server_based conversations fail with 40206.',
-  );
+  console.log(relayStatusLine(relay));
   console.log(turnStatusLine(running));
   if (config.auth.anonymous) console.log('Anonymous sign-in is on: anyone who reaches this server can pick any uid. Fine for a demo on loopback.');
   console.log('Open it in two tabs, give each a name, and call one from the other. Ctrl-C stops.');
