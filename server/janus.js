@@ -8,7 +8,7 @@ import { readdirSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { findExecutable, forget, isReadable, killOnExit, readLog, terminate } from './processes.js';
+import { findExecutable, isReadable, killOnExit, readLog, supervise } from './processes.js';
 
 const TEMPLATES = new URL('./janus/', import.meta.url);
 const CONFIG_FILES = ['janus.jcfg', 'janus.transport.mqtt.jcfg', 'janus.plugin.videoroom.jcfg'];
@@ -229,27 +229,13 @@ export async function startJanus({
   /** @type {Set<(line: string) => void>} */
   const listeners = new Set(log ? [log] : []);
   const tail = readLog(child, (line) => listeners.forEach((listener) => listener(line)));
-  const removeDir = () => rm(dir, { recursive: true, force: true });
-  try {
-    await waitUntilReady(child, listeners, tail);
-  } catch (error) {
-    // No pid: the spawn itself failed, there is no process to wait for.
-    if (child.pid !== undefined) await terminate(child, 'SIGKILL', 0);
-    forget(child);
-    await removeDir();
-    throw error;
-  }
-  // Both end the process once, whichever is called first (and later calls wait for that).
-  /** @type {Promise<void> | undefined} */
-  let ending;
-  const end = (/** @type {NodeJS.Signals} */ signal, /** @type {number} */ graceMs) =>
-    (ending ??= terminate(child, signal, graceMs).then(removeDir));
+  const { stop, kill } = await supervise(child, dir, waitUntilReady(child, listeners, tail), STOP_GRACE_MS);
   return {
     id,
     topic,
     pid: /** @type {number} */ (child.pid),
     process: child,
-    stop: () => end('SIGTERM', STOP_GRACE_MS),
-    kill: () => end('SIGKILL', STOP_GRACE_MS),
+    stop,
+    kill,
   };
 }

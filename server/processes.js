@@ -1,6 +1,7 @@
 // Helpers for the programs the server runs beside itself (Janus, coturn): finding the binary,
 // reading its log, stopping it, and not leaving it behind when this process exits.
 import { accessSync, constants, rmSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -121,4 +122,30 @@ export function readLog(child, onLine) {
     });
   }
   return tail;
+}
+
+/**
+ * Waits for `ready`; when it fails, kills `child`, removes `dir` and throws its error. Otherwise
+ * gives `stop` (SIGTERM, SIGKILL after `graceMs`) and `kill` (SIGKILL, as a crash would): each
+ * ends the process and removes `dir` once, whichever is called first, and later calls wait for that.
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {string} dir
+ * @param {Promise<void>} ready
+ * @param {number} graceMs
+ */
+export async function supervise(child, dir, ready, graceMs) {
+  const removeDir = () => rm(dir, { recursive: true, force: true });
+  try {
+    await ready;
+  } catch (error) {
+    // No pid: the spawn itself failed, there is no process to wait for.
+    if (child.pid !== undefined) await terminate(child, 'SIGKILL', 0);
+    forget(child);
+    await removeDir();
+    throw error;
+  }
+  /** @type {Promise<void> | undefined} */
+  let ending;
+  const end = (/** @type {NodeJS.Signals} */ signal) => (ending ??= terminate(child, signal, graceMs).then(removeDir));
+  return { stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
 }

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findExecutable, forget, killOnExit, readLog, terminate } from './processes.js';
+import { findExecutable, killOnExit, readLog, supervise } from './processes.js';
 
 const TEMPLATE = new URL('./turn/turnserver.conf', import.meta.url);
 const READY_TIMEOUT_MS = 10_000;
@@ -201,25 +201,18 @@ export async function startTurn({
   const child = spawn(bin, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   killOnExit(child, dir);
   const tail = readLog(child, log ?? (() => {}));
-  const removeDir = () => rm(dir, { recursive: true, force: true });
-  try {
+  let exit;
+  child.once('exit', (code, signal) => (exit = signal ?? `code ${code}`));
+  child.once('error', (error) => (exit = error.message));
+  // Ready when it answers STUN on its port (its log says nothing of its listeners).
+  const answering = (async () => {
     const deadline = Date.now() + READY_TIMEOUT_MS;
-    let exit;
-    child.once('exit', (code, signal) => (exit = signal ?? `code ${code}`));
-    child.once('error', (error) => (exit = error.message));
     while (!(await stunBinding(listenIp, listenPort, 200))) {
       if (exit) throw new Error(`turn: coturn exited during start-up (${exit}); last log lines:\n${tail.join('\n')}`);
       if (Date.now() > deadline) throw new Error(`turn: coturn did not answer STUN on ${listenIp}:${listenPort} within ${READY_TIMEOUT_MS / 1000} s`);
     }
-  } catch (error) {
-    if (child.pid !== undefined) await terminate(child, 'SIGKILL', 0);
-    forget(child);
-    await removeDir();
-    throw error;
-  }
-  /** @type {Promise<void> | undefined} */
-  let ending;
-  const end = (/** @type {NodeJS.Signals} */ signal, /** @type {number} */ graceMs) => (ending ??= terminate(child, signal, graceMs).then(removeDir));
+  })();
+  const { stop, kill } = await supervise(child, dir, answering, STOP_GRACE_MS);
   const address = net.isIPv6(host) ? `[${host}]` : host;
   return {
     urls: [`stun:${address}:${listenPort}`, `turn:${address}:${listenPort}?transport=udp`, `turn:${address}:${listenPort}?transport=tcp`],
@@ -227,7 +220,7 @@ export async function startTurn({
     host,
     port: listenPort,
     process: child,
-    stop: () => end('SIGTERM', STOP_GRACE_MS),
-    kill: () => end('SIGKILL', STOP_GRACE_MS),
+    stop,
+    kill,
   };
 }
