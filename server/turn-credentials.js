@@ -81,8 +81,15 @@ export async function startTurnCredentials({ brokerURL, username, password, urls
   // mqtt.js subscribes again by itself after a reconnection; the status must be re-announced.
   const announce = () => mq.publish(TURN_STATUS_TOPIC, JSON.stringify({ v: 1 }), { qos: 1, retain: true });
   mq.on('connect', announce);
-  await mq.subscribeAsync(`${RELAY_ROOT}/turn/in/+`, { qos: 1 });
-  await mq.publishAsync(TURN_STATUS_TOPIC, JSON.stringify({ v: 1 }), { qos: 1, retain: true });
+  try {
+    await mq.subscribeAsync(`${RELAY_ROOT}/turn/in/+`, { qos: 1 });
+    await mq.publishAsync(TURN_STATUS_TOPIC, JSON.stringify({ v: 1 }), { qos: 1, retain: true });
+  } catch (error) {
+    // A broker that refuses the subscription (an ACL without the service's topics) fails the
+    // start: without this the connection would stay open, and reconnect, with nobody to close it.
+    mq.end(true);
+    throw error;
+  }
 
   return {
     /** How many credentials were handed out (for tests and logs). */
