@@ -64,6 +64,7 @@ export class App {
 export function initializeApp(config: AppConfig, name = DEFAULT_APP): App {
   if (typeof config !== 'object' || config === null) throw invalidArgument('initializeApp() takes { brokerURL }');
   toBrokerUrl(config.brokerURL); // fail now, not at init, on a URL that can never work
+  new Client(config); // and on ICE settings that can never work (40001)
   if (apps.has(name)) throw invalidArgument(`an app named "${name}" is already initialised`);
   const app = new App(name, { ...config });
   apps.set(name, app);

@@ -98,6 +98,11 @@ export class Client {
   private readonly inviteCounts = new Map<string, { count: number; since: number }>();
 
   constructor(options: ClientOptions) {
+    const { iceServers, iceTransportPolicy } = options;
+    if (iceServers !== undefined && !Array.isArray(iceServers)) throw invalidArgument('iceServers must be an array of { urls, username?, credential? }');
+    if (iceTransportPolicy !== undefined && iceTransportPolicy !== 'all' && iceTransportPolicy !== 'relay') {
+      throw invalidArgument(`iceTransportPolicy must be "all" or "relay", got ${JSON.stringify(iceTransportPolicy)}`);
+    }
     this.options = {
       brokerURL: options.brokerURL,
       inviteTimeout: options.inviteTimeout ?? 30_000,

@@ -42,6 +42,34 @@ describe('<wd-video-client>', () => {
     }
   });
 
+  it('an ice-transport-policy other than all or relay fires wd-error 40001 and connects nothing', async () => {
+    const failed = oneEvent(document, 'wd-error');
+    const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${brokerURL} path=${path()} uid="ivy" ice-transport-policy="relays"></wd-video-client>`);
+    const { detail: error } = await failed;
+    expect(error.code).to.equal(ErrorCode.INVALID_ARGUMENT);
+    expect(error.message).to.contain('iceTransportPolicy');
+    expect(el.getAttribute('state')).to.equal('error');
+  });
+
+  it('ice-transport-policy="relay" and iceServers reach the client', async () => {
+    const el = document.createElement('wd-video-client');
+    el.iceServers = [{ urls: 'turn:turn.example.org:3478', username: 'u', credential: 'c' }];
+    el.setAttribute('ice-transport-policy', 'relay');
+    el.setAttribute('broker-url', brokerURL);
+    el.setAttribute('path', path());
+    const ready = oneEvent(el, 'wd-ready');
+    document.body.append(el);
+    try {
+      const { detail: client } = await ready;
+      // What every peer connection of this client gets.
+      const config = (client as unknown as { rtcConfig: RTCConfiguration }).rtcConfig;
+      expect(config.iceTransportPolicy).to.equal('relay');
+      expect(config.iceServers?.[0]?.urls).to.equal('turn:turn.example.org:3478');
+    } finally {
+      el.remove();
+    }
+  });
+
   it('an unreachable broker fires wd-error 40100', async () => {
     const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url="ws://127.0.0.1:9/mqtt" path=${path()} uid="erin"></wd-video-client>`);
     const { detail: error } = await oneEvent(el, 'wd-error');

@@ -37,6 +37,16 @@ export class WdVideoClient extends LitElement {
 
   /** The broker's WebSocket URL; a path such as `/mqtt` means the page's own host. */
   @property({ attribute: 'broker-url' }) brokerUrl = '/mqtt';
+  /**
+   * `relay` sends all media through TURN, so the other side never learns this user's addresses;
+   * `all` (the default) lets ICE pick the best path.
+   */
+  @property({ attribute: 'ice-transport-policy' }) iceTransportPolicy: RTCIceTransportPolicy = 'all';
+  /**
+   * STUN/TURN servers of your own. A server with a TURN credential service (`wd-video serve` with
+   * coturn) gives each signed-in user its own credentials without this.
+   */
+  @property({ attribute: false }) iceServers: RTCIceServer[] = [];
   /** The interaction path: everyone on the same path can call each other. */
   @property() path = '';
   /** The wished user id; a random one when empty (with a token: the token's `sub`). */
@@ -91,7 +101,7 @@ export class WdVideoClient extends LitElement {
   }
 
   protected override updated(changed: Map<PropertyKey, unknown>): void {
-    const signIn = ['brokerUrl', 'path', 'uid', 'password'].some((p) => changed.has(p));
+    const signIn = ['brokerUrl', 'iceTransportPolicy', 'iceServers', 'path', 'uid', 'password'].some((p) => changed.has(p));
     const token = changed.has('token') || changed.has('getToken');
     if (signIn || (token && !this.renewInPlace(changed))) void this.reconnect();
   }
@@ -146,10 +156,11 @@ export class WdVideoClient extends LitElement {
     await this.shutDown(false);
     if (!this.isConnected || attempt !== this.attempt) return;
     this.state = 'connecting';
-    const client = new Client({ brokerURL: this.brokerUrl });
-    this.current = client;
+    let client: Client;
     let user: User;
     try {
+      client = new Client({ brokerURL: this.brokerUrl, iceTransportPolicy: this.iceTransportPolicy, iceServers: this.iceServers });
+      this.current = client;
       user = await this.signIn();
       if (attempt !== this.attempt) return; // a newer attempt closed this client
       await client.init({ ref: this.path, user });
