@@ -65,6 +65,12 @@ export async function createBroker({ config: overrides = {}, services = {}, log 
   const expiries = new Map(); // client id -> timer
 
   broker.authenticate = (client, username, password, callback) => {
+    // A client id names one session: a second connection with the same id takes it over. The
+    // services connect with their account name as client id, so that name is theirs alone.
+    if (typeof client.id === 'string' && client.id.startsWith('~') && client.id !== username) {
+      log(`refused client id ${JSON.stringify(client.id)} of ${JSON.stringify(username)}: reserved for a service`);
+      return callback(Object.assign(new Error('client ids starting with ~ are reserved for services'), { returnCode: 2 }), false);
+    }
     if (typeof username === 'string' && username.startsWith('~')) {
       const account = Object.hasOwn(services, username) ? services[username] : undefined;
       if (account && password && sameSecret(password, account.password)) {

@@ -512,9 +512,7 @@ describe('the status follows the service on the embedded broker', { skip: noTurn
     }
   });
 
-  test("a user who connects with the service's client id does not knock the service off", {
-    todo: 'server/broker.js lets a user take the client id "~turn": Aedes then closes the service (its Will clears the status) until it reconnects',
-  }, async () => {
+  test("a user who connects with the service's client id is refused and does not knock the service off", async () => {
     const watcher = await connectUser(server.brokerURL, 'watcher3');
     const mallory = await mqtt.connectAsync(server.brokerURL, { username: 'mallory', clientId: '~turn', protocolVersion: 4, reconnectPeriod: 0 }).catch(() => null);
     try {
