@@ -101,7 +101,7 @@ async function decodes(page, who) {
   assert.deepEqual(await page.evaluate(() => window.h.decoding(20_000, 640, 480)), [who]);
 }
 
-describe('calls between two home networks behind NATs', { skip, timeout: 240_000 }, () => {
+describe('calls between two home networks behind NATs', { skip, timeout: 480_000 }, () => {
   before(async () => {
     env.net = await createInternet();
     env.certificate = makeCertificate();
@@ -182,6 +182,9 @@ describe('calls between two home networks behind NATs', { skip, timeout: 240_000
         assert.deepEqual(pc.gathered, ['relay']);
         assert.equal(pc.selected.local.type, 'relay');
         assert.equal(pc.selected.remote.type, 'relay');
+        // What each learned of the other: relay addresses on coturn only, none of the homes' own.
+        assert.ok(pc.remote.length > 0);
+        assert.deepEqual([...new Set(pc.remote.map((c) => `${c.type} ${c.address}`))], [`relay ${PUBLIC_IP}`]);
       }
     } finally {
       await closeBrowsers();
