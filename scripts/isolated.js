@@ -11,6 +11,12 @@ if (command.length === 0) {
   process.exit(2);
 }
 
+// Debian leaves the sbin directories (mosquitto, nft, ip) out of the PATH of users other than
+// root; the tests run those commands by name.
+const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+const path = (process.env.PATH ?? '').split(':');
+process.env.PATH = [...path, ...SBIN_DIRS.filter((dir) => !path.includes(dir))].join(':');
+
 const run = (file, args) => spawnSync(file, args, { stdio: 'inherit' }).status ?? 1;
 const canIsolate =
   process.env.WD_NO_NETNS !== '1' &&
