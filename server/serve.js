@@ -306,11 +306,14 @@ export function turnSettingFrom(values, { fileTurn, env = process.env } = {}) {
   const port = Number(values['turn-port']);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--turn-port must be a port number, got "${values['turn-port']}"`);
   const range = /^(\d+)-(\d+)$/.exec(values['turn-relay-ports'] ?? '');
-  if (!range) throw new Error(`--turn-relay-ports must be "min-max", got "${values['turn-relay-ports']}"`);
+  const [min, max] = range ? [Number(range[1]), Number(range[2])] : [];
+  if (!range || !(min >= 1024 && min <= max && max <= 65535)) {
+    throw new Error(`--turn-relay-ports must be "min-max" within 1024-65535, got "${values['turn-relay-ports']}"`);
+  }
   for (const flag of ['turn-ip', 'turn-external-ip']) {
     if (values[flag] !== undefined && !isIP(values[flag])) throw new Error(`--${flag} must be an IP address, got "${values[flag]}"`);
   }
-  const bundled = { port, relayPorts: [Number(range[1]), Number(range[2])], ttl: ttlSeconds };
+  const bundled = { port, relayPorts: [min, max], ttl: ttlSeconds };
   if (values['turn-ip']) bundled.listenIp = values['turn-ip'];
   if (values['turn-external-ip']) bundled.externalIp = values['turn-external-ip'];
   return { setting: bundled, required: mode === 'on' };

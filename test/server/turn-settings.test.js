@@ -34,6 +34,7 @@ test('bad TURN options are refused with a message naming the option', () => {
   if (canTurn()) {
     refused({ 'turn-port': '70000' }, /--turn-port must be a port number/);
     refused({ 'turn-relay-ports': '50000' }, /--turn-relay-ports must be "min-max"/);
+    refused({ 'turn-relay-ports': '50100-50000' }, /--turn-relay-ports must be "min-max" within 1024-65535/);
     refused({ 'turn-ip': 'turn.example.org' }, /--turn-ip must be an IP address/);
   }
   assert.throws(() => turnSettingFrom(cli(), { env: { WD_TURN_URLS: 'turn:t.example:3478' } }), /needs its REST secret/);
