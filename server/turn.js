@@ -76,6 +76,8 @@ export function stunBinding(host, port, timeoutMs = 500) {
   });
 }
 
+const isLoopback = (ip) => /^127\./.test(ip) || ip === '::1';
+
 /**
  * Binds `port` (0: any) on `host` for TCP, then the same port for UDP, and releases both:
  * resolves with the port when both were free, else null.
@@ -190,6 +192,7 @@ export async function startTurn({
       TOTAL_QUOTA: String(totalQuota),
       MAX_BPS: maxBps === undefined ? undefined : String(maxBps),
       ALLOWED_PEER_IPS: allowedPeers,
+      LOOPBACK_PEERS: isLoopback(listenIp) && isLoopback(relayIp) && !externalIp ? 'allow-loopback-peers' : undefined,
       DIR: dir,
     };
     await writeFile(config, fillTurnTemplate(template, values), { mode: 0o600 });

@@ -196,6 +196,23 @@ describe('TURN credentials in the browser', { skip, timeout: 300_000 }, () => {
       return user;
     };
 
+    test("on one machine (coturn on loopback) a call with iceTransportPolicy 'relay' goes through coturn and decodes", async () => {
+      const path = uniquePath('turn-loopback-relay');
+      const options = { iceTransportPolicy: 'relay' };
+      const [ruth, sam] = [await open('ruth', path, options), await open('sam', path, options)];
+      try {
+        await call(ruth, sam, 'sam', 'ruth');
+        for (const user of [ruth, sam]) {
+          const [pc] = await user.page.evaluate(() => window.h.ice());
+          assert.deepEqual(pc.gathered, ['relay']);
+          assert.deepEqual([pc.selected.local.type, pc.selected.remote.type], ['relay', 'relay']);
+        }
+      } finally {
+        // Their relay allocations end with them, before the next tests count theirs.
+        for (const user of users.splice(users.indexOf(ruth), 2)) await user.context.close();
+      }
+    });
+
     test("a signed-in page's peer connections carry <expiry>:<uid> credentials for its own uid and the server's URLs, beside the app's own; the page never receives the secret", async () => {
       const path = uniquePath('turn-credentials');
       const signedIn = Date.now();
