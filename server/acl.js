@@ -1,4 +1,4 @@
-// The topic ACL of DESIGN.md, checked in code for any depth of interaction path P:
+// The topic ACL of docs/architecture.md, checked in code for any depth of interaction path P:
 //   user u may publish  P/inbox/<anyone>/u  and  P/presence/u   (retain only on presence)
 //   user u may read     P/inbox/u/+         and  P/presence/+  (or one P/presence/<uid>)
 //   user u may publish  wd-relay/in/u                               (requests to the relay gateway)

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * The ACL of DESIGN.md for the paths `paths`, as Mosquitto pattern lines, and the relay's: every
+ * The ACL of docs/architecture.md for the paths `paths`, as Mosquitto pattern lines, and the relay's: every
  * user may write its own request topic `wd-relay/in/%u` (and, with the TURN credential service
  * `~turn`, `wd-relay/turn/in/%u`, and read its status); each service account (the relay gateway,
  * a Janus instance; see server/relay.js) reads and writes under its prefixes only.

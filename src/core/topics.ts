@@ -2,7 +2,7 @@ import { invalidArgument } from './errors.js';
 import { isValidId } from './ids.js';
 
 /**
- * The topic layout (DESIGN.md), built in one place so that the broker ACL and the client agree:
+ * The topic layout (docs/architecture.md), built in one place so that the broker ACL and the client agree:
  *   P/presence/<uid>        retained presence, written by <uid> only
  *   P/inbox/<to>/<from>     directed messages, written by <from> only, read by <to> only
  */
