@@ -101,6 +101,36 @@ async function decodes(page, who) {
   assert.deepEqual(await page.evaluate(() => window.h.decoding(20_000, 640, 480)), [who]);
 }
 
+/**
+ * The media path between alice (endpoint-independent NAT) and bob (symmetric NAT) with TURN, as
+ * each side's getStats (`h.ice()`) reports it: a TURN relay on coturn at one end, a NAT mapping on
+ * the other one's router at the other. Which of the two relays carries it varies from run to run,
+ * and both are right: alice's mapping toward bob's relay (her server-reflexive address, which her
+ * NAT keeps for every destination), or bob's fresh symmetric mapping toward alice's relay (TURN
+ * permissions are per address, any port). The end that is not a relay shows as srflx, or prflx
+ * when a check arrived before the candidate did. And no pair without a relay ever succeeds.
+ */
+function assertRelayAndMapping(a, b) {
+  const ends = [
+    { who: 'alice', pc: a, router: env.net.homes.eim.publicAddress },
+    { who: 'bob', pc: b, router: env.net.homes.symmetric.publicAddress },
+  ];
+  const relayed = ends.filter((end) => end.pc.selected.local.type === 'relay');
+  assert.equal(relayed.length, 1, `one end relays: ${JSON.stringify(ends.map((e) => e.pc.selected))}`);
+  assert.equal(relayed[0].pc.selected.local.address, PUBLIC_IP);
+  const mapped = ends.find((end) => end.pc.selected.local.type !== 'relay');
+  assert.ok(['srflx', 'prflx'].includes(mapped.pc.selected.local.type), `the other end is a NAT mapping: ${JSON.stringify(mapped.pc.selected)}`);
+  assert.equal(mapped.pc.selected.local.address, mapped.router);
+  const { remote } = mapped.pc.selected;
+  assert.deepEqual([remote.type, remote.address, remote.port], ['relay', PUBLIC_IP, relayed[0].pc.selected.local.port]);
+  // Without a relay nothing gets through: bob's NAT maps each destination anew, and alice's
+  // lets in only what answers her own packets.
+  for (const { who, pc } of ends) {
+    const direct = pc.pairs.filter((p) => p.local !== 'relay' && p.remote !== 'relay');
+    assert.ok(direct.length > 0 && direct.every((p) => p.state !== 'succeeded'), `${who}: no direct pair succeeded: ${JSON.stringify(direct)}`);
+  }
+}
+
 describe('calls between two home networks behind NATs', { skip, timeout: 480_000 }, () => {
   before(async () => {
     env.net = await createInternet();
@@ -147,31 +177,7 @@ describe('calls between two home networks behind NATs', { skip, timeout: 480_000
       // The credentials came from the server, for this user, and name no secret.
       assert.match(a.iceServers.find((s) => s.username)?.username ?? '', /^\d+:alice$/);
       assert.match(b.iceServers.find((s) => s.username)?.username ?? '', /^\d+:bob$/);
-      // The media path: a TURN relay on coturn at one end, a NAT mapping on the other one's router
-      // at the other. Which of the two relays carries it varies from run to run, and both are
-      // right: alice's mapping toward bob's relay (her server-reflexive address: the mapping STUN
-      // found, as her NAT keeps it for every destination), or bob's fresh symmetric mapping
-      // toward alice's relay (TURN permissions are per address, any port). The end that is not a
-      // relay shows as srflx, or prflx when a check arrived before the candidate did.
-      const ends = [
-        { who: 'alice', local: a.selected.local, router: env.net.homes.eim.publicAddress },
-        { who: 'bob', local: b.selected.local, router: env.net.homes.symmetric.publicAddress },
-      ];
-      const relayed = ends.filter((end) => end.local.type === 'relay');
-      assert.equal(relayed.length, 1, `one end relays: ${JSON.stringify(ends)}`);
-      assert.equal(relayed[0].local.address, PUBLIC_IP);
-      const mapped = ends.find((end) => end.local.type !== 'relay');
-      assert.ok(['srflx', 'prflx'].includes(mapped.local.type), `the other end is a NAT mapping: ${JSON.stringify(mapped)}`);
-      assert.equal(mapped.local.address, mapped.router);
-      const other = mapped.who === 'alice' ? a : b;
-      assert.deepEqual([other.selected.remote.type, other.selected.remote.address, other.selected.remote.port], ['relay', PUBLIC_IP, relayed[0].local.port]);
-      // Without a relay nothing gets through: every pair with no relay candidate on either end
-      // failed or never succeeded, on both sides (bob's NAT maps each destination anew, and
-      // alice's lets in only what answers her own packets).
-      for (const [who, pc] of [['alice', a], ['bob', b]]) {
-        const direct = pc.pairs.filter((p) => p.local !== 'relay' && p.remote !== 'relay');
-        assert.ok(direct.length > 0 && direct.every((p) => p.state !== 'succeeded'), `${who}: no direct pair succeeded: ${JSON.stringify(direct)}`);
-      }
+      assertRelayAndMapping(a, b);
       // The two NATs are what they claim: alice's keeps her port for every destination (her
       // server-reflexive candidate has her host port), bob's maps each destination anew.
       const host = (c, pc) => pc.candidates.find((h) => h.type === 'host' && h.port === c.port && h.address !== '127.0.0.1');
@@ -264,9 +270,28 @@ describe('calls between two home networks behind NATs', { skip, timeout: 480_000
       const bob = await openUserIn(env.net.homes.symmetric, 'firefox', server, 'bob', { path });
       assert.equal((await call(alice, bob)).status, 'accepted');
       await Promise.all([decodes(alice, 'bob'), decodes(bob, 'alice')]);
-      const [b] = await bob.evaluate(() => window.h.ice());
-      console.log('[internet] firefox', JSON.stringify(b.selected));
-      assert.equal(b.selected.local.type, 'relay');
+      const [[a], [b]] = await Promise.all([alice.evaluate(() => window.h.ice()), bob.evaluate(() => window.h.ice())]);
+      console.log(`[internet] with Firefox: alice ${a.selected.local.type} <-> bob (Firefox) ${b.selected.local.type}`);
+      assertRelayAndMapping(a, b);
+    } finally {
+      await closeBrowsers();
+      await server.close();
+    }
+  });
+
+  test("Firefox with iceTransportPolicy 'relay' gathers only relay candidates, learns only coturn's addresses, and decodes", async () => {
+    const server = await startPublicServer({ turn: { relayPorts: RELAY_PORTS } });
+    try {
+      const path = uniquePath('internet-firefox-relay');
+      const options = { iceTransportPolicy: 'relay' };
+      const alice = await openUserIn(env.net.homes.eim, 'chromium', server, 'alice', { path, options });
+      const bob = await openUserIn(env.net.homes.symmetric, 'firefox', server, 'bob', { path, options });
+      assert.equal((await call(alice, bob)).status, 'accepted');
+      await Promise.all([decodes(alice, 'bob'), decodes(bob, 'alice')]);
+      const [pc] = await bob.evaluate(() => window.h.ice());
+      assert.deepEqual(pc.gathered, ['relay']);
+      assert.deepEqual([pc.selected.local.type, pc.selected.remote.type], ['relay', 'relay']);
+      assert.deepEqual([...new Set(pc.remote.map((c) => `${c.type} ${c.address}`))], [`relay ${PUBLIC_IP}`]);
     } finally {
       await closeBrowsers();
       await server.close();
