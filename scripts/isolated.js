@@ -31,6 +31,7 @@ const canIsolate =
 // Without it (no veth support) the rest still runs, with a warning: only Janus tests need it.
 const setUpNamespace = [
   'ip link set lo up || exit 1',
+  'export WD_ISOLATED=1',
   'if ip link add wdrelay0 type veth peer name wdrelay1 && ip addr add 127.0.0.2/32 dev wdrelay0 && ip link set wdrelay0 up && ip link set wdrelay1 up; then',
   '  export WD_RELAY_ICE_INTERFACE=wdrelay0',
   'else',

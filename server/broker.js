@@ -66,8 +66,10 @@ export async function createBroker({ config: overrides = {}, services = {}, log 
 
   broker.authenticate = (client, username, password, callback) => {
     // A client id names one session: a second connection with the same id takes it over. The
-    // services connect with their account name as client id, so that name is theirs alone.
-    if (typeof client.id === 'string' && client.id.startsWith('~') && client.id !== username) {
+    // services connect with ids made of their account name (server/service-client.js), so ids
+    // starting with `~` belong to those accounts alone.
+    const serviceId = typeof client.id === 'string' && client.id.startsWith('~');
+    if (serviceId && client.id !== username && !client.id.startsWith(`${username}-`)) {
       log(`refused client id ${JSON.stringify(client.id)} of ${JSON.stringify(username)}: reserved for a service`);
       return callback(Object.assign(new Error('client ids starting with ~ are reserved for services'), { returnCode: 2 }), false);
     }

@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { findExecutable, isReadable, killOnExit, readLog, supervise } from './processes.js';
+import { serviceClientId } from './service-client.js';
 
 const TEMPLATES = new URL('./janus/', import.meta.url);
 const CONFIG_FILES = ['janus.jcfg', 'janus.transport.mqtt.jcfg', 'janus.plugin.videoroom.jcfg'];
@@ -215,6 +216,7 @@ export async function startJanus({
   const dir = await makeInstanceDir(libDir, {
     BROKER_URL: pahoURL(brokerURL),
     USERNAME: username,
+    CLIENT_ID: serviceClientId(username),
     PASSWORD: password,
     API_SECRET: apiSecret,
     ADMIN_KEY: adminKey,

@@ -2,7 +2,7 @@
 // `npm start`: serves the demo page and the bundle, with the embedded broker on /mqtt of the same
 // origin. Anonymous sign-in is on: this is a demo server, bound to loopback by default.
 // With --cert and --key it serves https and the broker over wss.
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import http from 'node:http';
@@ -11,11 +11,10 @@ import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sirv from 'sirv';
-import { randomBytes } from 'node:crypto';
 import { attachBroker, createBroker, listenTcp } from './broker.js';
 import { loadConfig } from './config.js';
 import { canRelay, relayAccounts, startRelay } from './relay.js';
-import { canTurn, startTurn } from './turn.js';
+import { canTurn, isLoopback, startTurn } from './turn.js';
 import { startTurnCredentials } from './turn-credentials.js';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -159,10 +158,17 @@ export async function startServer({
   // https.Server emits 'upgrade' like http.Server, so the broker attaches the same way (wss).
   const server = secure ? https.createServer({ cert: secure.cert, key: secure.key }, handle) : http.createServer(handle);
   const attachment = attachBroker(server, broker, { path: '/mqtt' });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, resolve);
-  });
+  try {
+    await new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, resolve);
+    });
+  } catch (error) {
+    // A taken port: what started before must not outlive the failed start.
+    attachment.close();
+    await stopAll();
+    throw error;
+  }
   const address = server.address();
   const origin = `${secure ? 'https' : 'http'}://${host === '127.0.0.1' ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${address.port}`;
   return {
@@ -312,11 +318,28 @@ export function turnSettingFrom(values, { fileTurn, env = process.env } = {}) {
   }
   for (const flag of ['turn-ip', 'turn-external-ip']) {
     if (values[flag] !== undefined && !isIP(values[flag])) throw new Error(`--${flag} must be an IP address, got "${values[flag]}"`);
+    if (['0.0.0.0', '::'].includes(values[flag])) throw new Error(`--${flag} must be one address of this machine (browsers are told it), not ${values[flag]}`);
   }
   const bundled = { port, relayPorts: [min, max], ttl: ttlSeconds };
   if (values['turn-ip']) bundled.listenIp = values['turn-ip'];
   if (values['turn-external-ip']) bundled.externalIp = values['turn-external-ip'];
   return { setting: bundled, required: mode === 'on' };
+}
+
+/**
+ * No TURN for anonymous users on an address other computers reach: anyone could pick a uid and
+ * relay through the server (the per-user quota means nothing when uids are free). `--turn on`
+ * fails; `--turn auto` says so and goes on without TURN.
+ * @param {{ setting: false | TurnSetting, required: boolean }} turn what turnSettingFrom() gave
+ * @param {{ auth: { anonymous: boolean } }} config
+ * @param {string} host
+ */
+export function guardTurn(turn, config, host, warn = console.warn) {
+  if (!turn.setting || !config.auth.anonymous || isLoopback(host)) return turn;
+  const why = `TURN is not offered to anonymous users on ${host}: anyone could relay through this server. Use --auth password or token`;
+  if (turn.required) throw new Error(`${why}, or --turn off`);
+  warn(`${why} to have it.`);
+  return { setting: false, required: false };
 }
 
 /**
@@ -395,7 +418,7 @@ ${TURN_CLI_HELP}`);
   }
   let turn;
   try {
-    turn = turnSettingFrom(values, { fileTurn: config.turn });
+    turn = guardTurn(turnSettingFrom(values, { fileTurn: config.turn }), config, values.host);
   } catch (error) {
     console.error(error.message);
     process.exit(2);

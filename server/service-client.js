@@ -1,5 +1,6 @@
 // The MQTT connection of a server-side service (the relay gateway, the TURN credential service):
 // a service account on the embedded broker or on Mosquitto, over TCP or WebSocket.
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import mqtt from 'mqtt';
 
@@ -16,19 +17,35 @@ export function connectBroker(url, options) {
 }
 
 /**
- * Connects as the service account `username` and resolves once the broker has let it in.
+ * A client id for the service account `username`: the name and a random part. A client id names
+ * one session, and a second connection with the same id takes it over: a fixed id would let
+ * anyone who can connect knock the service off (Mosquitto does not tie client ids to accounts;
+ * the embedded broker allows ids starting with `~` only to their own account).
+ * @param {string} username
+ */
+export const serviceClientId = (username) => `${username}-${randomBytes(6).toString('hex')}`;
+
+/**
+ * Connects as the service account `username` and resolves once the broker has let it in. After
+ * that, mqtt.js reconnects by itself whatever happens to the connection.
  * @param {{ brokerURL: string, username: string, password: string, will?: import('mqtt').IClientOptions['will'], log?: (message: string) => void }} options
  * @returns {Promise<import('mqtt').MqttClient>}
  */
 export async function connectService({ brokerURL, username, password, will, log = () => {} }) {
-  const mq = connectBroker(brokerURL, { protocolVersion: 4, clientId: username, username, password, clean: true, reconnectPeriod: 1000, will });
+  const mq = connectBroker(brokerURL, { protocolVersion: 4, clientId: serviceClientId(username), username, password, clean: true, reconnectPeriod: 1000, will });
   mq.on('error', (error) => log(`broker connection: ${error.message}`));
   await new Promise((resolve, reject) => {
-    mq.once('connect', resolve);
-    mq.once('error', (error) => {
+    // Only the first connection decides: once in, a later error (a broker restart) must not end it.
+    const settle = (error) => {
+      mq.off('connect', onConnect);
+      mq.off('error', settle);
+      if (!error) return resolve();
       mq.end(true);
       reject(error);
-    });
+    };
+    const onConnect = () => settle();
+    mq.on('connect', onConnect);
+    mq.on('error', settle);
   });
   return mq;
 }

@@ -3,12 +3,13 @@
 //
 // It is an MQTT service account on the broker, like the relay gateway, so it works the same on
 // the embedded broker and on Mosquitto:
-//   wd-relay/turn/status       retained {v:1} while it runs, cleared by its Will: clients know
-//                              at connection time whether credentials will come
+//   wd-relay/turn/status       retained {v:1, id} while it runs, cleared by its Will: clients know
+//                              at connection time whether credentials will come, and a new id
+//                              (a restarted service, maybe with a new secret) makes them ask again
 //   wd-relay/turn/in/<uid>     a user's request {v:1, path}; only <uid> may write there, so the
 //                              topic names the signed-in user
 //   P/inbox/<uid>/~turn        the answer {v:1, iceServers, ttl}; only <uid> may read there
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { RELAY_ROOT, TURN_SENDER, TURN_STATUS_TOPIC, isInteractionPath, isValidUid } from './acl.js';
 import { connectService } from './service-client.js';
 
@@ -79,11 +80,12 @@ export async function startTurnCredentials({ brokerURL, username, password, urls
     mq.publish(`${path}/inbox/${uid}/${TURN_SENDER}`, JSON.stringify(answer), { qos: 1 });
   });
   // mqtt.js subscribes again by itself after a reconnection; the status must be re-announced.
-  const announce = () => mq.publish(TURN_STATUS_TOPIC, JSON.stringify({ v: 1 }), { qos: 1, retain: true });
+  const status = JSON.stringify({ v: 1, id: randomBytes(9).toString('base64url') });
+  const announce = () => mq.publish(TURN_STATUS_TOPIC, status, { qos: 1, retain: true });
   mq.on('connect', announce);
   try {
     await mq.subscribeAsync(`${RELAY_ROOT}/turn/in/+`, { qos: 1 });
-    await mq.publishAsync(TURN_STATUS_TOPIC, JSON.stringify({ v: 1 }), { qos: 1, retain: true });
+    await mq.publishAsync(TURN_STATUS_TOPIC, status, { qos: 1, retain: true });
   } catch (error) {
     // A broker that refuses the subscription (an ACL without the service's topics) fails the
     // start: without this the connection would stay open, and reconnect, with nobody to close it.

@@ -76,22 +76,29 @@ export function stunBinding(host, port, timeoutMs = 500) {
   });
 }
 
-const isLoopback = (ip) => /^127\./.test(ip) || ip === '::1';
+/** True for loopback addresses and the name localhost. */
+export const isLoopback = (host) => host === 'localhost' || host === '::1' || /^127\./.test(host);
 
 /**
  * Binds `port` (0: any) on `host` for TCP, then the same port for UDP, and releases both:
- * resolves with the port when both were free, else null.
+ * resolves with the port when both were free, else null (and `failure` says why).
  */
-async function tryPort(host, port) {
+async function tryPort(host, port, failure = {}) {
   const server = net.createServer();
   const tcpPort = await new Promise((resolve) => {
-    server.once('error', () => resolve(null));
+    server.once('error', (error) => {
+      failure.code = error.code;
+      resolve(null);
+    });
     server.listen(port, host, () => resolve(/** @type {net.AddressInfo} */ (server.address()).port));
   });
   if (tcpPort === null) return null;
   const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
   const free = await new Promise((resolve) => {
-    udp.once('error', () => resolve(false));
+    udp.once('error', (error) => {
+      failure.code = error.code;
+      resolve(false);
+    });
     udp.bind(tcpPort, host, () => resolve(true));
   });
   await new Promise((resolve) => server.close(resolve));
@@ -106,11 +113,14 @@ async function tryPort(host, port) {
  * check below would be answered by the first one), or a free one for 0.
  */
 async function choosePort(host, port) {
+  const failure = {};
   for (let attempt = 0; attempt < (port === 0 ? 20 : 1); attempt++) {
-    const chosen = await tryPort(host, port);
+    const chosen = await tryPort(host, port, failure);
     if (chosen !== null) return chosen;
   }
-  throw new Error(port === 0 ? `turn: found no port free for UDP and TCP on ${host}` : `turn: port ${port} on ${host} is in use (another TURN server?)`);
+  if (failure.code === 'EADDRNOTAVAIL') throw new Error(`turn: ${host} is not an address of this machine`);
+  if (port === 0) throw new Error(`turn: found no port free for UDP and TCP on ${host} (${failure.code})`);
+  throw new Error(failure.code === 'EADDRINUSE' ? `turn: port ${port} on ${host} is in use (another TURN server?)` : `turn: can not listen on ${host}:${port} (${failure.code})`);
 }
 
 /**

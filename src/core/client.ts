@@ -250,7 +250,7 @@ export class Client {
         this.emitter.emit('presence', who, state);
       }),
       signaling.on('status', (status) => this.emitter.emit('status', status)),
-      signaling.on('turn-service', (online) => turn.setServiceOnline(online)),
+      signaling.on('turn-service', (online, id) => turn.setServiceOnline(online, id)),
       signaling.on('turn', (message) => turn.receive(message)),
       turn.on('update', () => this.applyIceServers()),
       signaling.on('refused', () => {

@@ -137,7 +137,17 @@ export class Conversation {
     if (mode === 'server_based') {
       const port = host.relayPort(conversationId, (message) => this.relay?.handle(message));
       this.closeRelayPort = port.close;
-      this.relay = new RelayMedia({ cid: conversationId, uid: host.uid, rtcConfig: host.rtcConfig, localStream, port });
+      // rtcConfig as a getter: the subscriber connection comes later, and by then the TURN
+      // credentials may have been renewed.
+      this.relay = new RelayMedia({
+        cid: conversationId,
+        uid: host.uid,
+        get rtcConfig() {
+          return host.rtcConfig;
+        },
+        localStream,
+        port,
+      });
       this.relay.on('participant', (uid, stream) => this.onRelayParticipant(uid, stream));
       this.relay.on('participant_gone', (uid) => this.removeParticipant(uid, 'left'));
       this.relay.on('failed', (error) => this.failRelay(error));

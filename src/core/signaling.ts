@@ -31,8 +31,8 @@ export interface SignalingEvents {
   status: (status: SignalingStatus) => void;
   /** A reply or event from the relay gateway (server_based conversations), parsed JSON. */
   relay: (message: Record<string, unknown>) => void;
-  /** The TURN credential service came (true) or went (false): its retained status topic. */
-  'turn-service': (online: boolean) => void;
+  /** The TURN credential service came (true, with the id of this run of it) or went (false): its retained status topic. */
+  'turn-service': (online: boolean, id: string) => void;
   /** Credentials from the TURN credential service (parsed JSON, not yet validated). */
   turn: (message: unknown) => void;
   /** The broker refused to let us back in after a drop (MQTT return code 4 or 5): new credentials needed. */
@@ -239,7 +239,7 @@ export class Signaling {
     const presenceUid = presenceUidOf(path, topic);
     if (presenceUid) return this.receivePresence(presenceUid, payload);
     if (topic === inboxTopic(path, this.uid, RELAY_SENDER)) return this.receiveRelay(payload);
-    if (topic === TURN_STATUS_TOPIC) return this.emit('turn-service', payload.byteLength > 0);
+    if (topic === TURN_STATUS_TOPIC) return this.receiveTurnStatus(payload);
     if (topic === inboxTopic(path, this.uid, TURN_SENDER)) return this.receiveTurn(payload);
     const from = inboxSenderOf(path, this.uid, topic);
     if (!from) return this.drop(topic, 'not an inbox or presence topic of this user');
@@ -258,6 +258,18 @@ export class Signaling {
       // fall through
     }
     this.drop('relay inbox', 'malformed relay message');
+  }
+
+  private receiveTurnStatus(payload: Uint8Array): void {
+    if (payload.byteLength === 0) return this.emit('turn-service', false, '');
+    let id = '';
+    try {
+      const value: unknown = JSON.parse(new TextDecoder().decode(payload));
+      id = typeof (value as { id?: unknown })?.id === 'string' ? (value as { id: string }).id : '';
+    } catch {
+      return this.drop('TURN status', 'malformed status');
+    }
+    this.emit('turn-service', true, id);
   }
 
   private receiveTurn(payload: Uint8Array): void {

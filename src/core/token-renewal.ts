@@ -77,6 +77,8 @@ export class TokenRenewal {
   /** The current token came from recover(): if the broker lets the client go again while it should hold, give up. */
   private recovered = false;
   private stopped = false;
+  /** A token the application gave while a renewal ran: applied once that renewal is done. */
+  private queued?: User;
   /**
    * True while getToken or updateToken runs: a refusal the client reports meanwhile is this
    * renewal's outcome, reported through its own `error`.
@@ -103,6 +105,10 @@ export class TokenRenewal {
 
   /** Renews now with a token the application gave (already checked for this uid). */
   renewWith(user: User): void {
+    if (this.busy) {
+      this.queued = user; // the newest one wins, after the renewal under way
+      return;
+    }
     void this.renew(async () => user);
   }
 
@@ -172,6 +178,9 @@ export class TokenRenewal {
       this.schedule();
     } finally {
       this.busy = false;
+      const queued = this.queued;
+      this.queued = undefined;
+      if (queued && !this.stopped) void this.renew(async () => queued);
     }
   }
 }

@@ -17,6 +17,9 @@ export interface TurnCredentialsEvents {
 const RENEW_AT = 0.8;
 /** setTimeout takes at most 2^31-1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** An unanswered request (the service dropped it, say past its rate limit) is sent again after 5 s, 10 s, … up to a minute. */
+const FIRST_RETRY_MS = 5_000;
+const MAX_RETRY_MS = 60_000;
 const MAX_SERVERS = 8;
 const MAX_URLS = 8;
 
@@ -47,6 +50,12 @@ export class TurnCredentials {
 
   private readonly emitter = createEmitter<TurnCredentialsEvents>();
   private serviceOnline = false;
+  /** The run of the service that announced itself last, and the one that issued what is held. */
+  private serviceId = '';
+  private issuedBy = '';
+  private askedAt = 0;
+  private retryTimer?: ReturnType<typeof setTimeout>;
+  private retryDelay = FIRST_RETRY_MS;
   /** When the current credentials were received and how long they last (ms). */
   private receivedAt = 0;
   private lifetimeMs = 0;
@@ -62,13 +71,19 @@ export class TurnCredentials {
     return this.emitter.on(event, callback);
   }
 
-  /** The service's retained status: seen at every (re)connection while it runs. */
-  setServiceOnline(online: boolean): void {
+  /** The service's retained status, with the id of its run: seen at every (re)connection while it runs. */
+  setServiceOnline(online: boolean, id = ''): void {
     this.serviceOnline = online;
-    if (!online) return this.wake(); // nothing will come: nobody waits for it
-    // A reconnection delivers the status again: ask only when nothing valid is held, or when
-    // the renewal may have been missed while offline.
-    if (this.servers.length === 0 || Date.now() - this.receivedAt > this.lifetimeMs / 2) this.ask();
+    if (!online) {
+      clearTimeout(this.retryTimer);
+      return this.wake(); // nothing will come: nobody waits for it
+    }
+    this.serviceId = id;
+    // A reconnection delivers the status again: ask when nothing is held, when another run of the
+    // service issued it (a restarted server may have a new secret), or when the renewal may have
+    // been missed while offline.
+    const stale = this.servers.length === 0 || this.issuedBy !== id || Date.now() - this.receivedAt > this.lifetimeMs / 2;
+    if (stale) this.ask();
   }
 
   receive(message: unknown): void {
@@ -77,6 +92,9 @@ export class TurnCredentials {
     if (!parsed) return log.debug('dropped malformed TURN credentials');
     this.servers = parsed.iceServers;
     this.receivedAt = Date.now();
+    this.issuedBy = this.serviceId;
+    clearTimeout(this.retryTimer);
+    this.retryDelay = FIRST_RETRY_MS;
     // The lifetime counts from now on our own clock, so a skewed clock does not matter.
     this.lifetimeMs = parsed.ttl * 1000;
     clearTimeout(this.renewTimer);
@@ -108,6 +126,7 @@ export class TurnCredentials {
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.retryTimer);
     clearTimeout(this.renewTimer);
     clearTimeout(this.expiryTimer);
     this.wake();
@@ -115,8 +134,16 @@ export class TurnCredentials {
 
   private ask(): void {
     if (this.closed) return;
+    this.askedAt = Date.now();
     // Offline: the status comes again with the reconnection, and asks then.
     this.request().catch((error) => log.debug('TURN credential request not sent', error));
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (!this.serviceOnline || this.receivedAt >= this.askedAt) return;
+      log.debug(`no TURN credentials ${this.retryDelay} ms after asking: asking again`);
+      this.retryDelay = Math.min(this.retryDelay * 2, MAX_RETRY_MS);
+      this.ask();
+    }, this.retryDelay);
   }
 
   private expire(): void {

@@ -29,8 +29,13 @@ function run(command, args, input) {
   if (status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${stderr}`);
 }
 
-/** Why this internet can not be made here, or false when it can. */
+/**
+ * Why this internet can not be made here, or false when it can. Only inside the namespace that
+ * scripts/isolated.js made (it sets WD_ISOLATED): the bridge, its address and the routes must
+ * never touch the machine's own network.
+ */
 export function noInternet() {
+  if (process.env.WD_ISOLATED !== '1') return 'runs only inside scripts/isolated.js (a network namespace of its own)';
   const probe = spawnSync('sh', ['-c', 'unshare -n true && ip link add wdprobe0 type bridge && ip link del wdprobe0 && command -v nft nsenter'], { stdio: 'ignore' });
   return probe.status === 0 ? false : 'needs a network namespace of our own with unshare, nsenter, ip and nft (scripts/isolated.js as root)';
 }
@@ -46,7 +51,13 @@ async function holder() {
   // unshare execs sleep once the namespace exists: wait until its namespace differs from ours.
   const own = readlinkSync('/proc/self/ns/net');
   for (let i = 0; i < 200 && readlinkSync(path) === own; i++) await new Promise((r) => setTimeout(r, 5));
-  return { child, path, inode: readlinkSync(path) };
+  const inode = readlinkSync(path);
+  if (inode === own) {
+    // Never hand out our own namespace: close() kills every process in a home's namespace.
+    child.kill('SIGKILL');
+    throw new Error('unshare -n did not make a new network namespace');
+  }
+  return { child, path, inode };
 }
 
 /** Makes the network; `close()` removes it and kills whatever still runs in a home. */
