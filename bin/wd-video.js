@@ -6,9 +6,11 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../server/config.js';
+import { isLoopback } from '../server/turn.js';
 import {
   RELAY_CLI_HELP,
   RELAY_CLI_OPTIONS,
+  guardTurn,
   TURN_CLI_HELP,
   TURN_CLI_OPTIONS,
   readTlsFiles,
@@ -52,7 +54,6 @@ const fail = (message) => {
   process.exit(2);
 };
 
-const isLoopback = (host) => host === 'localhost' || host === '::1' || /^127\./.test(host);
 
 export async function main(argv = process.argv.slice(2)) {
   const [command, ...rest] = argv;
@@ -123,7 +124,7 @@ export async function main(argv = process.argv.slice(2)) {
   let turn;
   let relayOptions;
   try {
-    turn = turnSettingFrom(values, { fileTurn: config.turn });
+    turn = guardTurn(turnSettingFrom(values, { fileTurn: config.turn }), config, values.host);
     relayOptions = relaySettingFrom(values);
   } catch (error) {
     fail(error.message);
