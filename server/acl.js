@@ -33,7 +33,7 @@ function isValidPath(levels) {
 export const isInteractionPath = (path) => typeof path === 'string' && path.length <= 512 && isValidPath(path.split('/'));
 
 /** True when `levels` is an interaction path that `served` covers ('*', the path, or a path above it). */
-function isServed(levels, served) {
+export function isServed(levels, served) {
   const path = levels.join('/');
   return served.some((p) => p === '*' || p === path || path.startsWith(`${p}/`));
 }

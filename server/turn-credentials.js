@@ -10,7 +10,7 @@
 //                              topic names the signed-in user
 //   P/inbox/<uid>/~turn        the answer {v:1, iceServers, ttl}; only <uid> may read there
 import { createHmac, randomBytes } from 'node:crypto';
-import { RELAY_ROOT, TURN_SENDER, TURN_STATUS_TOPIC, isInteractionPath, isValidUid } from './acl.js';
+import { RELAY_ROOT, TURN_SENDER, TURN_STATUS_TOPIC, isInteractionPath, isServed, isValidUid } from './acl.js';
 import { connectService } from './service-client.js';
 
 /** Default lifetime of a credential: a day, as the TURN REST draft suggests; the client renews at 80%. */
@@ -50,7 +50,6 @@ export async function startTurnCredentials({ brokerURL, username, password, urls
   const recent = new Map();
   let issued = 0;
 
-  const served = (path) => paths.some((p) => p === '*' || p === path || path.startsWith(`${p}/`));
   const isFlooding = (uid) => {
     const now = Date.now();
     const entry = recent.get(uid);
@@ -72,7 +71,7 @@ export async function startTurnCredentials({ brokerURL, username, password, urls
       request = null;
     }
     const path = request?.path;
-    if (request?.v !== 1 || !isInteractionPath(path) || !served(path)) return log(`dropped a malformed TURN credential request from ${uid}`);
+    if (request?.v !== 1 || !isInteractionPath(path) || !isServed(path.split('/'), paths)) return log(`dropped a malformed TURN credential request from ${uid}`);
     if (isFlooding(uid)) return log(`dropped a TURN credential request from ${uid}: too many`);
     const { username: name, credential } = turnCredentials({ secret, uid, ttl });
     issued++;

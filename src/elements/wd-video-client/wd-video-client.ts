@@ -202,6 +202,7 @@ export class WdVideoClient extends LitElement {
    * get back in through getToken once, or give up. mqtt.js does not retry a refused sign-in.
    */
   private onClientError(client: Client, error: WdVideoError): void {
+    if (client !== this.current) return; // a late error of a client this element has let go
     const refused = (error.code === ErrorCode.TOKEN_EXPIRED || error.code === ErrorCode.INIT_FAILED) && this.signalingStatus !== 'online';
     if (this.renewal?.busy) {
       // The renewal under way reports its outcome; it must know the client is out.
