@@ -125,7 +125,9 @@ async function call(caller, callee, calleeId, callerId) {
   await callee.page.evaluate((from) => window.h.client.on('invite', (i) => i.from === from && window.h.accept(from)), callerId);
   await caller.page.evaluate((to) => window.h.invite(to), calleeId);
   assert.equal((await caller.page.evaluate((to) => window.h.outcome(to), calleeId)).status, 'accepted');
+  // h.decoding() looks at the participants connected when it starts: wait for both ends first.
   await poll(callee.page, (id) => window.h.participants().includes(id), callerId, { what: `${callerId} connected` });
+  await poll(caller.page, (id) => window.h.participants().includes(id), calleeId, { what: `${calleeId} connected` });
   assert.deepEqual(await caller.page.evaluate(() => window.h.decoding()), [calleeId]);
   assert.deepEqual(await callee.page.evaluate(() => window.h.decoding()), [callerId]);
 }
