@@ -1,5 +1,6 @@
 import { ErrorCode, WdVideoError } from './errors.js';
-import { assertUid, isValidId, randomId } from './ids.js';
+import { isValidId } from '../protocol/index.js';
+import { assertUid, randomId } from './ids.js';
 
 export interface User {
   uid: string;

@@ -4,7 +4,7 @@ import { ErrorCode, WdVideoError } from './errors.js';
 import type { LocalStream } from './local-stream.js';
 import { log } from './logger.js';
 import type { OutgoingInvite } from './invite.js';
-import type { ConversationMode, Message, OutgoingMessage } from './messages.js';
+import type { ConversationMode, Message, OutgoingMessage } from '../protocol/index.js';
 import type { RelayMessage, RelayPort } from './janus.js';
 import { PeerLink } from './peer-link.js';
 import { RelayMedia } from './relay-media.js';

@@ -1,18 +1,22 @@
+import { idProblem, interactionPathProblem, type InteractionRef } from '../protocol/index.js';
 import { invalidArgument } from './errors.js';
 
-/** A uid, conversation id or message id: 1 to 64 of A-Z a-z 0-9 _ - (safe as one topic level). */
-export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-export function isValidId(value: unknown): value is string {
-  return typeof value === 'string' && ID_PATTERN.test(value);
-}
-
+/** `uid`, checked by the protocol's id rule; 40001 when it is not one. */
 export function assertUid(uid: unknown, what = 'uid'): string {
-  if (!isValidId(uid)) {
-    throw invalidArgument(`${what} must be 1 to 64 characters of A-Z a-z 0-9 _ -, got ${JSON.stringify(uid)}`);
-  }
-  return uid;
+  const problem = idProblem(uid, what);
+  if (problem) throw invalidArgument(problem);
+  return uid as string;
 }
+
+/** Normalises and checks an interaction path (the protocol's rule); 40001 when it is not one. */
+export function toInteractionPath(ref: unknown): string {
+  const path = typeof ref === 'string' ? ref : (ref as { path?: unknown } | null)?.path;
+  const problem = interactionPathProblem(path);
+  if (problem) throw invalidArgument(problem);
+  return path as string;
+}
+
+export type { InteractionRef };
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 

@@ -23,8 +23,8 @@ export {
   type ResolutionPreset,
 } from './local-stream.js';
 export { setLogLevel, type LogLevel } from './logger.js';
-export type { ConversationMode } from './messages.js';
+export type { ConversationMode } from '../protocol/index.js';
 export type { PresenceState, SignalingStatus, SignalingStats } from './signaling.js';
 export type { MediaFigures, ParticipantStats } from './stats.js';
 export { RemoteStream, Stream, type StreamEvents } from './stream.js';
-export { toInteractionPath, type InteractionRef } from './topics.js';
+export { toInteractionPath, type InteractionRef } from './ids.js';

@@ -4,7 +4,7 @@ import type { Conversation } from './conversation.js';
 import { ErrorCode, WdVideoError } from './errors.js';
 import { LocalStream } from './local-stream.js';
 import { log } from './logger.js';
-import type { ConversationMode, IceCandidateData, InviteMessage, Message } from './messages.js';
+import type { ConversationMode, IceCandidateData, InviteMessage, Message } from '../protocol/index.js';
 
 export type OutgoingInviteStatus = 'pending' | 'accepted' | 'rejected' | 'canceled' | 'failed' | 'busy' | 'timeout';
 

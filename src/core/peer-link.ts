@@ -3,7 +3,7 @@ import { createEmitter } from './emitter.js';
 import { preferSharedCodecs, setSenderStreams } from './environment.js';
 import type { LocalStream, MediaKind } from './local-stream.js';
 import { log } from './logger.js';
-import type { IceCandidateData } from './messages.js';
+import type { IceCandidateData } from '../protocol/index.js';
 import { bindSenders } from './senders.js';
 import { RemoteStream } from './stream.js';
 

@@ -5,7 +5,7 @@ import { createEmitter } from './emitter.js';
 import { ErrorCode, WdVideoError } from './errors.js';
 import { randomId } from './ids.js';
 import { log } from './logger.js';
-import { PROTOCOL_VERSION, parseMessage, type Message, type OutgoingMessage } from './messages.js';
+import { PROTOCOL_VERSION, parseMessage, type Message, type OutgoingMessage } from '../protocol/index.js';
 import {
   RELAY_SENDER,
   TURN_SENDER,
@@ -18,7 +18,7 @@ import {
   presenceUidOf,
   relayRequestTopic,
   turnRequestTopic,
-} from './topics.js';
+} from '../protocol/index.js';
 
 export type PresenceState = 'online' | 'busy';
 export type SignalingStatus = 'connecting' | 'online' | 'offline' | 'closed';

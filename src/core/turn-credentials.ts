@@ -1,6 +1,7 @@
 import type { Unsubscribe } from 'nanoevents';
 import { createEmitter } from './emitter.js';
 import { log } from './logger.js';
+import { isIceServerUrl } from '../protocol/index.js';
 
 /**
  * TURN credentials from the server (server/turn-credentials.js): time-limited, for this user
@@ -34,7 +35,7 @@ export function parseTurnCredentials(value: unknown): { iceServers: RTCIceServer
     const { urls, username, credential } = (server ?? {}) as { urls?: unknown; username?: unknown; credential?: unknown };
     const list = typeof urls === 'string' ? [urls] : urls;
     if (!Array.isArray(list) || list.length === 0 || list.length > MAX_URLS) return null;
-    if (!list.every((url) => typeof url === 'string' && /^(stun|stuns|turn|turns):[^\s]{1,250}$/.test(url))) return null;
+    if (!list.every(isIceServerUrl)) return null;
     if (typeof username !== 'string' || typeof credential !== 'string' || username.length > 300 || credential.length > 300) return null;
     servers.push({ urls: list as string[], username, credential });
   }

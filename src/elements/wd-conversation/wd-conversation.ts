@@ -7,7 +7,7 @@ import { ErrorCode, WdVideoError } from '../../core/errors.js';
 import type { IncomingInvite, OutgoingInvite } from '../../core/invite.js';
 import type { LocalStream } from '../../core/local-stream.js';
 import { log } from '../../core/logger.js';
-import type { ConversationMode } from '../../core/messages.js';
+import type { ConversationMode } from '../../core/index.js';
 import { fire } from '../events.js';
 import { ScopeController } from '../scope-controller.js';
 import { styles } from './wd-conversation.styles.js';
