@@ -39,6 +39,8 @@ export const ACL_RULES: readonly AclRule[] = [
   { access: 'subscribe', levels: [PATH, PRESENCE, ANY] },
   { access: 'subscribe', levels: [PATH, PRESENCE, UID] },
   { access: 'subscribe', levels: [PATH, INBOX, USER, ANY] },
+  // One sender in one's own inbox: Mosquitto's `P/inbox/%u/+` allows it too.
+  { access: 'subscribe', levels: [PATH, INBOX, USER, UID] },
   { access: 'subscribe', levels: [RELAY_ROOT, TURN, STATUS], service: TURN_ACCOUNT },
 ];
 
