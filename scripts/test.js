@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// `npm test`: build (manifest, bundles, the framework examples), type-check, browser tests
+// `npm test`: lint, unit tests, build (manifest, bundles, the framework examples), type-check, browser tests
 // (web-test-runner), then Node-driven tests (broker, docs and multi-context end-to-end). Every stage runs even when an earlier one fails, so one run
 // shows everything that is broken; the exit code is non-zero if any stage failed.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
-const testFiles = (dir) => readdirSync(dir).filter((f) => f.endsWith('.test.js')).map((f) => `${dir}/${f}`);
+const testFiles = (dir, ending = '.test.js') => readdirSync(dir).filter((f) => f.endsWith(ending)).map((f) => `${dir}/${f}`);
 
 const stages = [
+  ['lint', 'npm', ['run', '--silent', 'lint']],
+  ['unit tests', process.execPath, ['--import', 'tsx', '--test', ...testFiles('test/unit', '.test.ts')]],
   ['manifest', 'custom-elements-manifest', ['analyze', '--quiet']],
   ['build', 'rollup', ['-c', '--silent']],
   ['size budget', process.execPath, ['scripts/size.js']],
