@@ -4,7 +4,6 @@ import * as wdVideo from './index.js';
 export * from './index.js';
 
 declare global {
-  // eslint-disable-next-line no-var
   var wdVideo: typeof import('./index.js');
 }
 globalThis.wdVideo ??= wdVideo;

@@ -23,8 +23,11 @@ export {
   type ResolutionPreset,
 } from './local-stream.js';
 export { setLogLevel, type LogLevel } from './logger.js';
+/** wd-video's own logger, for the elements (they reach the core only through this file). */
+export { log } from './logger.js';
 export type { ConversationMode } from '../protocol/index.js';
 export type { PresenceState, SignalingStatus, SignalingStats } from './signaling.js';
 export type { MediaFigures, ParticipantStats } from './stats.js';
 export { RemoteStream, Stream, type StreamEvents } from './stream.js';
 export { toInteractionPath, type InteractionRef } from './ids.js';
+export { TokenRenewal, checkToken, tokenFrom, type TokenRenewalEvents, type TokenSource } from './token-renewal.js';

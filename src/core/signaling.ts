@@ -262,7 +262,7 @@ export class Signaling {
 
   private receiveTurnStatus(payload: Uint8Array): void {
     if (payload.byteLength === 0) return this.emit('turn-service', false, '');
-    let id = '';
+    let id: string;
     try {
       const value: unknown = JSON.parse(new TextDecoder().decode(payload));
       id = typeof (value as { id?: unknown })?.id === 'string' ? (value as { id: string }).id : '';

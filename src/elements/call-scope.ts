@@ -1,7 +1,6 @@
 import { createContext } from '@lit/context';
 import { createNanoEvents, type Unsubscribe } from 'nanoevents';
-import type { Client } from '../core/client.js';
-import type { LocalStream } from '../core/local-stream.js';
+import type { Client, LocalStream } from '../core/index.js';
 
 /**
  * What one `<wd-video-client>` shares with the elements inside it: the client once it is ready,

@@ -1,9 +1,4 @@
-import type { Client } from '../core/client.js';
-import type { Conversation, Participant } from '../core/conversation.js';
-import type { WdVideoError } from '../core/errors.js';
-import type { IncomingInvite, OutgoingInvite } from '../core/invite.js';
-import type { PresenceState } from '../core/signaling.js';
-import type { LocalStream } from '../core/local-stream.js';
+import type { Client, Conversation, IncomingInvite, LocalStream, OutgoingInvite, Participant, PresenceState, WdVideoError } from '../core/index.js';
 
 /** Every event the elements fire, with its detail. All bubble and cross shadow roots. */
 export interface WdEventDetails {

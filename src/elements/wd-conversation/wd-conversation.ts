@@ -2,12 +2,17 @@ import { LitElement, html, nothing } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { ref } from 'lit/directives/ref.js';
 import { repeat } from 'lit/directives/repeat.js';
-import type { Conversation, Participant } from '../../core/conversation.js';
-import { ErrorCode, WdVideoError } from '../../core/errors.js';
-import type { IncomingInvite, OutgoingInvite } from '../../core/invite.js';
-import type { LocalStream } from '../../core/local-stream.js';
-import { log } from '../../core/logger.js';
-import type { ConversationMode } from '../../core/index.js';
+import {
+  ErrorCode,
+  WdVideoError,
+  log,
+  type Conversation,
+  type ConversationMode,
+  type IncomingInvite,
+  type LocalStream,
+  type OutgoingInvite,
+  type Participant,
+} from '../../core/index.js';
 import { fire } from '../events.js';
 import { ScopeController } from '../scope-controller.js';
 import { styles } from './wd-conversation.styles.js';

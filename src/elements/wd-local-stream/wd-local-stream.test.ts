@@ -1,6 +1,5 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
-import { ErrorCode } from '../../core/errors.js';
-import { listDevices } from '../../core/local-stream.js';
+import { ErrorCode, listDevices } from '../../core/index.js';
 import '../register.js';
 import type { WdLocalStream } from './wd-local-stream.js';
 

@@ -1,8 +1,6 @@
 import { LitElement, html, nothing } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
-import { ErrorCode, WdVideoError } from '../../core/errors.js';
-import { LocalStream, listDevices, type ResolutionPreset } from '../../core/local-stream.js';
-import { log } from '../../core/logger.js';
+import { ErrorCode, LocalStream, WdVideoError, listDevices, log, type ResolutionPreset } from '../../core/index.js';
 import { fire } from '../events.js';
 import { ScopeController } from '../scope-controller.js';
 import { styles } from './wd-local-stream.styles.js';

@@ -1,7 +1,6 @@
 import { authBrokerURL, brokerURL, passwords } from '/__wd-test-env.js';
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
-import { ErrorCode, type WdVideoError } from '../../core/errors.js';
-import { setLogLevel } from '../../core/logger.js';
+import { ErrorCode, setLogLevel, type WdVideoError } from '../../core/index.js';
 import '../register.js';
 import type { WdVideoClient } from './wd-video-client.js';
 

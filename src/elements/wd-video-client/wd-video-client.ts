@@ -1,12 +1,20 @@
 import { provide } from '@lit/context';
 import { LitElement, html } from 'lit';
 import { property } from 'lit/decorators.js';
-import { Auth, type User } from '../../core/auth.js';
-import { Client } from '../../core/client.js';
-import { ErrorCode, WdVideoError, invalidArgument } from '../../core/errors.js';
-import { log } from '../../core/logger.js';
-import type { PresenceState, SignalingStatus } from '../../core/signaling.js';
-import { TokenRenewal, checkToken, tokenFrom, type TokenSource } from '../../core/token-renewal.js';
+import {
+  Auth,
+  Client,
+  ErrorCode,
+  TokenRenewal,
+  WdVideoError,
+  checkToken,
+  log,
+  tokenFrom,
+  type PresenceState,
+  type SignalingStatus,
+  type TokenSource,
+  type User,
+} from '../../core/index.js';
 import { CallScope, callScopeContext } from '../call-scope.js';
 import { fire } from '../events.js';
 import { styles } from './wd-video-client.styles.js';
@@ -131,8 +139,8 @@ export class WdVideoClient extends LitElement {
   private async signIn(): Promise<User> {
     const { uid, token, getToken, password } = this;
     if (password) {
-      if (token || getToken) throw invalidArgument('set a password or a token (getToken), not both');
-      if (!uid) throw invalidArgument('a password needs a uid');
+      if (token || getToken) throw new WdVideoError(ErrorCode.INVALID_ARGUMENT, 'set a password or a token (getToken), not both');
+      if (!uid) throw new WdVideoError(ErrorCode.INVALID_ARGUMENT, 'a password needs a uid');
       return new Auth().signInWithPassword(uid, password);
     }
     if (token) {
