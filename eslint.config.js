@@ -12,26 +12,14 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: [
-      '**/node_modules/',
-      'dist/',
-      'coverage/',
-      'examples/*/dist/',
-      'bench/results/',
-      'test-results/',
-      '.scratch/',
-      'custom-elements.json',
-    ],
+    ignores: ['**/node_modules/', 'dist/', 'coverage/', 'examples/*/dist/', 'bench/results/', 'test-results/', '.scratch/', 'custom-elements.json'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     rules: {
       // `_`-prefixed names are deliberately unused (a required parameter, a discarded element).
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
-      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
       // Empty catch blocks are how best-effort cleanup (close, stop, unsubscribe) ignores failures.
       'no-empty': ['error', { allowEmptyCatch: true }],
       // Validators of ids, topics and config values reject control characters on purpose.

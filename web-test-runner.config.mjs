@@ -30,7 +30,12 @@ const brokerPlugin = {
     const root = new URL('./test/', import.meta.url).pathname;
     brokerServer = await startServer({ port: 0, root });
     const passwordFile = join(mkdtempSync(join(tmpdir(), 'wd-wtr-')), 'passwd');
-    writeFileSync(passwordFile, Object.entries(PASSWORDS).map(([uid, pw]) => `${uid}:${hashPassword(pw)}\n`).join(''));
+    writeFileSync(
+      passwordFile,
+      Object.entries(PASSWORDS)
+        .map(([uid, pw]) => `${uid}:${hashPassword(pw)}\n`)
+        .join(''),
+    );
     authServer = await startServer({ port: 0, root, config: { auth: { anonymous: false, passwordFile, jwt: { secret: JWT_SECRET } } } });
     const { broker } = authServer;
     const authenticate = broker.authenticate;

@@ -38,8 +38,7 @@ export interface LocalStreamEvents extends StreamEvents {
   screen_share_ended: () => void;
 }
 
-export const isResolutionPreset = (value: unknown): value is ResolutionPreset =>
-  typeof value === 'string' && Object.hasOwn(RESOLUTION_PRESETS, value);
+export const isResolutionPreset = (value: unknown): value is ResolutionPreset => typeof value === 'string' && Object.hasOwn(RESOLUTION_PRESETS, value);
 
 const videoConstraints = (preset: ResolutionPreset, deviceId?: string): MediaTrackConstraints => {
   const { width, height } = RESOLUTION_PRESETS[preset];
@@ -53,11 +52,12 @@ export function toMediaConstraints(options: CreateStreamOptions = {}): MediaStre
   const { audio = true, video = 'standard', cameraId, microphoneId } = options;
   if (typeof audio !== 'boolean') throw invalidArgument(`audio must be true or false, got ${JSON.stringify(audio)}`);
   if (video !== true && video !== false && !isResolutionPreset(video)) {
-    throw invalidArgument(
-      `unknown resolution ${JSON.stringify(video)}: use one of ${Object.keys(RESOLUTION_PRESETS).join(', ')}, true or false`,
-    );
+    throw invalidArgument(`unknown resolution ${JSON.stringify(video)}: use one of ${Object.keys(RESOLUTION_PRESETS).join(', ')}, true or false`);
   }
-  for (const [name, id] of [['cameraId', cameraId], ['microphoneId', microphoneId]] as const) {
+  for (const [name, id] of [
+    ['cameraId', cameraId],
+    ['microphoneId', microphoneId],
+  ] as const) {
     if (id !== undefined && (typeof id !== 'string' || id === '')) throw invalidArgument(`${name} must be a deviceId string`);
   }
   if (!audio && !video) throw invalidArgument('a stream needs audio, video or both');

@@ -124,7 +124,11 @@ export class TokenRenewal {
     if (this.recovered && this.expiresAt !== undefined && this.expiresAt > Date.now()) {
       // Out again on a fresh token that has not expired here: the broker's clock or secret disagrees. No loop.
       this.stop();
-      this.emitter.emit('error', new WdVideoError(ErrorCode.INIT_FAILED, 'the broker let the client go again right after a fresh token (are the clocks right?)'), true);
+      this.emitter.emit(
+        'error',
+        new WdVideoError(ErrorCode.INIT_FAILED, 'the broker let the client go again right after a fresh token (are the clocks right?)'),
+        true,
+      );
       return true;
     }
     void this.renew();

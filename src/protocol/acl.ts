@@ -74,8 +74,7 @@ function match(rule: AclRule, levels: string[], uid: string, served: ServedPaths
 }
 
 /** How a rule reads in a refusal: `P/inbox/<uid>/alice`. */
-const shown = (rule: AclRule, uid: string) =>
-  rule.levels.map((l) => (l === PATH ? 'P' : l === USER ? uid : l === UID ? '<uid>' : l)).join('/');
+const shown = (rule: AclRule, uid: string) => rule.levels.map((l) => (l === PATH ? 'P' : l === USER ? uid : l === UID ? '<uid>' : l)).join('/');
 
 function denial(access: AclRule['access'], uid: string, topic: string, served: ServedPaths, retain = false): string | null {
   const rules = ACL_RULES.filter((r) => r.access === access);
@@ -95,8 +94,7 @@ function denial(access: AclRule['access'], uid: string, topic: string, served: S
 }
 
 /** Why `uid` may not publish to `topic` (with `retain`), or null when it may. */
-export const publishDenial = (uid: string, topic: string, retain: boolean, served: ServedPaths = ['*']) =>
-  denial('publish', uid, topic, served, retain);
+export const publishDenial = (uid: string, topic: string, retain: boolean, served: ServedPaths = ['*']) => denial('publish', uid, topic, served, retain);
 
 /** Why `uid` may not subscribe to `filter`, or null when it may. */
 export const subscribeDenial = (uid: string, filter: string, served: ServedPaths = ['*']) => denial('subscribe', uid, filter, served);

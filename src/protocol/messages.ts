@@ -141,17 +141,12 @@ const bodyChecks: Record<MessageType, (m: Record<string, unknown>) => string | n
   reject: (m) => (optional(m.reason, isShortString(MAX_REASON_LENGTH)) ? null : 'bad reason'),
   cancel: () => null,
   busy: () => null,
-  sdp: (m) =>
-    isObject(m.desc) && (m.desc.type === 'offer' || m.desc.type === 'answer') && isSdp(m.desc.sdp) ? null : 'bad desc',
-  ice: (m) =>
-    Array.isArray(m.candidates) && m.candidates.length <= MAX_CANDIDATES && m.candidates.every(isCandidate)
-      ? null
-      : 'bad candidates',
+  sdp: (m) => (isObject(m.desc) && (m.desc.type === 'offer' || m.desc.type === 'answer') && isSdp(m.desc.sdp) ? null : 'bad desc'),
+  ice: (m) => (Array.isArray(m.candidates) && m.candidates.length <= MAX_CANDIDATES && m.candidates.every(isCandidate) ? null : 'bad candidates'),
   bye: () => null,
   media: (m) => (typeof m.audio === 'boolean' && typeof m.video === 'boolean' ? null : 'bad media state'),
   join: (m) => (optional(m.sdp, isSdp) ? null : 'bad sdp'),
-  members: (m) =>
-    Array.isArray(m.members) && m.members.length <= MAX_MEMBERS && m.members.every(isValidId) ? null : 'bad members',
+  members: (m) => (Array.isArray(m.members) && m.members.length <= MAX_MEMBERS && m.members.every(isValidId) ? null : 'bad members'),
 };
 
 /** Parses and validates one payload. Never throws: a bad message gives a reason to log. */

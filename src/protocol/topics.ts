@@ -71,10 +71,7 @@ export const JANUS_STATUS_FILTER = janusStatusTopic('+');
 
 /** What a topic a service subscribed to stands for, or null when it is none of the layout's. */
 export type ServiceTopic =
-  | { kind: 'relay-request'; uid: string }
-  | { kind: 'turn-request'; uid: string }
-  | { kind: 'janus-out'; id: string }
-  | { kind: 'janus-status'; id: string };
+  { kind: 'relay-request'; uid: string } | { kind: 'turn-request'; uid: string } | { kind: 'janus-out'; id: string } | { kind: 'janus-status'; id: string };
 
 export function parseServiceTopic(topic: string): ServiceTopic | null {
   const levels = topic.split('/');

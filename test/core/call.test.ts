@@ -92,7 +92,9 @@ describe('a 1:1 p2p call between two clients', () => {
     const alice = await onlineClient('alice', uniquePath('offline'));
     const stream = await cameraStream('low');
     const started = performance.now();
-    const error = await alice.inviteToConversation({ mode: 'p2p', participantId: 'nobody', localStream: stream }).then(unexpectedSuccess, (e: WdVideoError) => e);
+    const error = await alice
+      .inviteToConversation({ mode: 'p2p', participantId: 'nobody', localStream: stream })
+      .then(unexpectedSuccess, (e: WdVideoError) => e);
     expect(error.code).to.equal(ErrorCode.INVITATION_FAILED);
     expect(performance.now() - started).to.be.below(2000);
   });

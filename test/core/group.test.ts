@@ -59,7 +59,14 @@ describe('group calls in p2p mode (mesh)', () => {
     // Two invites at once: c and d must still find each other.
     await Promise.all(a.conversation.invite(['c', 'd']));
     const everyone = [a, b, c, d];
-    await Promise.all(everyone.map((m) => connectedTo(m.conversation!, everyone.filter((o) => o !== m).map((o) => o.client.uid!))));
+    await Promise.all(
+      everyone.map((m) =>
+        connectedTo(
+          m.conversation!,
+          everyone.filter((o) => o !== m).map((o) => o.client.uid!),
+        ),
+      ),
+    );
     for (const m of everyone) await allDecode(m.conversation!);
     expect(peerConnections.open()).to.equal(6 * 2);
 
@@ -72,7 +79,14 @@ describe('group calls in p2p mode (mesh)', () => {
 
     await b.conversation!.disconnect();
     const rest = [a, c, d];
-    await Promise.all(rest.map((m) => connectedTo(m.conversation!, rest.filter((o) => o !== m).map((o) => o.client.uid!))));
+    await Promise.all(
+      rest.map((m) =>
+        connectedTo(
+          m.conversation!,
+          rest.filter((o) => o !== m).map((o) => o.client.uid!),
+        ),
+      ),
+    );
     for (const m of rest) await allDecode(m.conversation!);
     expect(peerConnections.open()).to.equal(3 * 2);
 

@@ -28,11 +28,7 @@ export async function closeAll(): Promise<void> {
 }
 
 /** Resolves with the first emission of `event`. */
-export function once<T extends unknown[]>(
-  target: { on(event: string, cb: (...args: T) => void): () => void },
-  event: string,
-  timeoutMs = 15_000,
-): Promise<T> {
+export function once<T extends unknown[]>(target: { on(event: string, cb: (...args: T) => void): () => void }, event: string, timeoutMs = 15_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "${event}" within ${timeoutMs} ms`)), timeoutMs);
     const off = target.on(event, (...args: T) => {
@@ -58,10 +54,11 @@ export function frameCount(video: HTMLVideoElement): number {
   if (!counter) {
     const count = { frames: 0 };
     presented.set(video, (counter = count));
-    const next = () => video.requestVideoFrameCallback(() => {
-      count.frames++;
-      next();
-    });
+    const next = () =>
+      video.requestVideoFrameCallback(() => {
+        count.frames++;
+        next();
+      });
     next();
   }
   return counter.frames;

@@ -35,10 +35,7 @@ async function call(): Promise<Call> {
   const [incoming] = await ringing;
   const bobConversation = await incoming.accept(bobStream);
   const aliceConversation = await invite;
-  const [[atBob], [atAlice]] = await Promise.all([
-    connected(bobConversation, 'alice'),
-    connected(aliceConversation, 'bob'),
-  ]);
+  const [[atBob], [atAlice]] = await Promise.all([connected(bobConversation, 'alice'), connected(aliceConversation, 'bob')]);
   return { alice, bob, aliceStream, bobStream, atBob, atAlice, aliceConversation, bobConversation };
 }
 

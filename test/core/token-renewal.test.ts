@@ -40,7 +40,11 @@ describe('token renewal timing and checks', () => {
   });
 
   it('tokenFrom: a throwing getToken or one giving no string is 40100 with a readable message', async () => {
-    const failure = (getToken: () => string | Promise<string>) => tokenFrom(getToken).then(() => new Error('did not fail') as WdVideoError, (e: WdVideoError) => e);
+    const failure = (getToken: () => string | Promise<string>) =>
+      tokenFrom(getToken).then(
+        () => new Error('did not fail') as WdVideoError,
+        (e: WdVideoError) => e,
+      );
     const failed = await failure(() => Promise.reject(new Error('503 from the app server')));
     expect([failed.code, failed.message]).to.deep.equal([ErrorCode.INIT_FAILED, 'getToken() failed: 503 from the app server']);
     const notString = await failure(() => ({ token: 'x' }) as unknown as string);

@@ -93,9 +93,7 @@ describe('invalid input is refused with a coded error, not a hang', () => {
     const client = await onlineClient('alice', uniquePath('stream'));
     const stream = await cameraStream('low');
     stream.close();
-    expect((await failure(client.inviteToConversation({ mode: 'p2p', participantId: 'bob', localStream: stream }))).code).to.equal(
-      ErrorCode.INVALID_STREAM,
-    );
+    expect((await failure(client.inviteToConversation({ mode: 'p2p', participantId: 'bob', localStream: stream }))).code).to.equal(ErrorCode.INVALID_STREAM);
     const missing = client.inviteToConversation({ mode: 'p2p', participantId: 'bob' } as never);
     expect((await failure(missing)).code).to.equal(ErrorCode.INVALID_STREAM);
   });
@@ -116,8 +114,12 @@ describe('invalid input is refused with a coded error, not a hang', () => {
   });
 
   it('initializeApp() refuses a broker URL that can never work with 40001', () => {
-    expect(() => initializeApp({ brokerURL: 'ftp://example/mqtt' }, 'bad-url')).to.throw(WdVideoError).with.property('code', ErrorCode.INVALID_ARGUMENT);
-    expect(() => initializeApp({ brokerURL: '' }, 'empty-url')).to.throw(WdVideoError).with.property('code', ErrorCode.INVALID_ARGUMENT);
+    expect(() => initializeApp({ brokerURL: 'ftp://example/mqtt' }, 'bad-url'))
+      .to.throw(WdVideoError)
+      .with.property('code', ErrorCode.INVALID_ARGUMENT);
+    expect(() => initializeApp({ brokerURL: '' }, 'empty-url'))
+      .to.throw(WdVideoError)
+      .with.property('code', ErrorCode.INVALID_ARGUMENT);
   });
 
   it('init() twice on one client is refused with 40100, the first session intact', async () => {

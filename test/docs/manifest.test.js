@@ -26,8 +26,7 @@ function sourceAttributes(tag) {
   return attributes.sort();
 }
 
-const sourceEvents = (tag) =>
-  [...new Set([...read(`src/elements/${tag}/${tag}.ts`).matchAll(/fire\(this, '(wd-[a-z-]+)'/g)].map((m) => m[1]))].sort();
+const sourceEvents = (tag) => [...new Set([...read(`src/elements/${tag}/${tag}.ts`).matchAll(/fire\(this, '(wd-[a-z-]+)'/g)].map((m) => m[1]))].sort();
 
 for (const tag of TAGS) {
   test(`the manifest lists <${tag}> with every attribute and event of its source`, () => {

@@ -98,9 +98,7 @@ export class WdConversation extends LitElement {
     }
     this.calledId = participantId;
     const joining = this.current;
-    const invite = joining
-      ? joining.invite(participantId)
-      : client.inviteToConversation({ mode: this.mode, participantId, localStream: stream });
+    const invite = joining ? joining.invite(participantId) : client.inviteToConversation({ mode: this.mode, participantId, localStream: stream });
     if (!joining) {
       this.outgoing = invite;
       this.state = 'calling';
@@ -173,9 +171,11 @@ export class WdConversation extends LitElement {
                 ${p.videoMuted ? html`<span part="muted" class="badge" role="img" aria-label="camera off">cam off</span>` : nothing}
                 ${p.stats ? this.renderQuality(p.stats.quality) : nothing}
               </figcaption>
-              ${this.blocked.has(p.participantId)
-                ? html`<button part="resume" type="button" class="resume" @click=${() => this.resume(p)}>Play sound</button>`
-                : nothing}
+              ${
+                this.blocked.has(p.participantId)
+                  ? html`<button part="resume" type="button" class="resume" @click=${() => this.resume(p)}>Play sound</button>`
+                  : nothing
+              }
             </figure>
           `,
         )}

@@ -123,19 +123,23 @@ export class WdLocalStream extends LitElement {
     const hasVideo = stream.mediaStream.getVideoTracks().length > 0;
     return html`
       <div part="controls" class="controls" role="toolbar" aria-label="Your camera and microphone">
-        ${hasAudio
-          ? html`<button part="control mute-audio" type="button" aria-pressed=${String(this.audioMuted)} @click=${() => this.toggleAudio()}>
+        ${
+          hasAudio
+            ? html`<button part="control mute-audio" type="button" aria-pressed=${String(this.audioMuted)} @click=${() => this.toggleAudio()}>
               ${this.audioMuted ? 'Unmute microphone' : 'Mute microphone'}
             </button>`
-          : nothing}
-        ${hasVideo
-          ? html`<button part="control mute-video" type="button" aria-pressed=${String(this.videoMuted)} @click=${() => this.toggleVideo()}>
+            : nothing
+        }
+        ${
+          hasVideo
+            ? html`<button part="control mute-video" type="button" aria-pressed=${String(this.videoMuted)} @click=${() => this.toggleVideo()}>
                 ${this.videoMuted ? 'Turn camera on' : 'Turn camera off'}
               </button>
               <button part="control screen-share" type="button" aria-pressed=${String(this.screenSharing)} @click=${() => this.toggleScreenShare()}>
                 ${this.screenSharing ? 'Stop sharing' : 'Share screen'}
               </button>`
-          : nothing}
+            : nothing
+        }
         ${hasVideo && !this.screenSharing ? this.renderDeviceChooser('video', this.cameras, stream.deviceId('video')) : nothing}
         ${hasAudio ? this.renderDeviceChooser('audio', this.microphones, stream.deviceId('audio')) : nothing}
       </div>

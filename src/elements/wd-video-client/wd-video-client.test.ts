@@ -43,7 +43,9 @@ describe('<wd-video-client>', () => {
 
   it('an ice-transport-policy other than all or relay fires wd-error 40001 and connects nothing', async () => {
     const failed = oneEvent(document, 'wd-error');
-    const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${brokerURL} path=${path()} uid="ivy" ice-transport-policy="relays"></wd-video-client>`);
+    const el = await fixture<WdVideoClient>(
+      html`<wd-video-client broker-url=${brokerURL} path=${path()} uid="ivy" ice-transport-policy="relays"></wd-video-client>`,
+    );
     const { detail: error } = await failed;
     expect(error.code).to.equal(ErrorCode.INVALID_ARGUMENT);
     expect(error.message).to.contain('iceTransportPolicy');
@@ -122,7 +124,10 @@ describe('<wd-video-client> presence', () => {
 // app server (it signs a JWT for ?sub= lasting ?ttl= seconds); /__wd-test-sign-ins says how often
 // the broker was asked to sign a username in.
 const tokenFor = (sub: string, ttl: number) => fetch(`/__wd-test-token?sub=${sub}&ttl=${ttl}`).then((r) => r.text());
-const signIns = (uid: string) => fetch(`/__wd-test-sign-ins?uid=${uid}`).then((r) => r.text()).then(Number);
+const signIns = (uid: string) =>
+  fetch(`/__wd-test-sign-ins?uid=${uid}`)
+    .then((r) => r.text())
+    .then(Number);
 const someone = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -192,7 +197,9 @@ describe('<wd-video-client> sign-in with a token or a password', () => {
 
   it('a token set while signed in as the same user renews in place', async () => {
     const uid = someone('vera');
-    const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${authBrokerURL} path=${path()} .token=${await tokenFor(uid, 60)}></wd-video-client>`);
+    const el = await fixture<WdVideoClient>(
+      html`<wd-video-client broker-url=${authBrokerURL} path=${path()} .token=${await tokenFor(uid, 60)}></wd-video-client>`,
+    );
     const { detail: client } = await oneEvent(el, 'wd-ready');
     el.token = await tokenFor(uid, 120);
     await until('a second sign-in', async () => (await signIns(uid)) === 2);
@@ -202,7 +209,9 @@ describe('<wd-video-client> sign-in with a token or a password', () => {
 
   it('a token for another uid than uid fires wd-error 40100', async () => {
     const failed = oneEvent(document, 'wd-error');
-    const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${authBrokerURL} path=${path()} uid="walt" .token=${await tokenFor('xena', 60)}></wd-video-client>`);
+    const el = await fixture<WdVideoClient>(
+      html`<wd-video-client broker-url=${authBrokerURL} path=${path()} uid="walt" .token=${await tokenFor('xena', 60)}></wd-video-client>`,
+    );
     const { detail: error } = await failed;
     expect(error.code).to.equal(ErrorCode.INIT_FAILED);
     expect(error.message).to.match(/for "xena", not for uid "walt"/);
@@ -212,7 +221,9 @@ describe('<wd-video-client> sign-in with a token or a password', () => {
   it('an expired token fires wd-error 40101 and never reaches the broker', async () => {
     const uid = someone('yann');
     const failed = oneEvent(document, 'wd-error');
-    const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${authBrokerURL} path=${path()} .token=${await tokenFor(uid, -10)}></wd-video-client>`);
+    const el = await fixture<WdVideoClient>(
+      html`<wd-video-client broker-url=${authBrokerURL} path=${path()} .token=${await tokenFor(uid, -10)}></wd-video-client>`,
+    );
     const { detail: error } = await failed;
     expect(error.code).to.equal(ErrorCode.TOKEN_EXPIRED);
     expect(error.message).to.match(/expired/);
@@ -223,7 +234,9 @@ describe('<wd-video-client> sign-in with a token or a password', () => {
 
   it('a token that expires while connected, with no getToken: wd-error 40101, state error, no more sign-ins', async () => {
     const uid = someone('zoe');
-    const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${authBrokerURL} path=${path()} .token=${await tokenFor(uid, 2)}></wd-video-client>`);
+    const el = await fixture<WdVideoClient>(
+      html`<wd-video-client broker-url=${authBrokerURL} path=${path()} .token=${await tokenFor(uid, 2)}></wd-video-client>`,
+    );
     const errors = errorsOf(el);
     await oneEvent(el, 'wd-ready');
     await until('wd-error 40101', () => errors.length > 0, 8_000);
@@ -315,7 +328,9 @@ describe('<wd-video-client> password', () => {
     for (const level of ['log', 'warn', 'error'] as const) console[level] = (...args: unknown[]) => (logged.push(...args), originals[level](...args));
     setLogLevel('debug');
     try {
-      const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${authBrokerURL} path=${path()} uid="pat" .password=${passwords.pat}></wd-video-client>`);
+      const el = await fixture<WdVideoClient>(
+        html`<wd-video-client broker-url=${authBrokerURL} path=${path()} uid="pat" .password=${passwords.pat}></wd-video-client>`,
+      );
       const { detail: client } = await oneEvent(el, 'wd-ready');
       expect(client.uid).to.equal('pat');
       expect(el.outerHTML).not.to.include(passwords.pat!);
@@ -336,7 +351,9 @@ describe('<wd-video-client> password', () => {
   it('a wrong password fires wd-error 40100 once, and the broker is asked once', async () => {
     const failed = oneEvent(document, 'wd-error');
     const before = await signIns('pat');
-    const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${authBrokerURL} path=${path()} uid="pat" .password=${'wrong'}></wd-video-client>`);
+    const el = await fixture<WdVideoClient>(
+      html`<wd-video-client broker-url=${authBrokerURL} path=${path()} uid="pat" .password=${'wrong'}></wd-video-client>`,
+    );
     const { detail: error } = await failed;
     expect(error.code).to.equal(ErrorCode.INIT_FAILED);
     expect(el.state).to.equal('error');
