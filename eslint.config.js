@@ -102,7 +102,8 @@ export default tseslint.config(
   // Tests drive browsers: functions passed to page.evaluate run there.
   {
     files: ['test/**/*.{js,ts}', 'src/**/*.test.ts', 'bench/*.js'],
-    languageOptions: { globals: { ...globals.node, ...globals.browser, ...globals.mocha } },
+    // `wdVideo`: the CDN file's global, used in functions that run in the pages.
+    languageOptions: { globals: { ...globals.node, ...globals.browser, ...globals.mocha, wdVideo: 'readonly' } },
   },
   // Pages and examples that run in the browser.
   {
