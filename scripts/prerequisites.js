@@ -181,7 +181,7 @@ function ensureDebianPackages() {
     fail(
       `[prerequisites] the tests need Debian packages that are not installed (${names}), and only root can install them: run this, then npm test again:`,
       `sudo apt-get install -y --no-install-recommends ${names}`,
-      ...pathAdvice(offPath),
+      ...(offPath.length ? [`(${offPath.join(', ')}: installed, in an sbin directory outside your PATH; the test run adds it)`] : []),
     );
   }
   if (missing.length) {
