@@ -79,8 +79,8 @@ export function parseServiceTopic(topic: string): ServiceTopic | null {
   const [, kind, a, b] = levels;
   if (levels.length === 3 && kind === REQUESTS && isValidId(a)) return { kind: 'relay-request', uid: a };
   if (levels.length === 4 && kind === TURN && a === REQUESTS && isValidId(b)) return { kind: 'turn-request', uid: b };
-  if (levels.length === 4 && kind === JANUS && a !== undefined && b === JANUS_OUT) return { kind: 'janus-out', id: a };
-  if (levels.length === 4 && kind === JANUS && a !== undefined && b === STATUS) return { kind: 'janus-status', id: a };
+  if (levels.length === 4 && kind === JANUS && isValidId(a) && b === JANUS_OUT) return { kind: 'janus-out', id: a };
+  if (levels.length === 4 && kind === JANUS && isValidId(a) && b === STATUS) return { kind: 'janus-status', id: a };
   return null;
 }
 

@@ -360,6 +360,8 @@ describe('parseServiceTopic', () => {
       'wd-relay/janus/j1',
       janusRequestTopic('j1'),
       'wd-relay/janus/j1/out/x',
+      'wd-relay/janus//out',
+      'wd-relay/janus//status',
       'wd-relay/other/a/b',
       'x/wd-relay/in/alice',
       presenceTopic(PATH, 'alice'),
