@@ -169,7 +169,7 @@ export class Client {
       }
       const cid = randomId(16);
       const conversation = new Conversation(this.conversationHost, cid, mode, localStream);
-      if (mode === 'p2p') conversation.createLink(participantId);
+      conversation.media.add(participantId);
       const invite = new OutgoingInvite(participantId, cid, mode, conversation, this.outgoingHost, data);
       this.outgoing.set(outgoingKey(cid, participantId), invite);
       void invite.start(this.options.inviteTimeout);
@@ -245,7 +245,7 @@ export class Client {
         // The caller's client died (its Will cleared its presence) or left: stop ringing.
         if (state === null) {
           for (const invite of [...this.incoming.values()]) if (invite.from === who) invite.handleCancel();
-          for (const conversation of this.conversations.values()) void conversation.memberGone(who);
+          for (const conversation of this.conversations.values()) void conversation.media.presenceLost(who);
         }
         this.emitter.emit('presence', who, state);
       }),
@@ -401,7 +401,7 @@ export class Client {
   private inviteInto(conversation: Conversation, to: string): OutgoingInvite {
     try {
       const participantId = assertUid(to, 'participantId');
-      if (conversation.mode === 'p2p') conversation.createLink(participantId);
+      conversation.media.add(participantId);
       const invite = new OutgoingInvite(participantId, conversation.conversationId, conversation.mode, conversation, this.outgoingHost, undefined, false);
       this.outgoing.set(outgoingKey(conversation.conversationId, participantId), invite);
       void invite.start(this.options.inviteTimeout);
@@ -409,22 +409,6 @@ export class Client {
     } catch (error) {
       return OutgoingInvite.failed(String(to), error as WdVideoError);
     }
-  }
-
-  /** server_based: joins the room the caller opened (publishing our stream), then accepts. */
-  private async acceptIntoRelay(invite: IncomingInvite, localStream: LocalStream): Promise<Conversation> {
-    const conversation = new Conversation(this.conversationHost, invite.conversationId, invite.mode, localStream);
-    conversation.expect(invite.from, this.options.linkTimeout);
-    this.conversations.set(invite.conversationId, conversation);
-    this.updatePresence();
-    try {
-      await conversation.joinRelay();
-      await this.send(invite.from, { type: 'accept', cid: invite.conversationId });
-    } catch (error) {
-      conversation.end();
-      throw error;
-    }
-    return conversation;
   }
 
   /** What every new peer connection gets: the app's ICE servers and the server's TURN credentials. */
@@ -501,18 +485,11 @@ export class Client {
 
   private readonly outgoingHost: OutgoingInviteHost = {
     send: async (invite) => {
-      if (invite.mode === 'server_based') {
-        // The room opens with our session and lets the invitee in before it rings.
-        await invite.conversation!.admitToRelay(invite.to);
-        if (invite.status !== 'pending') return;
-        await this.send(invite.to, { type: 'invite', cid: invite.conversationId, mode: invite.mode, ts: Date.now(), data: invite.data });
-        return;
-      }
-      const link = invite.conversation!.link(invite.to)!;
-      const sdp = await link.createOffer();
+      const { media } = invite.conversation!;
+      const sdp = await media.offer(invite.to);
       if (invite.status !== 'pending') return;
       await this.send(invite.to, { type: 'invite', cid: invite.conversationId, mode: invite.mode, ts: Date.now(), sdp, data: invite.data });
-      link.startTrickle();
+      media.signalled(invite.to);
     },
     cancel: (invite) => this.send(invite.to, { type: 'cancel', cid: invite.conversationId }),
     settle: (invite) => {
@@ -522,7 +499,7 @@ export class Client {
       const conversation = invite.conversation!;
       this.conversations.set(conversation.conversationId, conversation);
       this.updatePresence();
-      conversation.welcome(invite.to);
+      conversation.media.welcome(invite.to);
     },
     isOnline: (uid) => this.online.has(uid),
     onPresence: (callback) => this.on('presence', (uid, state) => callback(uid, state !== null)),
@@ -530,21 +507,18 @@ export class Client {
 
   private readonly incomingHost: IncomingInviteHost = {
     accept: async (invite, localStream) => {
-      if (invite.mode === 'server_based') return this.acceptIntoRelay(invite, localStream);
-      if (!invite.offer) throw new WdVideoError(ErrorCode.INVITATION_FAILED, `the invite from ${invite.from} carries no offer`);
       const conversation = new Conversation(this.conversationHost, invite.conversationId, invite.mode, localStream);
-      const link = conversation.createLink(invite.from);
+      const { media } = conversation;
       this.conversations.set(invite.conversationId, conversation);
       this.updatePresence();
       try {
-        const answer = await link.answerOffer(invite.offer);
-        await link.addRemoteCandidates(invite.earlyCandidates.splice(0));
-        await this.send(invite.from, { type: 'accept', cid: invite.conversationId, sdp: answer });
+        const sdp = await media.answer(invite.from, invite.offer, invite.earlyCandidates.splice(0));
+        await this.send(invite.from, { type: 'accept', cid: invite.conversationId, sdp });
       } catch (error) {
         conversation.end();
         throw error;
       }
-      link.startTrickle();
+      media.signalled(invite.from);
       return conversation;
     },
     reject: (invite, reason) => this.send(invite.from, { type: 'reject', cid: invite.conversationId, ...(reason ? { reason } : {}) }),

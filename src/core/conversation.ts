@@ -1,13 +1,11 @@
 import type { Unsubscribe } from 'nanoevents';
+import { createMedia } from './create-media.js';
 import { createEmitter } from './emitter.js';
 import { ErrorCode, WdVideoError } from './errors.js';
 import type { LocalStream } from './local-stream.js';
 import { log } from './logger.js';
-import type { OutgoingInvite } from './invite.js';
-import type { ConversationMode, Message, OutgoingMessage } from '../protocol/index.js';
-import type { RelayMessage, RelayPort } from './janus.js';
-import { PeerLink } from './peer-link.js';
-import { RelayMedia } from './relay-media.js';
+import type { ConversationMedia, MediaHost } from './media.js';
+import type { ConversationMode, Message } from '../protocol/index.js';
 import { sampleStats, type ParticipantStats, type StatsCounters } from './stats.js';
 import { RemoteStream } from './stream.js';
 
@@ -51,10 +49,6 @@ export class Participant {
   }
 }
 
-/** How long a join may wait for a member to announce its sender. */
-const PENDING_JOIN_MS = 10_000;
-
-
 export interface ConversationEvents {
   /** Media from this participant flows; attach `participant.stream` to a `<video>`. */
   participant_connected: (participant: Participant) => void;
@@ -72,58 +66,44 @@ export interface ConversationEvents {
   disconnected: () => void;
 }
 
+/**
+ * Types this module names without importing them: invite.ts adds `invite: OutgoingInvite` here
+ * (declaration merging), so that it may import this module without this one importing it back.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ConversationTypes {}
+type OutgoingInvite = ConversationTypes extends { invite: infer I } ? I : never;
+
 /** What a conversation needs from its client. */
-export interface ConversationHost {
-  readonly uid: string;
-  readonly rtcConfig: RTCConfiguration;
-  /** How long a peer connection may take to connect before it counts as failed (ms). */
-  readonly linkTimeout: number;
-  /** How long a broken media path may take to recover before the participant counts as gone (ms). */
-  readonly reconnectTimeout: number;
-  /** Most people in one conversation, ourselves included (mesh: each sends to every other). */
-  readonly maxParticipants: number;
-  /** Most people in one `server_based` conversation, ourselves included. */
-  readonly maxRelayParticipants: number;
+export interface ConversationHost extends MediaHost {
   /** How often participants' stats are sampled (ms); 0 for never. */
   readonly statsInterval: number;
-  send(to: string, message: OutgoingMessage): Promise<void>;
   /** Sends an invite into this existing conversation. */
   invite(conversation: Conversation, to: string): OutgoingInvite;
   /** An invite that failed before it was sent. */
   failedInvite(to: string, error: WdVideoError): OutgoingInvite;
   /** The conversation has ended: the client drops it. */
   release(conversation: Conversation): void;
-  /** `server_based`: the way to the relay gateway; `receive` gets its messages for this conversation. */
-  relayPort(conversationId: string, receive: (message: RelayMessage) => void): RelayPort & { close(): void };
 }
 
 /**
- * A call: the local stream and one peer link per remote participant (a full mesh in `p2p`), or
- * one stream up to and the others' down from a Janus room (`server_based`, see RelayMedia).
- * Created by an accepted invite; ends when we disconnect or the last other participant leaves.
+ * A call: the local stream and the media of the other participants, which travels as the
+ * conversation's mode says (see ConversationMedia: a full mesh of peer links in `p2p`, one stream
+ * up to and the others' down from a Janus room in `server_based`). Created by an accepted invite;
+ * ends when we disconnect or the last other participant leaves.
  */
 export class Conversation {
   /** Connected participants by id. */
   readonly participants = new Map<string, Participant>();
-  private readonly links = new Map<string, PeerLink>();
-  private readonly linkTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** @internal How the media travels; invitations and the client negotiate through it. */
+  readonly media: ConversationMedia;
   private readonly emitter = createEmitter<ConversationEvents>();
   private ended = false;
   /** Mute states that came before their sender's media connected. */
   private readonly pendingMute = new Map<string, { audio: boolean; video: boolean }>();
   private readonly statsCounters = new Map<string, StatsCounters>();
-  /** Who a member has announced (group calls): only they may ask to join. */
-  private readonly knownMembers = new Set<string>();
-  /** Joins from people not announced yet: the announcement may still be on its way. */
-  private readonly pendingJoins = new Map<string, { sdp?: string; timer: ReturnType<typeof setTimeout> }>();
   private statsTimer?: ReturnType<typeof setInterval>;
   private readonly unsubscribeStream: Unsubscribe;
-  /** `server_based` only: the room's media, and who we wait for (invited or accepted, not yet seen). */
-  private readonly relay?: RelayMedia;
-  private readonly expected = new Map<string, ReturnType<typeof setTimeout> | undefined>();
-  private closeRelayPort?: () => void;
-  /** While the relay's media path is broken: when we give up on it. */
-  private relayRecovery?: ReturnType<typeof setTimeout>;
 
   constructor(
     private readonly host: ConversationHost,
@@ -132,37 +112,30 @@ export class Conversation {
     readonly localStream: LocalStream,
   ) {
     this.unsubscribeStream = localStream.on('media_changed', (state) => {
-      for (const id of this.members()) this.sendMediaState(id, state);
+      for (const id of this.media.members()) this.sendMediaState(id, state);
     });
-    if (mode === 'server_based') {
-      const port = host.relayPort(conversationId, (message) => this.relay?.handle(message));
-      this.closeRelayPort = port.close;
-      // rtcConfig as a getter: the subscriber connection comes later, and by then the TURN
-      // credentials may have been renewed.
-      this.relay = new RelayMedia({
-        cid: conversationId,
-        uid: host.uid,
-        get rtcConfig() {
-          return host.rtcConfig;
-        },
-        localStream,
-        port,
-      });
-      this.relay.on('participant', (uid, stream) => this.onRelayParticipant(uid, stream));
-      this.relay.on('participant_gone', (uid) => this.removeParticipant(uid, 'left'));
-      this.relay.on('failed', (error) => this.failRelay(error));
-      this.relay.on('interrupted', () => this.onRelayInterrupted());
-      this.relay.on('recovered', () => {
-        clearTimeout(this.relayRecovery);
-        this.relayRecovery = undefined;
-        for (const participant of this.participants.values()) this.emit('participant_reconnected', participant);
-      });
-    }
-  }
-
-  /** Everyone we talk to: peer links (p2p), or participants and invitees (server_based). */
-  private members(): string[] {
-    return this.relay ? [...new Set([...this.participants.keys(), ...this.expected.keys()])] : [...this.links.keys()];
+    const media = (this.media = createMedia(mode, { host, cid: conversationId, localStream }));
+    const emitFor = (event: 'participant_reconnecting' | 'participant_reconnected') => (uid: string) => {
+      const participant = this.participants.get(uid);
+      if (participant) this.emit(event, participant);
+    };
+    media.on('participant', (uid, stream) => {
+      // The same participant again (it published anew): the new stream replaces the old.
+      this.removeParticipant(uid);
+      this.addParticipant(uid, stream);
+    });
+    media.on('gone', (uid) => {
+      this.removeParticipant(uid);
+      if (media.members().length === 0) this.end();
+    });
+    media.on('interrupted', emitFor('participant_reconnecting'));
+    media.on('recovered', emitFor('participant_reconnected'));
+    media.on('failed', (error, uid) => {
+      if (uid !== undefined) return this.emit('participant_failed', new Participant(uid, new RemoteStream(new MediaStream())), error);
+      if (this.ended) return;
+      this.emit('error', error);
+      this.end();
+    });
   }
 
   on<E extends keyof ConversationEvents>(event: E, callback: ConversationEvents[E]): Unsubscribe {
@@ -183,14 +156,15 @@ export class Conversation {
   invite(participantIds: string | string[]): OutgoingInvite | OutgoingInvite[] {
     const ids = Array.isArray(participantIds) ? participantIds : [participantIds];
     const invites = ids.map((id) => {
+      const members = this.media.members();
       if (this.ended) {
         return this.host.failedInvite(id, new WdVideoError(ErrorCode.INVITATION_FAILED, 'this conversation has ended'));
       }
-      if (this.members().includes(id) || id === this.host.uid) {
+      if (members.includes(id) || id === this.host.uid) {
         return this.host.failedInvite(id, new WdVideoError(ErrorCode.INVALID_ARGUMENT, `${id} is already in this conversation`));
       }
-      const max = this.relay ? this.host.maxRelayParticipants : this.host.maxParticipants;
-      if (this.members().length + 1 >= max) {
+      const max = this.media.maxParticipants;
+      if (members.length + 1 >= max) {
         return this.host.failedInvite(id, new WdVideoError(ErrorCode.TOO_MANY_PARTICIPANTS, `a ${this.mode} conversation holds at most ${max} participants`));
       }
       return this.host.invite(this, id);
@@ -201,181 +175,30 @@ export class Conversation {
   /** Leaves: says bye to everyone, closes every peer connection. The local stream stays open. */
   async disconnect(): Promise<void> {
     if (this.ended) return;
-    const peers = this.members();
+    const peers = this.media.members();
     this.end();
     await Promise.allSettled(peers.map((to) => this.host.send(to, { type: 'bye', cid: this.conversationId })));
   }
 
-  /** @internal A peer link to `remoteId`, owned by this conversation. */
-  createLink(remoteId: string): PeerLink {
-    const link = new PeerLink({
-      remoteId,
-      polite: this.host.uid < remoteId,
-      rtcConfig: this.host.rtcConfig,
-      localStream: this.localStream,
-      signal: (message) => {
-        this.host
-          .send(remoteId, { ...message, cid: this.conversationId })
-          .catch((error) => log.warn(`could not signal ${message.type} to ${remoteId}`, error));
-      },
-    });
-    this.links.set(remoteId, link);
-    link.on('connected', () => this.onLinkConnected(link));
-    link.on('failed', () => this.onLinkFailed(link));
-    link.on('interrupted', () => this.onLinkInterrupted(link));
-    link.on('recovered', () => this.onLinkRecovered(link));
-    this.linkTimers.set(
-      remoteId,
-      setTimeout(() => {
-        if (!link.connected) this.onLinkFailed(link);
-      }, this.host.linkTimeout),
-    );
-    return link;
+  /** @internal The peer connection to `remoteId` alone, where there is one (p2p). */
+  link(remoteId: string): { readonly pc: RTCPeerConnection } | undefined {
+    return this.media.link(remoteId);
   }
 
-  /** @internal */
-  link(remoteId: string): PeerLink | undefined {
-    return this.links.get(remoteId);
-  }
-
-  /** @internal Negotiation and hang-up messages from a member of this conversation. */
+  /** @internal Messages from a member of this conversation (or, `join`, from one to be). */
   async handleMessage(from: string, message: Message): Promise<void> {
     if (this.ended) return;
-    if (this.relay) return this.handleRelayMember(from, message);
-    if (message.type === 'join') return this.onJoin(from, message.sdp);
-    const link = this.links.get(from);
-    if (!link) return log.debug(`dropped ${message.type} from ${from}: not in conversation ${this.conversationId}`);
-    switch (message.type) {
-      case 'media':
-        this.onMediaState(from, message);
-        break;
-      case 'members':
-        for (const id of message.members) {
-          if (id === this.host.uid || this.knownMembers.has(id)) continue;
-          this.knownMembers.add(id);
-          const pending = this.pendingJoins.get(id);
-          if (pending) {
-            clearTimeout(pending.timer);
-            this.pendingJoins.delete(id);
-            await this.onJoin(id, pending.sdp);
-          } else if (!this.links.has(id)) {
-            await this.join(id);
-          }
-        }
-        break;
-      case 'sdp':
-        await link.handleDescription(message.desc);
-        break;
-      case 'ice':
-        await link.addRemoteCandidates(message.candidates);
-        break;
-      case 'bye':
-        this.removeLink(from, 'left');
-        break;
-      default:
-        log.debug(`dropped ${message.type} from ${from}: not expected in a conversation`);
+    if (message.type !== 'join' && !this.media.members().includes(from)) {
+      return log.debug(`dropped ${message.type} from ${from}: not in conversation ${this.conversationId}`);
     }
+    if (message.type === 'media') this.onMediaState(from, message);
+    else if (message.type === 'bye') this.media.hangUp(from);
+    else await this.media.handle(from, message);
   }
 
-  /**
-   * @internal Introduces a new member: tells it whom else to connect to, and tells the others to
-   * expect it (a join is accepted only from someone a member announced). Nothing in a 1:1 call.
-   */
-  welcome(memberId: string): void {
-    if (this.relay) return this.expect(memberId, this.host.linkTimeout);
-    const others = [...this.links.keys()].filter((id) => id !== memberId);
-    if (others.length === 0) return;
-    const tell = (to: string, members: string[]) =>
-      this.host
-        .send(to, { type: 'members', cid: this.conversationId, members })
-        .catch((error) => log.warn(`could not tell ${to} the members`, error));
-    tell(memberId, others);
-    for (const other of others) tell(other, [memberId]);
-  }
-
-  /**
-   * @internal `memberId`'s presence was cleared: it left, or its page died (its Last Will). Unless
-   * media still arrives from it (a broker restart can publish Wills of live clients), it is gone.
-   */
-  async memberGone(memberId: string): Promise<void> {
-    if (this.relay) {
-      if (this.participants.has(memberId) && !(await this.relay.isAlive(memberId))) this.removeParticipant(memberId, 'left');
-      return;
-    }
-    const link = this.links.get(memberId);
-    if (!link || (await link.isAlive())) return;
-    if (this.links.get(memberId) === link) this.removeLink(memberId, 'left');
-  }
-
-  /** @internal Drops the link of an invite that did not work out; the conversation goes on. */
-  dropLink(remoteId: string): void {
-    if (this.relay) return this.removeParticipant(remoteId, 'left');
-    this.removeLink(remoteId, 'left');
-  }
-
-  /**
-   * @internal `server_based`: joins the room (publishing our stream), once; rejects with 40206
-   * when the relay is missing or refuses us.
-   */
-  async joinRelay(): Promise<void> {
-    await this.relay!.join();
-  }
-
-  /** @internal `server_based`: lets `uid` into the room and waits for it (invite pending). */
-  async admitToRelay(uid: string): Promise<void> {
-    this.expect(uid);
-    await this.relay!.grant(uid);
-  }
-
-  /**
-   * @internal We wait for `uid`'s media (an invitee, or the member whose invite we accepted);
-   * with `timeoutMs`, it fails with 40204 if it never comes.
-   */
-  expect(uid: string, timeoutMs?: number): void {
-    if (this.participants.has(uid) || this.ended) return;
-    clearTimeout(this.expected.get(uid));
-    const timer =
-      timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            if (!this.expected.has(uid)) return;
-            const error = new WdVideoError(ErrorCode.PARTICIPANT_CONNECTION_FAILED, `no media from ${uid} through the relay`);
-            this.emit('participant_failed', new Participant(uid, new RemoteStream(new MediaStream())), error);
-            this.removeParticipant(uid, 'failed');
-          }, timeoutMs);
-    this.expected.set(uid, timer);
-  }
-
-  /** The relay's peer connections (server_based), or our links' (p2p). */
+  /** The peer connections of this conversation: the relay's (server_based), or our links' (p2p). */
   get peerConnections(): RTCPeerConnection[] {
-    return this.relay ? this.relay.connections : [...this.links.values()].map((l) => l.pc);
-  }
-
-  private async handleRelayMember(from: string, message: Message): Promise<void> {
-    if (!this.members().includes(from)) return log.debug(`dropped ${message.type} from ${from}: not in conversation ${this.conversationId}`);
-    if (message.type === 'media') {
-      this.onMediaState(from, message);
-    } else if (message.type === 'bye') {
-      this.removeParticipant(from, 'left');
-    } else {
-      log.debug(`dropped ${message.type} from ${from}: not used in server_based conversations`);
-    }
-  }
-
-  /** Everyone's media comes through the relay: all of them are reconnecting, for as long as `reconnectTimeout`. */
-  private onRelayInterrupted(): void {
-    clearTimeout(this.relayRecovery);
-    this.relayRecovery = setTimeout(
-      () => this.failRelay(new WdVideoError(ErrorCode.RELAY_FAILED, 'the media path to the relay did not recover')),
-      this.host.reconnectTimeout,
-    );
-    for (const participant of this.participants.values()) this.emit('participant_reconnecting', participant);
-  }
-
-  private failRelay(error: WdVideoError): void {
-    if (this.ended) return;
-    this.emit('error', error);
-    this.end();
+    return this.media.connections;
   }
 
   /** A member says what it sends; before its media has connected the state waits for it. */
@@ -385,69 +208,12 @@ export class Conversation {
     else this.pendingMute.set(from, { audio, video });
   }
 
-  private onRelayParticipant(uid: string, stream: RemoteStream): void {
-    clearTimeout(this.expected.get(uid));
-    this.expected.delete(uid);
-    if (this.participants.has(uid)) this.removeParticipant(uid, 'replaced');
-    this.addParticipant(uid, stream);
-  }
-
-  /** server_based: `uid` is gone from the room (or never came); the conversation ends with the last. */
-  private removeParticipant(uid: string, why: 'left' | 'failed' | 'replaced'): void {
-    clearTimeout(this.expected.get(uid));
-    const wasExpected = this.expected.delete(uid);
+  private removeParticipant(uid: string): void {
     const participant = this.participants.get(uid);
     this.participants.delete(uid);
     this.statsCounters.delete(uid);
     this.pendingMute.delete(uid);
     if (participant) this.emit('participant_disconnected', participant);
-    if ((participant || wasExpected) && why !== 'replaced' && this.members().length === 0) this.end();
-  }
-
-  /** Links to another member: the smaller uid offers, the other asks it to. */
-  private async join(memberId: string): Promise<void> {
-    if (this.links.size + 1 >= this.host.maxParticipants) {
-      return log.warn(`not joining ${memberId}: conversation ${this.conversationId} is full`);
-    }
-    if (this.host.uid > memberId) {
-      await this.host.send(memberId, { type: 'join', cid: this.conversationId });
-      return;
-    }
-    const link = this.createLink(memberId);
-    const sdp = await link.createOffer();
-    await this.host.send(memberId, { type: 'join', cid: this.conversationId, sdp });
-    link.startTrickle();
-  }
-
-  /** Keeps an unannounced join a while; dropped if no member vouches for its sender in time. */
-  private holdJoin(from: string, sdp: string | undefined): void {
-    if (this.pendingJoins.has(from) || this.pendingJoins.size >= this.host.maxParticipants * 2) {
-      return log.debug(`dropped join from ${from}: not announced by any member`);
-    }
-    const timer = setTimeout(() => {
-      this.pendingJoins.delete(from);
-      log.debug(`dropped join from ${from}: no member announced it`);
-    }, PENDING_JOIN_MS);
-    this.pendingJoins.set(from, { sdp, timer });
-  }
-
-  private async onJoin(from: string, sdp: string | undefined): Promise<void> {
-    const existing = this.links.get(from);
-    if (existing) {
-      // Both sides reached for each other at once: perfect negotiation settles it.
-      if (sdp) await existing.handleDescription({ type: 'offer', sdp });
-      return;
-    }
-    if (!this.knownMembers.has(from)) return this.holdJoin(from, sdp);
-    if (this.links.size + 1 >= this.host.maxParticipants) {
-      return log.warn(`refused join from ${from}: conversation ${this.conversationId} is full`);
-    }
-    if (!sdp) return this.join(from);
-    const link = this.createLink(from);
-    const answer = await link.answerOffer(sdp);
-    await this.host.send(from, { type: 'sdp', cid: this.conversationId, desc: { type: 'answer', sdp: answer } });
-    link.startTrickle();
-    this.welcome(from);
   }
 
   /** @internal Ends without saying bye (everyone else is gone, or the invite never connected). */
@@ -456,22 +222,10 @@ export class Conversation {
     this.ended = true;
     this.unsubscribeStream();
     clearInterval(this.statsTimer);
-    for (const { timer } of this.pendingJoins.values()) clearTimeout(timer);
-    this.pendingJoins.clear();
-    for (const id of [...this.links.keys()]) this.removeLink(id, 'ending');
-    for (const timer of this.expected.values()) clearTimeout(timer);
-    this.expected.clear();
-    clearTimeout(this.relayRecovery);
+    this.media.close();
     this.participants.clear();
-    void this.relay?.close().finally(() => this.closeRelayPort?.());
     this.host.release(this);
     this.emit('disconnected');
-  }
-
-  private onLinkConnected(link: PeerLink): void {
-    clearTimeout(this.linkTimers.get(link.remoteId));
-    if (this.participants.has(link.remoteId)) return;
-    this.addParticipant(link.remoteId, link.remoteStream);
   }
 
   private addParticipant(uid: string, stream: RemoteStream): void {
@@ -501,12 +255,9 @@ export class Conversation {
 
   private async sampleStats(): Promise<void> {
     for (const [id, participant] of this.participants) {
-      const link = this.links.get(id);
-      if (!link && !this.relay) continue;
       try {
-        const report = link ? await link.pc.getStats() : await this.relay!.statsOf(id);
-        if (!report) continue;
-        if (this.participants.get(id) !== participant) continue;
+        const report = await this.media.stats(id);
+        if (!report || this.participants.get(id) !== participant) continue;
         const remoteSends = { audio: !participant.audioMuted, video: !participant.videoMuted };
         const { stats, counters } = sampleStats(report, this.statsCounters.get(id), performance.now(), remoteSends);
         this.statsCounters.set(id, counters);
@@ -515,51 +266,6 @@ export class Conversation {
         log.debug(`stats of ${id} failed`, error);
       }
     }
-  }
-
-  private onLinkInterrupted(link: PeerLink): void {
-    const participant = this.participants.get(link.remoteId);
-    if (!participant) return;
-    clearTimeout(this.linkTimers.get(link.remoteId));
-    // Give ICE restarts this long; then the participant counts as gone.
-    this.linkTimers.set(
-      link.remoteId,
-      setTimeout(() => this.links.get(link.remoteId) === link && this.removeLink(link.remoteId, 'failed'), this.host.reconnectTimeout),
-    );
-    this.emit('participant_reconnecting', participant);
-  }
-
-  private onLinkRecovered(link: PeerLink): void {
-    clearTimeout(this.linkTimers.get(link.remoteId));
-    const participant = this.participants.get(link.remoteId);
-    if (participant) this.emit('participant_reconnected', participant);
-  }
-
-  private onLinkFailed(link: PeerLink): void {
-    if (this.links.get(link.remoteId) !== link) return;
-    if (!this.participants.has(link.remoteId)) {
-      const participant = new Participant(link.remoteId, link.remoteStream);
-      const error = new WdVideoError(ErrorCode.PARTICIPANT_CONNECTION_FAILED, `could not connect to ${link.remoteId}`);
-      this.emit('participant_failed', participant, error);
-    }
-    this.removeLink(link.remoteId, 'failed');
-  }
-
-  /** Closes the link to `remoteId`; the conversation ends with its last link. */
-  private removeLink(remoteId: string, why: 'left' | 'failed' | 'ending'): void {
-    const link = this.links.get(remoteId);
-    if (!link) return;
-    this.links.delete(remoteId);
-    clearTimeout(this.linkTimers.get(remoteId));
-    this.linkTimers.delete(remoteId);
-    link.close();
-    const participant = this.participants.get(remoteId);
-    this.participants.delete(remoteId);
-    this.statsCounters.delete(remoteId);
-    this.pendingMute.delete(remoteId);
-    log.debug(`link to ${remoteId} removed (${why})`);
-    if (participant && why !== 'ending') this.emit('participant_disconnected', participant);
-    if (this.links.size === 0 && why !== 'ending') this.end();
   }
 
   private emit<E extends keyof ConversationEvents>(event: E, ...args: Parameters<ConversationEvents[E]>): void {

@@ -6,6 +6,12 @@ import { LocalStream } from './local-stream.js';
 import { log } from './logger.js';
 import type { ConversationMode, IceCandidateData, InviteMessage, Message } from '../protocol/index.js';
 
+declare module './conversation.js' {
+  interface ConversationTypes {
+    invite: OutgoingInvite;
+  }
+}
+
 export type OutgoingInviteStatus = 'pending' | 'accepted' | 'rejected' | 'canceled' | 'failed' | 'busy' | 'timeout';
 
 export interface OutgoingInviteEvents {
@@ -136,20 +142,13 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
   async handle(message: Message): Promise<void> {
     if (this.status !== 'pending') return log.debug(`dropped ${message.type}: invite ${this.conversationId} is ${this.status}`);
     switch (message.type) {
-      case 'accept': {
-        // server_based: both sides meet in the relay's room; there is no answer to apply.
-        if (this.mode === 'server_based') return this.settle('accepted');
-        const link = this.conversation!.link(this.to);
-        if (!message.sdp || !link) {
-          return this.settle('failed', new WdVideoError(ErrorCode.INVITATION_FAILED, `${this.to} accepted without an answer`));
-        }
+      case 'accept':
         try {
-          await link.applyAnswer(message.sdp);
+          await this.conversation!.media.accepted(this.to, message.sdp);
         } catch (error) {
-          return this.settle('failed', new WdVideoError(ErrorCode.INVITATION_FAILED, `the answer of ${this.to} was not usable: ${error}`, { cause: error }));
+          return this.fail(error);
         }
         return this.settle('accepted');
-      }
       case 'reject': {
         const reason = message.reason ? `: ${message.reason}` : '';
         return this.settle('rejected', new WdVideoError(ErrorCode.REJECTED, `${this.to} rejected the invite${reason}`));
@@ -192,7 +191,7 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
       return;
     }
     if (this.opensConversation) this.conversation?.end();
-    else this.conversation?.dropLink(this.to);
+    else this.conversation?.media.hangUp(this.to);
     this.reject(error!);
     const event = status === 'rejected' ? 'rejected' : status === 'canceled' ? 'canceled' : 'failed';
     this.emitter.emit(event, error!);

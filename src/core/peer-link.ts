@@ -2,6 +2,7 @@ import type { Unsubscribe } from 'nanoevents';
 import { createEmitter } from './emitter.js';
 import { preferSharedCodecs, setSenderStreams } from './environment.js';
 import type { LocalStream, MediaKind } from './local-stream.js';
+import { createPeerConnection, isReceiving, trickle, watchPath } from './ice.js';
 import { log } from './logger.js';
 import type { IceCandidateData } from '../protocol/index.js';
 import { bindSenders } from './senders.js';
@@ -23,9 +24,6 @@ export interface PeerLinkEvents {
   recovered: () => void;
 }
 
-/** How long a broken path may stay 'disconnected' before we restart ICE (the browser may recover alone). */
-const RESTART_AFTER_MS = 2_000;
-
 export interface PeerLinkOptions {
   remoteId: string;
   /** Perfect negotiation: the polite peer yields when both offer at once. */
@@ -34,9 +32,6 @@ export interface PeerLinkOptions {
   localStream?: LocalStream;
   signal: (message: LinkSignal) => void;
 }
-
-/** Candidates that come within this window go out as one message. */
-const CANDIDATE_BATCH_MS = 10;
 
 /**
  * One RTCPeerConnection to one remote participant.
@@ -62,14 +57,10 @@ export class PeerLink {
   private settingRemoteAnswer = false;
   /** Remote candidates that came before the remote description. */
   private readonly earlyRemoteCandidates: RTCIceCandidateInit[] = [];
-  /** Local candidates held until the owner has sent the message that carries our description. */
-  private readonly localCandidates: IceCandidateData[] = [];
-  private trickling = false;
-  private flushTimer?: ReturnType<typeof setTimeout>;
+  /** Local candidates, held until the owner has sent the message that carries our description. */
+  private readonly candidates: ReturnType<typeof trickle>;
+  private readonly unwatch: () => void;
   private closed = false;
-  private wasConnected = false;
-  private interrupted = false;
-  private restartTimer?: ReturnType<typeof setTimeout>;
   /** The sender that carries our track of each kind. */
   private readonly senders = new Map<MediaKind, RTCRtpSender>();
   /** Puts the local stream's wanted tracks on our senders (see bindSenders). */
@@ -80,11 +71,19 @@ export class PeerLink {
     this.polite = options.polite;
     this.localStream = options.localStream;
     this.signal = options.signal;
-    this.pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', ...options.rtcConfig });
-    this.pc.addEventListener('track', this.onTrack);
-    this.pc.addEventListener('icecandidate', this.onIceCandidate);
-    this.pc.addEventListener('connectionstatechange', this.onConnectionStateChange);
-    this.pc.addEventListener('negotiationneeded', this.onNegotiationNeeded);
+    const pc = (this.pc = createPeerConnection(options.rtcConfig));
+    pc.addEventListener('track', this.onTrack);
+    pc.addEventListener('negotiationneeded', this.onNegotiationNeeded);
+    this.candidates = trickle(pc, (candidates) => candidates && this.signal({ type: 'ice', candidates }));
+    const emit = (event: keyof PeerLinkEvents) => () => this.emitter.emit(event);
+    // The impolite side restarts first; the polite one follows if that did not help. A restart
+    // goes through perfect negotiation's offer/answer.
+    this.unwatch = watchPath(
+      pc,
+      this.remoteId,
+      { connected: emit('connected'), failed: emit('failed'), interrupted: emit('interrupted'), recovered: emit('recovered'), restart: () => pc.restartIce() },
+      this.polite ? 3_000 : 0,
+    );
     if (this.localStream) this.senderSync = bindSenders(this.localStream, this.senders, this.remoteId, () => this.closed);
   }
 
@@ -136,8 +135,7 @@ export class PeerLink {
 
   /** Starts sending local candidates; call once the message carrying our description is sent. */
   startTrickle(): void {
-    this.trickling = true;
-    this.flushCandidates();
+    this.candidates.start();
   }
 
   /** A later description from the peer (perfect negotiation). */
@@ -179,11 +177,9 @@ export class PeerLink {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.flushTimer);
-    clearTimeout(this.restartTimer);
+    this.candidates.stop();
+    this.unwatch();
     this.pc.removeEventListener('track', this.onTrack);
-    this.pc.removeEventListener('icecandidate', this.onIceCandidate);
-    this.pc.removeEventListener('connectionstatechange', this.onConnectionStateChange);
     this.pc.removeEventListener('negotiationneeded', this.onNegotiationNeeded);
     this.senderSync?.unbind();
     this.pc.close();
@@ -225,27 +221,6 @@ export class PeerLink {
     if (!stream.getTrackById(event.track.id)) stream.addTrack(event.track);
   };
 
-  private readonly onIceCandidate = ({ candidate }: RTCPeerConnectionIceEvent) => {
-    if (candidate && candidate.candidate) {
-      this.localCandidates.push({
-        candidate: candidate.candidate,
-        sdpMid: candidate.sdpMid,
-        sdpMLineIndex: candidate.sdpMLineIndex,
-        usernameFragment: candidate.usernameFragment,
-      });
-    }
-    // End of gathering sends what is left at once; otherwise wait briefly to batch.
-    if (!candidate) this.flushCandidates();
-    else if (this.flushTimer === undefined) this.flushTimer = setTimeout(() => this.flushCandidates(), CANDIDATE_BATCH_MS);
-  };
-
-  private flushCandidates(): void {
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    if (!this.trickling || this.closed || this.localCandidates.length === 0) return;
-    this.signal({ type: 'ice', candidates: this.localCandidates.splice(0) });
-  }
-
   private readonly onNegotiationNeeded = async () => {
     if (!this.initialExchangeDone || this.closed) return;
     try {
@@ -263,51 +238,13 @@ export class PeerLink {
    * True when anything (media, RTCP, consent checks) arrived from the peer within `windowMs`:
    * tells a peer whose page died from one whose signalling blinked.
    */
-  async isAlive(windowMs = 1_500): Promise<boolean> {
-    const received = async () => {
-      let bytes = 0;
-      (await this.pc.getStats()).forEach((stat: { type: string; bytesReceived?: number; nominated?: boolean; state?: string }) => {
-        if (stat.type === 'candidate-pair' && stat.nominated && stat.state === 'succeeded') bytes += stat.bytesReceived ?? 0;
-      });
-      return bytes;
-    };
-    if (this.closed || this.pc.connectionState !== 'connected') return false;
-    const before = await received();
-    await new Promise((r) => setTimeout(r, windowMs));
-    return !this.closed && (await received()) > before;
+  async isAlive(windowMs?: number): Promise<boolean> {
+    if (this.closed || !this.connected) return false;
+    return isReceiving(
+      () => this.pc.getStats(),
+      (stat) => stat.type === 'candidate-pair' && stat.nominated && stat.state === 'succeeded',
+      () => !this.closed,
+      windowMs,
+    );
   }
-
-  /** ICE restart: new candidates and credentials through perfect negotiation's offer/answer. */
-  private restartIce(): void {
-    if (this.closed || this.pc.connectionState === 'connected') return;
-    log.info('restarting ICE with', this.remoteId);
-    this.pc.restartIce();
-  }
-
-  private readonly onConnectionStateChange = () => {
-    const state = this.pc.connectionState;
-    log.debug('link to', this.remoteId, state);
-    if (state === 'connected') {
-      clearTimeout(this.restartTimer);
-      if (!this.wasConnected) {
-        this.wasConnected = true;
-        this.emitter.emit('connected');
-      } else if (this.interrupted) {
-        this.interrupted = false;
-        this.emitter.emit('recovered');
-      }
-      return;
-    }
-    if (state === 'closed' || (state === 'failed' && !this.wasConnected)) return void this.emitter.emit('failed');
-    if ((state === 'disconnected' || state === 'failed') && this.wasConnected) {
-      if (!this.interrupted) {
-        this.interrupted = true;
-        this.emitter.emit('interrupted');
-      }
-      // The impolite side restarts first; the polite one follows if that did not help.
-      clearTimeout(this.restartTimer);
-      const wait = (state === 'failed' ? 0 : RESTART_AFTER_MS) + (this.polite ? 3_000 : 0);
-      this.restartTimer = setTimeout(() => this.restartIce(), wait);
-    }
-  };
 }

@@ -1,9 +1,11 @@
 import { createEmitter } from './emitter.js';
 import { preferSharedCodecs, setSenderStreams } from './environment.js';
 import { ErrorCode, WdVideoError } from './errors.js';
-import { JanusSession, type RelayMessage, type RelayPort, type RoomEvent } from './janus.js';
-import type { LocalStream, MediaKind } from './local-stream.js';
+import { createPeerConnection, isReceiving, trickle, watchPath } from './ice.js';
+import { JanusSession, type RelayPort, type RoomEvent } from './janus.js';
+import type { MediaKind } from './local-stream.js';
 import { log } from './logger.js';
+import type { ConversationMedia, MediaEvents, MediaOptions } from './media.js';
 import { bindSenders } from './senders.js';
 import { RemoteStream } from './stream.js';
 
@@ -13,19 +15,6 @@ import { RemoteStream } from './stream.js';
  * connection (Janus 1.x multistream), updated as people come and go. Feeds are named by their
  * publisher's uid: the relay gateway sets each publisher's display name to the signed-in uid.
  */
-
-export interface RelayMediaEvents {
-  /** Media of `uid` flows: its stream has the feed's tracks and the connection is up. */
-  participant: (uid: string, stream: RemoteStream) => void;
-  /** `uid` stopped publishing or left the room. */
-  participant_gone: (uid: string) => void;
-  /** The relay failed (its server died, or it refused us): the conversation can not go on. */
-  failed: (error: WdVideoError) => void;
-  /** A media path to the relay broke (ours up, or everyone's down); ICE restarts are under way. */
-  interrupted: () => void;
-  /** Both media paths to the relay work again after `interrupted`. */
-  recovered: () => void;
-}
 
 interface Feed {
   id: number;
@@ -48,15 +37,12 @@ interface Publisher {
   display?: string;
 }
 
-/** Candidates that come within this window go out as one trickle request. */
-const CANDIDATE_BATCH_MS = 10;
-/** How long a path may stay 'disconnected' before we restart ICE (the browser may recover alone). */
-const RESTART_AFTER_MS = 2_000;
 /** Between ICE restarts of a path that stays broken. */
 const RESTART_EVERY_MS = 4_000;
 
-export class RelayMedia {
-  private readonly emitter = createEmitter<RelayMediaEvents>();
+export class RelayMedia implements ConversationMedia {
+  private readonly emitter = createEmitter<MediaEvents>();
+  private readonly port: RelayPort & { close(): void };
   private readonly session: JanusSession;
   private publisherPc?: RTCPeerConnection;
   private subscriberPc?: RTCPeerConnection;
@@ -68,37 +54,104 @@ export class RelayMedia {
   private readonly senders = new Map<MediaKind, RTCRtpSender>();
   private senderSync?: ReturnType<typeof bindSenders>;
   private joined?: Promise<void>;
-  private publisherHandle?: number;
   private closed = false;
-  /** Paths that broke after they had worked, and their pending restarts. */
-  private readonly broken = new Map<RTCPeerConnection, ReturnType<typeof setTimeout> | undefined>();
-  private readonly everConnected = new Set<RTCPeerConnection>();
+  /** Paths that broke after they had worked. */
+  private readonly broken = new Set<RTCPeerConnection>();
+  /** While a path is broken: when we give up on the relay. */
+  private recovery?: ReturnType<typeof setTimeout>;
+  private readonly cleanups: Array<() => void> = [];
+  /** Who we wait for (invited, or whose invite we accepted, not seen yet), with their deadline. */
+  private readonly expected = new Map<string, ReturnType<typeof setTimeout> | undefined>();
+  /** Members whose media came (announced, not gone). */
+  private readonly present = new Set<string>();
 
-  constructor(
-    private readonly options: { cid: string; uid: string; rtcConfig: RTCConfiguration; localStream: LocalStream; port: RelayPort },
-  ) {
-    this.session = new JanusSession(options.port, options.cid, (error) => this.fail(error));
+  constructor(private readonly options: MediaOptions) {
+    const { host, cid } = options;
+    this.port = host.relayPort(cid, (message) => this.session.handle(message));
+    this.session = new JanusSession(this.port, cid, (error) => this.fail(error));
   }
 
-  on<E extends keyof RelayMediaEvents>(event: E, callback: RelayMediaEvents[E]): () => void {
+  get maxParticipants(): number {
+    return this.options.host.maxRelayParticipants;
+  }
+
+  on<E extends keyof MediaEvents>(event: E, callback: MediaEvents[E]): () => void {
     return this.emitter.on(event, callback);
   }
 
-  /** @internal Every relay message for this conversation. */
-  handle(message: RelayMessage): void {
-    this.session.handle(message);
+  members(): string[] {
+    return [...new Set([...this.present, ...this.expected.keys()])];
+  }
+
+  add(uid: string): void {
+    this.expect(uid);
+  }
+
+  /** The room opens with our session and lets the invitee in before it rings; the invite carries no offer. */
+  async offer(uid: string): Promise<undefined> {
+    await this.join();
+    await this.session.grant(uid);
+  }
+
+  /** Both sides meet in the relay's room: there is no answer to apply. */
+  async accepted(): Promise<void> {}
+
+  /** Joins the room the caller opened (publishing our stream); rejects with 40206 when the relay is missing or refuses us. */
+  async answer(uid: string): Promise<undefined> {
+    this.expect(uid, this.options.host.linkTimeout);
+    await this.join();
+  }
+
+  signalled(): void {}
+
+  welcome(uid: string): void {
+    this.expect(uid, this.options.host.linkTimeout);
+  }
+
+  async handle(from: string, message: { type: string }): Promise<void> {
+    log.debug(`dropped ${message.type} from ${from}: not used in server_based conversations`);
+  }
+
+  async presenceLost(uid: string): Promise<void> {
+    if (this.present.has(uid) && !(await this.isAlive(uid))) this.hangUp(uid);
+  }
+
+  hangUp(uid: string): void {
+    clearTimeout(this.expected.get(uid));
+    const wasExpected = this.expected.delete(uid);
+    if ((this.present.delete(uid) || wasExpected) && !this.closed) this.emitter.emit('gone', uid);
+  }
+
+  stats(uid: string): Promise<RTCStatsReport | null> {
+    return this.statsOf(uid);
+  }
+
+  link(): undefined {
+    return undefined;
+  }
+
+  /**
+   * We wait for `uid`'s media (an invitee, or the member whose invite we accepted); with
+   * `timeoutMs`, it fails with 40204 if it never comes.
+   */
+  private expect(uid: string, timeoutMs?: number): void {
+    if (this.present.has(uid) || this.closed) return;
+    clearTimeout(this.expected.get(uid));
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            if (!this.expected.has(uid)) return;
+            this.emitter.emit('failed', new WdVideoError(ErrorCode.PARTICIPANT_CONNECTION_FAILED, `no media from ${uid} through the relay`), uid);
+            this.hangUp(uid);
+          }, timeoutMs);
+    this.expected.set(uid, timer);
   }
 
   /** Opens the session (and with it the room), publishes our stream and subscribes to the others. Once. */
-  join(): Promise<void> {
+  private join(): Promise<void> {
     this.joined ??= this.doJoin();
     return this.joined;
-  }
-
-  /** Lets `uid` into the room; the caller joins first so that the room exists. */
-  async grant(uid: string): Promise<void> {
-    await this.join();
-    await this.session.grant(uid);
   }
 
   /** The peer connections of this conversation (stats, tests). */
@@ -120,37 +173,28 @@ export class RelayMedia {
   }
 
   /** True when media of `uid` arrived within `windowMs`: tells a dead page from a blinking broker. */
-  async isAlive(uid: string, windowMs = 1_500): Promise<boolean> {
-    const received = async () => {
-      let bytes = 0;
-      const report = await this.statsOf(uid);
-      report?.forEach((stat: { type: string; bytesReceived?: number }) => {
-        if (stat.type === 'inbound-rtp') bytes += stat.bytesReceived ?? 0;
-      });
-      return bytes;
-    };
-    const before = await received();
-    await new Promise((r) => setTimeout(r, windowMs));
-    return !this.closed && (await received()) > before;
+  private isAlive(uid: string): Promise<boolean> {
+    return isReceiving(() => this.statsOf(uid), (stat) => stat.type === 'inbound-rtp', () => !this.closed);
   }
 
   /** Leaves the room and closes both connections. */
-  async close(): Promise<void> {
+  close(): void {
     if (this.closed) return;
     this.closed = true;
     this.senderSync?.unbind();
-    for (const timer of this.broken.values()) clearTimeout(timer);
-    this.broken.clear();
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    clearTimeout(this.recovery);
+    for (const timer of this.expected.values()) clearTimeout(timer);
+    this.expected.clear();
     for (const pc of this.connections) pc.close();
     for (const feed of this.feeds.values()) this.dropFeedTracks(feed);
     this.feeds.clear();
-    await this.session.destroy();
+    void this.session.destroy().finally(() => this.port.close());
   }
 
   private async doJoin(): Promise<void> {
     await this.session.create();
     const handle = await this.session.attach((event) => this.onPublisherEvent(event));
-    this.publisherHandle = handle;
     const joined = await this.session.message(handle, { request: 'join', ptype: 'publisher' });
     if (this.closed) return;
     await this.publish(handle);
@@ -159,10 +203,15 @@ export class RelayMedia {
 
   /** One sendonly connection to the room with a transceiver per kind we capture. */
   private async publish(handle: number): Promise<void> {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', ...this.options.rtcConfig });
+    const pc = createPeerConnection(this.options.host.rtcConfig);
     this.publisherPc = pc;
-    this.trickleFrom(pc, handle);
-    this.watchPath(pc);
+    this.watch(pc, handle, () =>
+      void (async () => {
+        await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+        const answer = await this.session.message(handle, { request: 'configure' }, { type: 'offer', sdp: pc.localDescription!.sdp });
+        if (answer.jsep && !this.closed) await pc.setRemoteDescription(answer.jsep);
+      })().catch((error) => log.debug('relay ICE restart (publisher) failed', error)),
+    );
     const { localStream } = this.options;
     for (const track of localStream.mediaStream.getTracks()) {
       const kind = track.kind as MediaKind;
@@ -196,7 +245,7 @@ export class RelayMedia {
   private addPublishers(publishers: unknown): void {
     if (!Array.isArray(publishers)) return;
     const fresh = (publishers as Publisher[]).filter(
-      (p) => typeof p.id === 'number' && typeof p.display === 'string' && p.display !== this.options.uid && !this.feeds.has(p.id),
+      (p) => typeof p.id === 'number' && typeof p.display === 'string' && p.display !== this.options.host.uid && !this.feeds.has(p.id),
     );
     if (fresh.length === 0) return;
     for (const p of fresh) {
@@ -209,16 +258,16 @@ export class RelayMedia {
     this.enqueue(async () => {
       if (this.subscriberHandle === undefined) {
         this.subscriberHandle = await this.session.attach((event) => this.onSubscriberEvent(event));
-        await this.answer(await this.session.message(this.subscriberHandle, { request: 'join', ptype: 'subscriber', streams }));
+        await this.applyOffer(await this.session.message(this.subscriberHandle, { request: 'join', ptype: 'subscriber', streams }));
       } else {
-        await this.answer(await this.session.message(this.subscriberHandle, { request: 'subscribe', streams }));
+        await this.applyOffer(await this.session.message(this.subscriberHandle, { request: 'subscribe', streams }));
       }
     });
   }
 
   private onSubscriberEvent(event: RoomEvent | { janus: string }): void {
     // Janus updates our subscription by itself when a publisher leaves: a new offer to answer.
-    if ('data' in event && event.jsep) this.enqueue(() => this.answer(event));
+    if ('data' in event && event.jsep) this.enqueue(() => this.applyOffer(event));
   }
 
   private enqueue(step: () => Promise<void>): void {
@@ -236,7 +285,7 @@ export class RelayMedia {
   }
 
   /** Applies Janus's offer for our subscription, maps its streams to feeds, answers with `start`. */
-  private async answer({ data, jsep }: RoomEvent): Promise<void> {
+  private async applyOffer({ data, jsep }: RoomEvent): Promise<void> {
     if (!jsep || this.closed) return;
     const pc = this.subscriberPc ?? this.createSubscriberPc();
     await pc.setRemoteDescription(jsep);
@@ -247,53 +296,48 @@ export class RelayMedia {
   }
 
   private createSubscriberPc(): RTCPeerConnection {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', ...this.options.rtcConfig });
+    const pc = createPeerConnection(this.options.host.rtcConfig);
     this.subscriberPc = pc;
-    this.trickleFrom(pc, () => this.subscriberHandle);
-    this.watchPath(pc);
+    const handle = this.subscriberHandle!;
+    this.watch(pc, handle, () => this.enqueue(async () => this.applyOffer(await this.session.message(handle, { request: 'configure', restart: true }))));
     pc.addEventListener('connectionstatechange', () => pc.connectionState === 'connected' && this.announce());
     return pc;
   }
 
   /**
-   * A path that worked and broke gets ICE restarts until it works again; the conversation hears
-   * `interrupted` once and `recovered` when every path is back (or gives up after its timeout).
+   * Trickles `pc`'s candidates to Janus on `handle`, and gives a path that worked and broke ICE
+   * restarts until it works again. The conversation hears `interrupted` once and `recovered`
+   * when every path is back; after `reconnectTimeout` the relay has failed.
    */
-  private watchPath(pc: RTCPeerConnection): void {
-    pc.addEventListener('connectionstatechange', () => {
-      if (this.closed) return;
-      const state = pc.connectionState;
-      if (state === 'connected') {
-        this.everConnected.add(pc);
-        if (!this.broken.has(pc)) return;
-        clearTimeout(this.broken.get(pc));
-        this.broken.delete(pc);
-        if (this.broken.size === 0) this.emitter.emit('recovered');
-        return;
-      }
-      if ((state !== 'disconnected' && state !== 'failed') || !this.everConnected.has(pc)) return;
-      if (this.broken.size === 0 && !this.broken.has(pc)) this.emitter.emit('interrupted');
-      clearTimeout(this.broken.get(pc));
-      this.broken.set(pc, setTimeout(() => this.restartPath(pc), state === 'failed' ? 0 : RESTART_AFTER_MS));
-    });
-  }
-
-  /** New ICE credentials and candidates: the publisher offers them, the subscriber asks Janus to. */
-  private restartPath(pc: RTCPeerConnection): void {
-    if (this.closed || !this.broken.has(pc)) return;
-    this.broken.set(pc, setTimeout(() => this.restartPath(pc), RESTART_EVERY_MS));
-    log.info('restarting ICE with the relay');
-    if (pc === this.publisherPc && this.publisherHandle !== undefined) {
-      const handle = this.publisherHandle;
-      void (async () => {
-        await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
-        const answer = await this.session.message(handle, { request: 'configure' }, { type: 'offer', sdp: pc.localDescription!.sdp });
-        if (answer.jsep && !this.closed) await pc.setRemoteDescription(answer.jsep);
-      })().catch((error) => log.debug('relay ICE restart (publisher) failed', error));
-    } else if (pc === this.subscriberPc && this.subscriberHandle !== undefined) {
-      const handle = this.subscriberHandle;
-      this.enqueue(async () => this.answer(await this.session.message(handle, { request: 'configure', restart: true })));
-    }
+  private watch(pc: RTCPeerConnection, handle: number, restart: () => void): void {
+    const candidates = trickle(pc, (batch) => this.session.trickle(handle, batch));
+    candidates.start();
+    const unwatch = watchPath(
+      pc,
+      'the relay',
+      {
+        interrupted: () => {
+          if (this.broken.size === 0) {
+            this.recovery = setTimeout(
+              () => this.fail(new WdVideoError(ErrorCode.RELAY_FAILED, 'the media path to the relay did not recover')),
+              this.options.host.reconnectTimeout,
+            );
+            for (const uid of this.present) this.emitter.emit('interrupted', uid);
+          }
+          this.broken.add(pc);
+        },
+        recovered: () => {
+          this.broken.delete(pc);
+          if (this.broken.size > 0) return;
+          clearTimeout(this.recovery);
+          for (const uid of this.present) this.emitter.emit('recovered', uid);
+        },
+        restart,
+      },
+      0,
+      RESTART_EVERY_MS,
+    );
+    this.cleanups.push(candidates.stop, unwatch);
   }
 
   /** Puts each feed's tracks in its participant's stream, by the mids Janus says carry it. */
@@ -319,6 +363,9 @@ export class RelayMedia {
     for (const feed of this.feeds.values()) {
       if (feed.announced || feed.mids.size === 0) continue;
       feed.announced = true;
+      clearTimeout(this.expected.get(feed.uid));
+      this.expected.delete(feed.uid);
+      this.present.add(feed.uid);
       this.emitter.emit('participant', feed.uid, feed.stream);
     }
   }
@@ -328,7 +375,7 @@ export class RelayMedia {
     if (!feed) return;
     this.feeds.delete(id);
     this.dropFeedTracks(feed);
-    if (feed.announced) this.emitter.emit('participant_gone', feed.uid);
+    if (feed.announced) this.hangUp(feed.uid);
   }
 
   private dropFeedTracks(feed: Feed): void {
@@ -340,34 +387,9 @@ export class RelayMedia {
     return [...this.feeds.values()].find((f) => f.uid === uid);
   }
 
-  /** Sends `pc`'s candidates to Janus in small batches, then end-of-candidates. */
-  private trickleFrom(pc: RTCPeerConnection, handle: number | (() => number | undefined)): void {
-    const handleId = () => (typeof handle === 'number' ? handle : handle());
-    const batch: RTCIceCandidateInit[] = [];
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const flush = () => {
-      timer = undefined;
-      const id = handleId();
-      if (batch.length === 0 || id === undefined) return;
-      this.session.trickle(id, batch.splice(0));
-    };
-    pc.addEventListener('icecandidate', ({ candidate }) => {
-      if (this.closed) return;
-      if (candidate?.candidate) {
-        batch.push({ candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex });
-        timer ??= setTimeout(flush, CANDIDATE_BATCH_MS);
-        return;
-      }
-      clearTimeout(timer);
-      flush();
-      const id = handleId();
-      if (id !== undefined) this.session.trickle(id, null);
-    });
-  }
-
   private fail(error: WdVideoError): void {
     if (this.closed) return;
-    void this.close();
+    this.close();
     this.emitter.emit('failed', error);
   }
 }

@@ -1,0 +1,136 @@
+import type { IceCandidateData } from '../protocol/index.js';
+import { log } from './logger.js';
+
+/**
+ * ICE as every peer connection of wd-video handles it, a mesh link's and the relay's alike: how
+ * one is opened, how its candidates go out, how a broken path is restarted, and how to tell a far
+ * end that still sends from one that is gone.
+ */
+
+/** A peer connection with the client's RTC configuration (the app's ICE servers and the user's TURN credentials). */
+export const createPeerConnection = (rtcConfig: RTCConfiguration) => new RTCPeerConnection({ bundlePolicy: 'max-bundle', ...rtcConfig });
+
+/** Candidates that come within this window go out as one message. */
+const CANDIDATE_BATCH_MS = 10;
+
+/**
+ * Sends `pc`'s local candidates through `send` in small batches, and `null` when gathering is
+ * complete. Nothing goes out before `start()`: the message that carries our description first.
+ */
+export function trickle(pc: RTCPeerConnection, send: (candidates: IceCandidateData[] | null) => void) {
+  const held: IceCandidateData[] = [];
+  let started = false;
+  let complete = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (!started) return;
+    if (held.length) send(held.splice(0));
+    if (complete) send(null);
+    complete = false;
+  };
+  const onCandidate = ({ candidate }: RTCPeerConnectionIceEvent) => {
+    if (!candidate) {
+      // End of gathering: what is left goes at once.
+      complete = true;
+      return flush();
+    }
+    const { sdpMid, sdpMLineIndex, usernameFragment } = candidate;
+    if (candidate.candidate) held.push({ candidate: candidate.candidate, sdpMid, sdpMLineIndex, usernameFragment });
+    timer ??= setTimeout(flush, CANDIDATE_BATCH_MS);
+  };
+  pc.addEventListener('icecandidate', onCandidate);
+  return {
+    start() {
+      started = true;
+      flush();
+    },
+    stop() {
+      clearTimeout(timer);
+      pc.removeEventListener('icecandidate', onCandidate);
+    },
+  };
+}
+
+/** What `watchPath` tells about a connection's media path. */
+export interface PathHandlers {
+  /** ICE and DTLS connected for the first time. */
+  connected?(): void;
+  /** It never connected, or the browser closed it. */
+  failed?(): void;
+  /** The path broke after it had worked; ICE restarts follow. */
+  interrupted(): void;
+  /** The path works again after `interrupted`. */
+  recovered(): void;
+  /** Restarts ICE: new credentials and candidates, offered by whichever side offers on this connection. */
+  restart(): void;
+}
+
+/** How long a broken path may stay 'disconnected' before we restart ICE (the browser may recover alone). */
+const RESTART_AFTER_MS = 2_000;
+
+/**
+ * Watches `pc`'s connection state: a path that worked and broke gets an ICE restart after
+ * `RESTART_AFTER_MS` (at once when it failed) plus `delayMs`, and another every `retryMs` while
+ * it stays broken (with `retryMs`). `name` is the far end, for the log. Returns the unwatch.
+ */
+export function watchPath(pc: RTCPeerConnection, name: string, on: PathHandlers, delayMs = 0, retryMs = 0): () => void {
+  let connected = false;
+  let broken = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const restart = () => {
+    if (pc.connectionState === 'connected') return;
+    if (retryMs) timer = setTimeout(restart, retryMs);
+    log.info('restarting ICE with', name);
+    on.restart();
+  };
+  const onChange = () => {
+    const state = pc.connectionState;
+    log.debug('path to', name, state);
+    if (state === 'connected') {
+      clearTimeout(timer);
+      if (!connected) on.connected?.();
+      else if (broken) on.recovered();
+      connected = true;
+      broken = false;
+    } else if (state === 'closed' || (state === 'failed' && !connected)) {
+      on.failed?.();
+    } else if ((state === 'disconnected' || state === 'failed') && connected) {
+      if (!broken) on.interrupted();
+      broken = true;
+      clearTimeout(timer);
+      timer = setTimeout(restart, (state === 'failed' ? 0 : RESTART_AFTER_MS) + delayMs);
+    }
+  };
+  pc.addEventListener('connectionstatechange', onChange);
+  return () => {
+    clearTimeout(timer);
+    pc.removeEventListener('connectionstatechange', onChange);
+  };
+}
+
+type Stat = { type: string; bytesReceived?: number; nominated?: boolean; state?: string };
+
+/**
+ * The liveness probe: true when the bytes received in the stats that `counts` picks grow within
+ * `windowMs`. Tells a far end whose page died from one whose signalling blinked (a broker restart
+ * can publish the Wills of live clients).
+ */
+export async function isReceiving(
+  stats: () => Promise<RTCStatsReport | null | undefined>,
+  counts: (stat: Stat) => boolean | undefined,
+  isOpen: () => boolean,
+  windowMs = 1_500,
+): Promise<boolean> {
+  const received = async () => {
+    let bytes = 0;
+    (await stats())?.forEach((stat: Stat) => {
+      if (counts(stat)) bytes += stat.bytesReceived ?? 0;
+    });
+    return bytes;
+  };
+  const before = await received();
+  await new Promise((r) => setTimeout(r, windowMs));
+  return isOpen() && (await received()) > before;
+}
