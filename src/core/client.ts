@@ -513,7 +513,12 @@ export class Client {
       this.updatePresence();
       try {
         const sdp = await media.answer(invite.from, invite.offer, invite.earlyCandidates.splice(0));
-        await this.send(invite.from, { type: 'accept', cid: invite.conversationId, sdp });
+        // Not waiting for the broker's ack: the caller may hear the accept (and go on with the
+        // call) before that ack is back to us, and by then the conversation must be ours.
+        this.send(invite.from, { type: 'accept', cid: invite.conversationId, sdp }).catch((error) => {
+          log.warn(`could not send the accept to ${invite.from}`, error);
+          conversation.end();
+        });
       } catch (error) {
         conversation.end();
         throw error;
