@@ -10,8 +10,8 @@ import { chromeLauncher } from '@web/test-runner-chrome';
 import { playwrightLauncher } from '@web/test-runner-playwright';
 import { SignJWT } from 'jose';
 import puppeteer from 'puppeteer-core';
-import { hashPassword } from './server/passwords.js';
-import { startServer } from './server/serve.js';
+import { hashPassword } from './dist/node/server/passwords.js';
+import { startServer } from './dist/node/server/serve.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/chromium.js';
 import { FIREFOX_LAUNCH_OPTIONS } from './test/firefox.js';
 

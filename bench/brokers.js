@@ -1,12 +1,12 @@
-// The brokers under signalling load: the embedded broker (Aedes, `node server/serve.js`) and
-// Mosquitto (server/mosquitto.js), each with a fleet of simulated clients (bench/load-generator.js
+// The brokers under signalling load: the embedded broker (Aedes, `node dist/node/server/serve.js`) and
+// Mosquitto (server/mosquitto.ts), each with a fleet of simulated clients (bench/load-generator.js
 // --control), 50 clients per interaction path. Both fleets of a size stay connected while the
 // measurement rounds alternate between the brokers (A, B, A, B…).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { hasMosquitto, startMosquitto } from '../server/mosquitto.js';
+import { hasMosquitto, startMosquitto } from '../dist/node/server/mosquitto.js';
 import { within } from './lib.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -64,7 +64,7 @@ function jsonChild(command, args, { stdin = 'ignore' } = {}) {
 
 /** The embedded broker in its own process, as `npm start` runs it (anonymous sign-in). */
 async function startEmbedded() {
-  const server = jsonChild(process.execPath, ['server/serve.js', '--port', '0']);
+  const server = jsonChild(process.execPath, ['dist/node/server/serve.js', '--port', '0']);
   const banner = await server.next((l) => typeof l === 'string' && l.includes('broker ws://'), 15_000, 'embedded broker');
   const brokerURL = banner.match(/broker (ws:\/\/\S+)/)[1].replace(/[,)]$/, '');
   return {

@@ -12,9 +12,10 @@ const stages = [
   ['unit tests', process.execPath, ['--import', 'tsx', '--test', ...testFiles('test/unit', '.test.ts')]],
   ['manifest', 'custom-elements-manifest', ['analyze', '--quiet']],
   ['build', 'rollup', ['-c', '--silent']],
+  ['build server', 'tsc', ['-p', 'tsconfig.server.json']],
   ['size budget', process.execPath, ['scripts/size.js']],
   ['examples', process.execPath, ['scripts/examples.js']],
-  ['typecheck', 'tsc', ['-p', 'tsconfig.test.json']],
+  ['typecheck', 'npm', ['run', '--silent', 'typecheck']],
   ['browser tests', 'web-test-runner', []],
   ['node tests', process.execPath, ['--test', '--test-concurrency=1', ...testFiles('test/server'), ...testFiles('test/docs'), ...testFiles('test/e2e')]],
 ];
@@ -26,7 +27,7 @@ for (const [name, command, args] of stages) {
   if (status !== 0) {
     failed.push(name);
     // Without a build there is nothing to test.
-    if (name === 'build' || name === 'manifest') break;
+    if (name === 'build' || name === 'build server' || name === 'manifest') break;
   }
 }
 if (failed.length) {

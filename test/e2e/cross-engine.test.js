@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launchFirefox } from '../firefox.js';
-import { canRelay } from '../../server/relay.js';
-import { startServer } from '../../server/serve.js';
+import { canRelay } from '../../dist/node/server/relay.js';
+import { startServer } from '../../dist/node/server/serve.js';
 import { launchChromium, openUser, poll, uniquePath, waitForDecodedVideo } from './helpers.js';
 
 const env = {};

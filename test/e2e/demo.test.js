@@ -14,7 +14,7 @@ let url;
 before(async () => {
   // The real `npm start` command (build skipped: `npm test` has just built), on a free port.
   const port = 20000 + Math.floor(Math.random() * 20000);
-  server = spawn(process.execPath, ['server/serve.js', '--port', String(port)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  server = spawn(process.execPath, ['dist/node/server/serve.js', '--port', String(port)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   url = await new Promise((resolve, reject) => {
     let out = '';
     server.stdout.on('data', (chunk) => {

@@ -11,7 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startServer } from '../../server/serve.js';
+import { startServer } from '../../dist/node/server/serve.js';
 import { launchChromium, openUser, poll, uniquePath, waitForDecodedVideo } from './helpers.js';
 
 const examplesDir = fileURLToPath(new URL('../../examples/', import.meta.url));

@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { hasMosquitto, startMosquitto } from '../../server/mosquitto.js';
-import { DEMO_CONFIG, startServer } from '../../server/serve.js';
+import { hasMosquitto, startMosquitto } from '../../dist/node/server/mosquitto.js';
+import { DEMO_CONFIG, startServer } from '../../dist/node/server/serve.js';
 import { launchChromium, noBlackout, openHarness, startUdpBlackout, uniquePath } from './helpers.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { after, before } from 'node:test';
 import { chromium } from 'playwright';
-import { startServer } from '../../server/serve.js';
+import { startServer } from '../../dist/node/server/serve.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.js';
 
 export function launchChromium(args = CHROMIUM_ARGS) {

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
-import { hasMosquitto, startMosquitto } from '../../server/mosquitto.js';
-import { canRelay, relayAccounts, startRelay } from '../../server/relay.js';
-import { startServer } from '../../server/serve.js';
+import { hasMosquitto, startMosquitto } from '../../dist/node/server/mosquitto.js';
+import { canRelay, relayAccounts, startRelay } from '../../dist/node/server/relay.js';
+import { startServer } from '../../dist/node/server/serve.js';
 import { launchChromium, noBlackout, openHarness, openUser, startUdpBlackout, uniquePath, waitForDecodedVideo } from './helpers.js';
 
 const skip = canRelay() ? false : 'Janus is not installed (apt-get install janus)';

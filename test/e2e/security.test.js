@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import mqtt from 'mqtt';
-import { hasMosquitto, startMosquitto } from '../../server/mosquitto.js';
-import { hashPassword } from '../../server/passwords.js';
-import { startServer } from '../../server/serve.js';
+import { hasMosquitto, startMosquitto } from '../../dist/node/server/mosquitto.js';
+import { hashPassword } from '../../dist/node/server/passwords.js';
+import { startServer } from '../../dist/node/server/serve.js';
 import { launchChromium, openHarness, openUser, startTestServer } from './helpers.js';
 
 const P = 'secure/room';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { canTurn, stunBinding } from '../../server/turn.js';
+import { canTurn, stunBinding } from '../../dist/node/server/turn.js';
 
 const bin = fileURLToPath(new URL('../../bin/wd-video.js', import.meta.url));
 const site = mkdtempSync(join(tmpdir(), 'wd-site-turn-'));

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { hashPassword } from '../../server/passwords.js';
-import { startServer } from '../../server/serve.js';
+import { hashPassword } from '../../dist/node/server/passwords.js';
+import { startServer } from '../../dist/node/server/serve.js';
 import { launchChromium, openUser, waitForDecodedVideo } from './helpers.js';
 
 const SECRET = 'shared by the app server and the broker, nobody else';

@@ -1,5 +1,5 @@
 // TLS for the serve commands: a page served over https by `wd-video serve --cert --key` calls
-// another over wss; `node server/serve.js` (npm start) takes the same flags; a missing, unreadable,
+// another over wss; `node dist/node/server/serve.js` (npm start) takes the same flags; a missing, unreadable,
 // wrong or mismatched certificate or key is refused before anything listens.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,7 +16,7 @@ import { CHROMIUM_ARGS } from '../chromium.js';
 import { launchChromium, openUser, waitForDecodedVideo } from './helpers.js';
 
 const bin = fileURLToPath(new URL('../../bin/wd-video.js', import.meta.url));
-const serveJs = fileURLToPath(new URL('../../server/serve.js', import.meta.url));
+const serveJs = fileURLToPath(new URL('../../dist/node/server/serve.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'wd-tls-'));
 const site = join(work, 'site');
 const certFile = join(work, 'cert.pem');
@@ -150,7 +150,7 @@ test('a Chromium that does not trust the certificate refuses the page (the https
   }
 });
 
-test('node server/serve.js --cert --key (npm start) serves the demo over https with the broker on wss', { timeout: 30_000 }, async () => {
+test('node dist/node/server/serve.js --cert --key (npm start) serves the demo over https with the broker on wss', { timeout: 30_000 }, async () => {
   const demo = await startServing(serveJs, ['--port', '0', '--relay', '0', '--cert', certFile, '--key', keyFile], /demo on (\S+)\s+\(broker (\S+),/);
   try {
     assert.match(demo.url, /^https:\/\/localhost:\d+\/$/);
@@ -211,7 +211,7 @@ test('a lone, missing, unreadable, non-PEM, encrypted or mismatched --cert / --k
   ];
   for (const [command, prefix] of [
     [[bin, 'serve', '--dir', site], 'wd-video serve'],
-    [[serveJs, '--relay', '0'], 'server/serve.js'],
+    [[serveJs, '--relay', '0'], 'dist/node/server/serve.js'],
   ]) {
     for (const [args, message] of refusals) {
       const port = await freePort();

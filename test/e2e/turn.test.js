@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { startServer } from '../../server/serve.js';
-import { canTurn } from '../../server/turn.js';
+import { startServer } from '../../dist/node/server/serve.js';
+import { canTurn } from '../../dist/node/server/turn.js';
 import { launchChromium, openUser, poll, trackPeerConnections, uniquePath } from './helpers.js';
 
 const skip = !canTurn() && 'coturn is not installed (apt-get install coturn)';

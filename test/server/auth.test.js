@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import mqtt from 'mqtt';
-import { hashPassword } from '../../server/passwords.js';
-import { startServer } from '../../server/serve.js';
+import { hashPassword } from '../../dist/node/server/passwords.js';
+import { startServer } from '../../dist/node/server/serve.js';
 
 const servers = [];
 after(async () => {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
-import { startServer } from '../../server/serve.js';
+import { startServer } from '../../dist/node/server/serve.js';
 
 let server;
 const P = 'test/acl';

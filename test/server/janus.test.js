@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
-import { janusBinary, startJanus } from '../../server/janus.js';
+import { janusBinary, startJanus } from '../../dist/node/server/janus.js';
 
 // A quote and a backslash: the launcher must escape them in the .jcfg file, or Janus would be
 // refused by the broker (or not parse its configuration at all).

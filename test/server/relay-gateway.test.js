@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
-import { canRelay } from '../../server/relay.js';
-import { startServer } from '../../server/serve.js';
+import { canRelay } from '../../dist/node/server/relay.js';
+import { startServer } from '../../dist/node/server/serve.js';
 
 const skip = canRelay() ? false : 'Janus is not installed (apt-get install janus)';
 const PATH = 'test/gateway';

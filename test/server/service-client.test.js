@@ -1,11 +1,11 @@
-// The services' broker connection (server/service-client.js): after its first connection, errors
+// The services' broker connection (server/service-client.ts): after its first connection, errors
 // such as a refused reconnection do not end it; it comes back when the broker does.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
-import { createBroker, listenTcp } from '../../server/broker.js';
-import { startTurnCredentials } from '../../server/turn-credentials.js';
+import { createBroker, listenTcp } from '../../dist/node/server/broker.js';
+import { startTurnCredentials } from '../../dist/node/server/turn-credentials.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
-import { TURN_CLI_OPTIONS, startServer, turnSettingFrom } from '../../server/serve.js';
-import { canTurn } from '../../server/turn.js';
+import { TURN_CLI_OPTIONS, turnSettingFrom } from '../../dist/node/server/cli.js';
+import { startServer } from '../../dist/node/server/serve.js';
+import { canTurn } from '../../dist/node/server/turn.js';
 
 /** The command line's defaults, with `values` over them. */
 const cli = (values = {}) => ({

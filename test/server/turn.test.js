@@ -10,11 +10,11 @@ import net from 'node:net';
 import { dirname } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
-import { createBroker, listenTcp } from '../../server/broker.js';
-import { hasMosquitto, startMosquitto } from '../../server/mosquitto.js';
-import { startServer } from '../../server/serve.js';
-import { DEFAULT_TTL_S, startTurnCredentials, turnCredentials } from '../../server/turn-credentials.js';
-import { canTurn, fillTurnTemplate, startTurn, stunBinding } from '../../server/turn.js';
+import { createBroker, listenTcp } from '../../dist/node/server/broker.js';
+import { hasMosquitto, startMosquitto } from '../../dist/node/server/mosquitto.js';
+import { startServer } from '../../dist/node/server/serve.js';
+import { DEFAULT_TTL_S, startTurnCredentials, turnCredentials } from '../../dist/node/server/turn-credentials.js';
+import { canTurn, fillTurnTemplate, startTurn, stunBinding } from '../../dist/node/server/turn.js';
 
 /** The broker's connection of the TURN credential service (its client id is `~turn-<random>`). */
 const serviceClient = (broker) => Object.values(broker.clients).find((c) => c.service && c.id.startsWith('~turn-'));
@@ -659,7 +659,7 @@ describe('the credential service on Mosquitto', { skip: (!hasMosquitto() && 'mos
     await service.close();
     await waitFor(watcher, (ms) => ms.some((m) => m.text === ''), 'the status cleared by close()');
     const script = `
-      import { startTurnCredentials } from ${JSON.stringify(new URL('../../server/turn-credentials.js', import.meta.url).href)};
+      import { startTurnCredentials } from ${JSON.stringify(new URL('../../dist/node/server/turn-credentials.js', import.meta.url).href)};
       await startTurnCredentials(${JSON.stringify({ brokerURL: mosquitto.tcpURL, username: '~turn', password: SERVICE.password, urls: URLS, secret: SECRET })});
       console.log('ready');
       setInterval(() => {}, 1000);`;

@@ -2,13 +2,51 @@
 // sign-in (anonymous, password, JWT), the topic ACL bound to the signed-in uid, a payload limit
 // and a per-client rate limit.
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
+import type { AuthenticateError, Client } from 'aedes';
 import mqemitter from 'mqemitter';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { publishDenial, subscribeDenial } from './acl.js';
+import type { WebSocket } from 'ws';
+import { topicAcl } from './acl.js';
 import { SignInError, createAuthenticator } from './auth.js';
+import type { RefusalCode } from './auth.js';
 import { resolveConfig } from './config.js';
+import type { BrokerConfig, BrokerConfigInput } from './config.js';
+
+/**
+ * A service account: the relay gateway, a Janus instance or the TURN credential service. Its
+ * name starts with `~`, which no uid may contain, so no user can sign in as one; it may use only
+ * topics under its prefixes (`''` for all) and is exempt from the users' payload and rate limits.
+ */
+export interface ServiceAccount {
+  password: string;
+  prefixes: string[];
+}
+
+// What this broker hangs on Aedes's objects, typed by augmenting aedes's own declarations rather
+// than kept in a WeakMap beside them: the properties are read off the objects Aedes hands out
+// (`broker.clients`, the client in every hook), by the broker's hooks and by tests that wrap or
+// inspect them, so they belong on the objects. Aedes itself never sets or reads them.
+declare module 'aedes' {
+  interface Client {
+    /** The uid a user signed in with (set by authenticate; unset for a service). */
+    uid?: string;
+    /** The account a service signed in with (unset for a user). */
+    service?: ServiceAccount;
+  }
+  interface Aedes {
+    /** The connected clients by client id (Aedes keeps this map; its declarations omit it). */
+    readonly clients: Readonly<Record<string, Client>>;
+    /** The configuration createBroker() resolved. */
+    wdConfig?: BrokerConfig;
+  }
+}
+
+export type Broker = Aedes & { wdConfig: BrokerConfig };
 
 /** Messages Aedes delivers at once; past it they queue (backpressure). Aedes's default. */
 const CONCURRENCY = 100;
@@ -19,8 +57,10 @@ const CONCURRENCY = 100;
  * overflows the stack and kills the broker. This emitter keeps the queue but moves every 64th
  * nested delivery to a fresh stack.
  */
-function shallowEmitter() {
-  const mq = mqemitter({ concurrency: CONCURRENCY, matchEmptyLevels: true });
+function shallowEmitter(): mqemitter.MQEmitter {
+  // `_do` is mqemitter's internal "deliver one message" step, not in its declarations.
+  type Deliver = (message: mqemitter.Message, callback: (error?: Error) => void) => unknown;
+  const mq = mqemitter({ concurrency: CONCURRENCY, matchEmptyLevels: true }) as mqemitter.MQEmitter & { _do: Deliver };
   const deliver = mq._do.bind(mq);
   let depth = 0;
   mq._do = (message, callback) => {
@@ -41,28 +81,28 @@ function shallowEmitter() {
 /** setTimeout takes at most 2^31-1 ms; later expiries are re-armed when they come nearer. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/**
- * A service account: the relay gateway or a Janus instance. Its name starts with `~`, which no
- * uid may contain, so no user can sign in as one; it may use only topics under its prefixes
- * (`''` for all) and is exempt from the users' payload and rate limits.
- * @typedef {{ password: string, prefixes: string[] }} ServiceAccount
- */
-
-const sameSecret = (a, b) => {
+const sameSecret = (a: Buffer | string, b: string) => {
   const [x, y] = [Buffer.from(a), Buffer.from(b)];
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
-/**
- * Creates the broker.
- * @param {{ config?: Partial<import('./config.js').BrokerConfig>, services?: Record<string, ServiceAccount>, log?: (message: string) => void }} [options]
- */
-export async function createBroker({ config: overrides = {}, services = {}, log = () => {} } = {}) {
+export interface BrokerOptions {
+  config?: BrokerConfigInput;
+  services?: Record<string, ServiceAccount>;
+  log?: (message: string) => void;
+}
+
+/** A refusal at connect, with its CONNACK return code. */
+const refusal = (message: string, returnCode: number): AuthenticateError => Object.assign(new Error(message), { returnCode });
+
+/** Creates the broker. */
+export async function createBroker({ config: overrides = {}, services = {}, log = () => {} }: BrokerOptions = {}): Promise<Broker> {
   const config = resolveConfig(overrides);
+  const acl = topicAcl(config.paths);
   const check = createAuthenticator(config.auth);
   const broker = await Aedes.createBroker({ concurrency: CONCURRENCY, mq: shallowEmitter() });
-  const buckets = new Map(); // client id -> { tokens, at }
-  const expiries = new Map(); // client id -> timer
+  const buckets = new Map<string, { tokens: number; at: number }>(); // by client id
+  const expiries = new Map<string, NodeJS.Timeout>(); // by client id
 
   broker.authenticate = (client, username, password, callback) => {
     // A client id names one session: a second connection with the same id takes it over. The
@@ -71,7 +111,7 @@ export async function createBroker({ config: overrides = {}, services = {}, log 
     const serviceId = typeof client.id === 'string' && client.id.startsWith('~');
     if (serviceId && client.id !== username && !client.id.startsWith(`${username}-`)) {
       log(`refused client id ${JSON.stringify(client.id)} of ${JSON.stringify(username)}: reserved for a service`);
-      return callback(Object.assign(new Error('client ids starting with ~ are reserved for services'), { returnCode: 2 }), false);
+      return callback(refusal('client ids starting with ~ are reserved for services', 2), false);
     }
     if (typeof username === 'string' && username.startsWith('~')) {
       const account = Object.hasOwn(services, username) ? services[username] : undefined;
@@ -80,7 +120,7 @@ export async function createBroker({ config: overrides = {}, services = {}, log 
         return callback(null, true);
       }
       log(`refused sign-in of service ${JSON.stringify(username)}`);
-      return callback(Object.assign(new Error('unknown service or wrong secret'), { returnCode: 4 }), false);
+      return callback(refusal('unknown service or wrong secret', 4), false);
     }
     check(username, password).then(
       ({ uid, expiresAt }) => {
@@ -88,10 +128,11 @@ export async function createBroker({ config: overrides = {}, services = {}, log 
         if (expiresAt) disconnectAt(client, expiresAt);
         callback(null, true);
       },
-      (error) => {
+      (error: unknown) => {
         const reason = error instanceof SignInError ? error.message : 'sign-in failed';
         log(`refused sign-in of ${JSON.stringify(username)}: ${reason}`);
-        callback(Object.assign(new Error(reason), { returnCode: error.returnCode ?? 4 }), false);
+        const code: RefusalCode | 4 = error instanceof SignInError ? error.returnCode : 4;
+        callback(refusal(reason, code), false);
       },
     );
   };
@@ -103,13 +144,14 @@ export async function createBroker({ config: overrides = {}, services = {}, log 
       log(`refused publish by service ${client.id} to ${packet.topic}`);
       return callback(new Error('topic outside the service’s prefixes'));
     }
+    const uid = client?.uid ?? '';
     const denial = !client
       ? null
       : packet.payload.length > config.maxPayload
         ? `payload of ${packet.payload.length} bytes exceeds ${config.maxPayload}`
-        : (publishDenial(client.uid, packet.topic, packet.retain, config.paths) ?? rateDenial(client));
+        : (acl.publishDenial(uid, packet.topic, packet.retain) ?? rateDenial(client));
     if (denial) {
-      log(`refused publish by ${client.uid} to ${packet.topic}: ${denial}`);
+      log(`refused publish by ${uid} to ${packet.topic}: ${denial}`);
       return callback(new Error(denial)); // Aedes closes the connection of a client refused here
     }
     callback(null);
@@ -119,9 +161,10 @@ export async function createBroker({ config: overrides = {}, services = {}, log 
     if (client.service) {
       return callback(null, client.service.prefixes.some((p) => subscription.topic.startsWith(p)) ? subscription : null);
     }
-    const denial = subscribeDenial(client.uid, subscription.topic, config.paths);
+    const uid = client.uid ?? '';
+    const denial = acl.subscribeDenial(uid, subscription.topic);
     if (denial) {
-      log(`refused subscription of ${client.uid} to ${subscription.topic}: ${denial}`);
+      log(`refused subscription of ${uid} to ${subscription.topic}: ${denial}`);
       return callback(null, null);
     }
     callback(null, subscription);
@@ -134,7 +177,7 @@ export async function createBroker({ config: overrides = {}, services = {}, log 
   });
 
   /** Token bucket: `burst` messages at once, then `perSecond`. */
-  function rateDenial(client) {
+  function rateDenial(client: Client): string | null {
     if (!config.rate) return null;
     const now = Date.now();
     const bucket = buckets.get(client.id) ?? { tokens: config.rate.burst, at: now };
@@ -147,7 +190,7 @@ export async function createBroker({ config: overrides = {}, services = {}, log 
   }
 
   /** A token is good until its exp: then the connection closes and the client must sign in again. */
-  function disconnectAt(client, expiresAt) {
+  function disconnectAt(client: Client, expiresAt: number): void {
     clearTimeout(expiries.get(client.id));
     const wait = expiresAt - Date.now();
     const timer = setTimeout(
@@ -163,7 +206,7 @@ export async function createBroker({ config: overrides = {}, services = {}, log 
   }
 
   broker.wdConfig = config;
-  return broker;
+  return broker as Broker;
 }
 
 /**
@@ -171,40 +214,45 @@ export async function createBroker({ config: overrides = {}, services = {}, log 
  * each MQTT packet in pieces (header, topic, payload); sent one by one they became about eight
  * WebSocket frames per packet. MQTT over WebSocket allows packets to span or share messages.
  */
-function coalescingStream(ws) {
+function coalescingStream(ws: WebSocket): Duplex {
   const stream = createWebSocketStream(ws);
-  stream._writev = (chunks, callback) => ws.send(Buffer.concat(chunks.map(({ chunk }) => chunk)), callback);
+  stream._writev = (chunks, callback) => ws.send(Buffer.concat(chunks.map(({ chunk }) => chunk as Buffer)), callback);
   const write = stream.write;
-  stream.write = function coalescingWrite(...args) {
+  stream.write = function coalescingWrite(this: Duplex, ...args: Parameters<Duplex['write']>) {
     if (!this.writableCorked) {
       this.cork();
       process.nextTick(() => this.uncork());
     }
     return write.apply(this, args);
-  };
+  } as Duplex['write'];
   return stream;
+}
+
+/** A TCP listener of the broker: its `mqtt://` URL, and how to close it (and its connections). */
+export interface TcpListener {
+  url: string;
+  close(): Promise<void>;
 }
 
 /**
  * Serves `broker` over plain MQTT/TCP on `host:port` (port 0: any free one), for the services
  * on this machine: Janus's MQTT transport speaks TCP, not WebSocket. Loopback only by default.
- * @returns {Promise<{ url: string, close: () => Promise<void> }>}
  */
-export async function listenTcp(broker, { host = '127.0.0.1', port = 0 } = {}) {
+export async function listenTcp(broker: Aedes, { host = '127.0.0.1', port = 0 }: { host?: string; port?: number } = {}): Promise<TcpListener> {
   // No Nagle: MQTT packets are small and request/response shaped; with it, each reply waited for
   // the peer's delayed ACK (about 40 ms per hop, 90 ms per relay round trip measured).
   const server = net.createServer({ noDelay: true }, (socket) => broker.handle(socket));
-  await new Promise((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
   });
-  const sockets = new Set();
+  const sockets = new Set<net.Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
   return {
-    url: `mqtt://${host}:${server.address().port}`,
+    url: `mqtt://${host}:${(server.address() as net.AddressInfo).port}`,
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
@@ -212,14 +260,11 @@ export async function listenTcp(broker, { host = '127.0.0.1', port = 0 } = {}) {
   };
 }
 
-/**
- * Serves `broker` over WebSocket on `path` of `httpServer` (upgrade requests only).
- * @returns {{ close: () => void }}
- */
-export function attachBroker(httpServer, broker, { path = '/mqtt' } = {}) {
+/** Serves `broker` over WebSocket on `path` of `httpServer` (upgrade requests only). */
+export function attachBroker(httpServer: HttpServer | HttpsServer, broker: Aedes, { path = '/mqtt' }: { path?: string } = {}): { close: () => void } {
   const maxPayload = (broker.wdConfig?.maxPayload ?? 64 * 1024) + 1024;
   const wss = new WebSocketServer({ noServer: true, maxPayload });
-  const onUpgrade = (request, socket, head) => {
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== path) {
       // Another upgrade handler may want it; when none does, do not leave the socket hanging.
       if (httpServer.listenerCount('upgrade') === 1) socket.destroy();

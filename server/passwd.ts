@@ -1,16 +1,17 @@
 #!/usr/bin/env node
-// Adds or replaces a user in a password file: node server/passwd.js <file> <uid> <password>
+// Adds or replaces a user in a password file: node dist/node/server/passwd.js <file> <uid> <password>
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { isValidUid } from './acl.js';
+import { idProblem } from '../src/protocol/index.js';
 import { hashPassword } from './passwords.js';
 
 const [file, uid, password] = process.argv.slice(2);
 if (!file || !uid || password === undefined) {
-  console.error('usage: node server/passwd.js <password-file> <uid> <password>');
+  console.error('usage: node dist/node/server/passwd.js <password-file> <uid> <password>');
   process.exit(2);
 }
-if (!isValidUid(uid)) {
-  console.error(`"${uid}" is not a uid: 1 to 64 of A-Z a-z 0-9 _ -`);
+const problem = idProblem(uid);
+if (problem) {
+  console.error(problem);
   process.exit(2);
 }
 const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith(`${uid}:`)) : [];

@@ -1,50 +1,44 @@
 // Runs Debian's Mosquitto with wd-video's topic ACL, for tests and as a template for production:
 // a WebSocket listener (browsers) and a TCP listener beside it (Mosquitto 2.0 needs one), a
-// password file, and `pattern` ACL lines for each interaction path. Mosquitto matches `%u` only
-// in a fixed position, so each served path is listed (no "any depth" as in the embedded broker).
+// password file, and `pattern` ACL lines for each interaction path, written from the protocol's
+// ACL rules (src/protocol/acl.ts: mosquittoAclLines).
 import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mosquittoAclLines } from '../src/protocol/index.js';
+import type { ServiceAccount } from './broker.js';
 
 /**
- * The ACL of docs/architecture.md for the paths `paths`, as Mosquitto pattern lines, and the relay's: every
- * user may write its own request topic `wd-relay/in/%u` (and, with the TURN credential service
- * `~turn`, `wd-relay/turn/in/%u`, and read its status); each service account (the relay gateway,
- * a Janus instance; see server/relay.js) reads and writes under its prefixes only.
- * @param {string[]} paths
- * @param {Record<string, { prefixes: string[] }>} [services]
+ * The ACL of docs/architecture.md for the paths `paths`, as Mosquitto lines: the users' `pattern`
+ * lines from the protocol's rules (a service's rules only when it has an account here), then each
+ * service account (the relay gateway, a Janus instance, the TURN credential service; see
+ * server/relay.ts), which reads and writes under its prefixes only.
  */
-export function mosquittoAcl(paths, services = {}) {
-  const patterns = paths.flatMap((p) => [
-    `pattern write ${p}/presence/%u`,
-    `pattern read ${p}/presence/+`,
-    `pattern write ${p}/inbox/+/%u`,
-    `pattern read ${p}/inbox/%u/+`,
-  ]);
-  const relay = Object.keys(services).length > 0 ? ['pattern write wd-relay/in/%u'] : [];
-  const turn = Object.hasOwn(services, '~turn') ? ['pattern write wd-relay/turn/in/%u', 'pattern read wd-relay/turn/status'] : [];
+export function mosquittoAcl(paths: readonly string[], services: Record<string, Pick<ServiceAccount, 'prefixes'>> = {}): string {
+  const patterns = mosquittoAclLines(paths, Object.keys(services));
   const accounts = Object.entries(services).flatMap(([name, { prefixes }]) => [
     `user ${name}`,
     ...prefixes.map((prefix) => `topic readwrite ${prefix}#`),
   ]);
-  return [...patterns, ...relay, ...turn, ...accounts].join('\n');
+  return [...patterns, ...accounts].join('\n');
 }
 
 const freePort = () =>
-  new Promise((resolve, reject) => {
+  new Promise<number>((resolve, reject) => {
     const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
+      const { port } = server.address() as net.AddressInfo;
       server.close(() => resolve(port));
     });
     server.on('error', reject);
   });
 
-async function waitForPort(port, timeoutMs) {
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const open = await new Promise((resolve) => {
+    const open = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, '127.0.0.1', () => resolve(socket.end() && true)).on('error', () => resolve(false));
     });
     if (open) return;
@@ -55,13 +49,25 @@ async function waitForPort(port, timeoutMs) {
 
 export const hasMosquitto = () => spawnSync('mosquitto', ['-h'], { stdio: 'ignore' }).error === undefined;
 
-/**
- * Starts Mosquitto in the foreground on free loopback ports.
- * @param {{ paths: string[], users: Record<string, string>, services?: Record<string, { password: string, prefixes: string[] }> }} options
- *   users: uid → password; services: the relay's service accounts (server/relay.js relayAccounts()).
- * @returns {Promise<{ wsURL: string, tcpURL: string, pause(): Promise<void>, start(): Promise<void>, stop(): Promise<void> }>}
- */
-export async function startMosquitto({ paths, users: userPasswords, services = {} }) {
+export interface MosquittoOptions {
+  paths: string[];
+  /** uid → password */
+  users: Record<string, string>;
+  /** the services' accounts (server/relay.ts relayAccounts(), a `~turn` account) */
+  services?: Record<string, ServiceAccount>;
+}
+
+export interface Mosquitto {
+  wsURL: string;
+  tcpURL: string;
+  /** Stops the broker for a while (a restart test): `start()` brings it back as it was. */
+  pause(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts Mosquitto in the foreground on free loopback ports. */
+export async function startMosquitto({ paths, users: userPasswords, services = {} }: MosquittoOptions): Promise<Mosquitto> {
   const users = { ...userPasswords, ...Object.fromEntries(Object.entries(services).map(([name, account]) => [name, account.password])) };
   const dir = mkdtempSync(join(tmpdir(), 'wd-mosquitto-'));
   const [wsPort, tcpPort] = [await freePort(), await freePort()];
@@ -69,10 +75,9 @@ export async function startMosquitto({ paths, users: userPasswords, services = {
   // Plain `uid:password` lines hashed in place by one mosquitto_passwd run (-U): thousands of users
   // (the broker benchmark) in well under a second, where one run per user took many. -U can not
   // take a password with ":" or a line break: those users are added one by one (-b).
-  const [batch, single] = Object.entries(users).reduce(
-    ([b, s], entry) => (/[:\r\n]/.test(entry[1]) ? [b, [...s, entry]] : [[...b, entry], s]),
-    [[], []],
-  );
+  const entries = Object.entries(users);
+  const single = entries.filter(([, password]) => /[:\r\n]/.test(password));
+  const batch = entries.filter(([, password]) => !/[:\r\n]/.test(password));
   writeFileSync(passwordFile, batch.map(([uid, password]) => `${uid}:${password}\n`).join(''));
   const runs = [...(batch.length ? [['-U', passwordFile]] : []), ...single.map(([uid, password]) => ['-b', passwordFile, uid, password])];
   for (const args of runs) {
@@ -100,20 +105,22 @@ export async function startMosquitto({ paths, users: userPasswords, services = {
       '',
     ].join('\n'),
   );
-  let child;
+  let child: ChildProcess | undefined;
   /** Starts (or starts again, on the same ports and files) the mosquitto process. */
   const launch = async () => {
-    child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const started = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = started;
     let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}: ${stderr}`))));
+    started.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    const exited = new Promise<never>((_, reject) => started.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}: ${stderr}`))));
     exited.catch(() => {});
     await Promise.race([waitForPort(wsPort, 5000), exited]);
   };
   const kill = async () => {
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
+    const running = child;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM');
     await exited;
   };
   try {

@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs';
 
 const KEY_LENGTH = 32;
 
-export function hashPassword(password) {
+export function hashPassword(password: string): string {
   const salt = randomBytes(16);
   return `scrypt$${salt.toString('base64')}$${scryptSync(password, salt, KEY_LENGTH).toString('base64')}`;
 }
 
-export function verifyPassword(password, stored) {
+export function verifyPassword(password: string, stored: string): boolean {
   const [scheme, salt, hash] = String(stored).split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64');
@@ -19,8 +19,8 @@ export function verifyPassword(password, stored) {
 }
 
 /** uid → stored hash, from a password file. */
-export function readPasswordFile(file) {
-  const entries = new Map();
+export function readPasswordFile(file: string): Map<string, string> {
+  const entries = new Map<string, string>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const trimmed = line.trim();
     if (!trimmed || trimmed.startsWith('#')) continue;

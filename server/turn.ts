@@ -1,32 +1,33 @@
 // Runs Debian's coturn (the `turnserver` binary of the `coturn` package) as wd-video's STUN and
 // TURN server: one process, configured from server/turn/turnserver.conf in a folder of its own,
-// with TURN REST credentials (a secret that only this server knows; see turn-credentials.js).
+// with TURN REST credentials (a secret that only this server knows; see turn-credentials.ts).
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fromPackageRoot } from './package-root.js';
 import { findExecutable, killOnExit, readLog, supervise } from './processes.js';
 
-const TEMPLATE = new URL('./turn/turnserver.conf', import.meta.url);
+/** The configuration template: server/turn/turnserver.conf in the package (shipped as it is). */
+const TEMPLATE = fromPackageRoot('server', 'turn', 'turnserver.conf');
 const READY_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 3_000;
 
 /** The coturn binary: `WD_TURNSERVER_BIN` when set, else `turnserver` from PATH; null when not installed. */
-export const turnBinary = () => findExecutable(process.env.WD_TURNSERVER_BIN || 'turnserver');
+export const turnBinary = (): string | null => findExecutable(process.env.WD_TURNSERVER_BIN || 'turnserver');
 
 /** True when this machine can run the bundled TURN server (Debian's `coturn` package is installed). */
-export const canTurn = () => turnBinary() !== null;
+export const canTurn = (): boolean => turnBinary() !== null;
 
 /**
  * coturn's configuration is `key=value` lines without quoting: a value with a space, a quote, a
  * comment sign or a line break would change what the file says, so such values are refused.
- * @param {string} name
- * @param {string} value
  */
-function checkValue(name, value) {
+function checkValue(name: string, value: string): string {
   if (!/^[^\s"'#\\]+$/.test(value)) throw new Error(`turn: ${name} must not contain spaces, quotes, # or backslashes: ${JSON.stringify(value)}`);
   return value;
 }
@@ -34,21 +35,20 @@ function checkValue(name, value) {
 /**
  * The template with each `{{NAME}}` filled in (comment lines stay as they are): a line whose value is undefined or empty is left
  * out, a line whose value is an array is written once per element. An unknown name throws.
- * @param {string} template
- * @param {Record<string, string | string[] | undefined>} values
  */
-export function fillTurnTemplate(template, values) {
+export function fillTurnTemplate(template: string, values: Record<string, string | string[] | undefined>): string {
   return template
     .split('\n')
     .flatMap((line) => {
       if (line.startsWith('#')) return [line];
-      const names = [...line.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]);
+      const names = [...line.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]!);
       for (const name of names) if (!Object.hasOwn(values, name)) throw new Error(`turn: unknown template placeholder {{${name}}}`);
       if (names.length === 0) return [line];
       if (names.length > 1) throw new Error(`turn: one placeholder per line, got ${line}`);
-      const value = values[names[0]];
+      const [name] = names as [string];
+      const value = values[name];
       const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
-      return list.filter((v) => v !== '').map((v) => line.replace(`{{${names[0]}}}`, checkValue(names[0], v)));
+      return list.filter((v) => v !== '').map((v) => line.replace(`{{${name}}}`, checkValue(name, v)));
     })
     .join('\n');
 }
@@ -56,15 +56,13 @@ export function fillTurnTemplate(template, values) {
 /**
  * Sends one STUN Binding request (RFC 8489) to `host:port` over UDP and resolves true when a
  * Binding success response comes back within `timeoutMs`: the server is up and answering.
- * @param {string} host
- * @param {number} port
  */
-export function stunBinding(host, port, timeoutMs = 500) {
+export function stunBinding(host: string, port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
     const transaction = randomBytes(12);
     const request = Buffer.concat([Buffer.from([0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42]), transaction]);
-    const done = (ok) => {
+    const done = (ok: boolean) => {
       clearTimeout(timer);
       socket.close();
       resolve(ok);
@@ -77,32 +75,37 @@ export function stunBinding(host, port, timeoutMs = 500) {
 }
 
 /** True for loopback addresses and the name localhost. */
-export const isLoopback = (host) => host === 'localhost' || host === '::1' || /^127\./.test(host);
+export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host);
+
+/** Why a port could not be bound: the error code of the last attempt. */
+interface PortFailure {
+  code?: string;
+}
 
 /**
  * Binds `port` (0: any) on `host` for TCP, then the same port for UDP, and releases both:
  * resolves with the port when both were free, else null (and `failure` says why).
  */
-async function tryPort(host, port, failure = {}) {
+async function tryPort(host: string, port: number, failure: PortFailure = {}): Promise<number | null> {
   const server = net.createServer();
-  const tcpPort = await new Promise((resolve) => {
-    server.once('error', (error) => {
+  const tcpPort = await new Promise<number | null>((resolve) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
       failure.code = error.code;
       resolve(null);
     });
-    server.listen(port, host, () => resolve(/** @type {net.AddressInfo} */ (server.address()).port));
+    server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
   });
   if (tcpPort === null) return null;
   const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-  const free = await new Promise((resolve) => {
-    udp.once('error', (error) => {
+  const free = await new Promise<boolean>((resolve) => {
+    udp.once('error', (error: NodeJS.ErrnoException) => {
       failure.code = error.code;
       resolve(false);
     });
     udp.bind(tcpPort, host, () => resolve(true));
   });
   await new Promise((resolve) => server.close(resolve));
-  if (free) await new Promise((resolve) => udp.close(resolve));
+  if (free) await new Promise<void>((resolve) => udp.close(resolve));
   else udp.close();
   return free ? tcpPort : null;
 }
@@ -112,8 +115,8 @@ async function tryPort(host, port, failure = {}) {
  * listeners with SO_REUSEPORT, so a second coturn on a taken port would start, and the STUN
  * check below would be answered by the first one), or a free one for 0.
  */
-async function choosePort(host, port) {
-  const failure = {};
+async function choosePort(host: string, port: number): Promise<number> {
+  const failure: PortFailure = {};
   for (let attempt = 0; attempt < (port === 0 ? 20 : 1); attempt++) {
     const chosen = await tryPort(host, port, failure);
     if (chosen !== null) return chosen;
@@ -123,41 +126,51 @@ async function choosePort(host, port) {
   throw new Error(failure.code === 'EADDRINUSE' ? `turn: port ${port} on ${host} is in use (another TURN server?)` : `turn: can not listen on ${host}:${port} (${failure.code})`);
 }
 
-/**
- * @typedef {object} TurnOptions
- * @property {string} [listenIp] the address coturn listens on (UDP and TCP); default 127.0.0.1
- * @property {string} [relayIp] the address relayed media leaves from; default listenIp
- * @property {string} [externalIp] the public address, when the server sits behind a 1:1 NAT
- * @property {string} [host] the host name or address browsers reach coturn at, for the
- *   `stun:`/`turn:` URLs; default externalIp, else listenIp
- * @property {number} [port] 0 (the default) picks a free port; 3478 is TURN's standard port
- * @property {[number, number]} [relayPorts] UDP port range of relay allocations; default 49152-65535
- * @property {string} [secret] the TURN REST secret; default a fresh random one
- * @property {string} [realm] default "wd-video"
- * @property {number} [userQuota] allocations per user at once; default 12 (a call takes 1 or 2 per peer connection)
- * @property {number} [totalQuota] allocations in all; default 1200
- * @property {number} [maxBps] bytes per second per allocation; default none
- * @property {string[]} [allowedPeers] ranges ("a.b.c.d" or "a.b.c.d-e.f.g.h") allowed although denied
- *   by default (private and reserved networks): a test network, or an office LAN on purpose
- * @property {(line: string) => void} [log]
- */
+export interface TurnOptions {
+  /** the address coturn listens on (UDP and TCP); default 127.0.0.1 */
+  listenIp?: string;
+  /** the address relayed media leaves from; default listenIp */
+  relayIp?: string;
+  /** the public address, when the server sits behind a 1:1 NAT */
+  externalIp?: string;
+  /** the host name or address browsers reach coturn at, for the `stun:`/`turn:` URLs; default externalIp, else listenIp */
+  host?: string;
+  /** 0 (the default) picks a free port; 3478 is TURN's standard port */
+  port?: number;
+  /** UDP port range of relay allocations; default 49152-65535 */
+  relayPorts?: [number, number];
+  /** the TURN REST secret; default a fresh random one */
+  secret?: string;
+  /** default "wd-video" */
+  realm?: string;
+  /** allocations per user at once; default 12 (a call takes 1 or 2 per peer connection) */
+  userQuota?: number;
+  /** allocations in all; default 1200 */
+  totalQuota?: number;
+  /** bytes per second per allocation; default none */
+  maxBps?: number;
+  /**
+   * ranges ("a.b.c.d" or "a.b.c.d-e.f.g.h") allowed although denied by default (private and
+   * reserved networks): a test network, or an office LAN on purpose
+   */
+  allowedPeers?: string[];
+  log?: (line: string) => void;
+}
 
-/**
- * @typedef {object} TurnServer
- * @property {string[]} urls what browsers put in `iceServers`: `stun:`, `turn:` over UDP and over TCP
- * @property {string} secret
- * @property {string} host
- * @property {number} port
- * @property {import('node:child_process').ChildProcess} process
- * @property {() => Promise<void>} stop SIGTERM (SIGKILL after 3 s), then removes its folder
- * @property {() => Promise<void>} kill SIGKILL, as a crash would
- */
+export interface TurnServer {
+  /** what browsers put in `iceServers`: `stun:`, `turn:` over UDP and over TCP */
+  urls: string[];
+  secret: string;
+  host: string;
+  port: number;
+  process: ChildProcess;
+  /** SIGTERM (SIGKILL after 3 s), then removes its folder */
+  stop: () => Promise<void>;
+  /** SIGKILL, as a crash would */
+  kill: () => Promise<void>;
+}
 
-/**
- * Starts coturn and resolves once it answers a STUN Binding request.
- * @param {TurnOptions} [options]
- * @returns {Promise<TurnServer>}
- */
+/** Starts coturn and resolves once it answers a STUN Binding request. */
 export async function startTurn({
   listenIp = '127.0.0.1',
   relayIp = listenIp,
@@ -172,7 +185,7 @@ export async function startTurn({
   maxBps,
   allowedPeers = [],
   log,
-} = {}) {
+}: TurnOptions = {}): Promise<TurnServer> {
   const bin = turnBinary();
   if (!bin) throw new Error('coturn is not installed (no `turnserver` in PATH, nor WD_TURNSERVER_BIN): apt-get install coturn');
   if (!net.isIP(listenIp) || !net.isIP(relayIp) || (externalIp !== undefined && !net.isIP(externalIp))) {
@@ -214,7 +227,7 @@ export async function startTurn({
   const child = spawn(bin, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   killOnExit(child, dir);
   const tail = readLog(child, log ?? (() => {}));
-  let exit;
+  let exit: string | undefined;
   child.once('exit', (code, signal) => (exit = signal ?? `code ${code}`));
   child.once('error', (error) => (exit = error.message));
   // Ready when it answers STUN on its port (its log says nothing of its listeners).

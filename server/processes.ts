@@ -1,5 +1,6 @@
 // Helpers for the programs the server runs beside itself (Janus, coturn): finding the binary,
 // reading its log, stopping it, and not leaving it behind when this process exits.
+import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
@@ -8,8 +9,7 @@ import { createInterface } from 'node:readline';
 /** Log lines kept for the message of a failed start. */
 const TAIL_LINES = 20;
 
-/** @param {string} file */
-const isExecutableFile = (file) => {
+const isExecutableFile = (file: string): boolean => {
   try {
     accessSync(file, constants.X_OK);
     return statSync(file).isFile();
@@ -18,8 +18,7 @@ const isExecutableFile = (file) => {
   }
 };
 
-/** @param {string} file */
-export const isReadable = (file) => {
+export const isReadable = (file: string): boolean => {
   try {
     accessSync(file, constants.R_OK);
     return true;
@@ -31,10 +30,8 @@ export const isReadable = (file) => {
 /**
  * `name` as an absolute path: resolved against the working directory when it holds a slash,
  * else looked up in PATH like a shell would. Null when there is no such executable.
- * @param {string} name
- * @returns {string | null}
  */
-export function findExecutable(name) {
+export function findExecutable(name: string): string | null {
   if (name.includes('/')) {
     const file = resolve(name);
     return isExecutableFile(file) ? file : null;
@@ -50,16 +47,11 @@ export function findExecutable(name) {
 // exits, so an ended test run or server leaves no Janus or coturn behind. ('exit' does not fire
 // when Node is killed by a signal it does not handle; servers that want that covered handle
 // SIGTERM/SIGINT by exiting.)
-/** @type {Map<import('node:child_process').ChildProcess, string>} */
-const running = new Map();
+const running = new Map<ChildProcess, string>();
 let exitHookInstalled = false;
 
-/**
- * Kills `child` and removes `dir` when this process exits, unless the child has exited first.
- * @param {import('node:child_process').ChildProcess} child
- * @param {string} dir
- */
-export function killOnExit(child, dir) {
+/** Kills `child` and removes `dir` when this process exits, unless the child has exited first. */
+export function killOnExit(child: ChildProcess, dir: string): void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.on('exit', () => {
@@ -73,29 +65,19 @@ export function killOnExit(child, dir) {
   child.once('exit', () => running.delete(child));
 }
 
-/** @param {import('node:child_process').ChildProcess} child */
-export const forget = (child) => running.delete(child);
-/** @param {import('node:child_process').ChildProcess} child */
-export const hasExited = (child) => child.exitCode !== null || child.signalCode !== null;
+export const forget = (child: ChildProcess): boolean => running.delete(child);
+export const hasExited = (child: ChildProcess): boolean => child.exitCode !== null || child.signalCode !== null;
 
-/**
- * Resolves when `child` has exited (at once if it has).
- * @param {import('node:child_process').ChildProcess} child
- * @returns {Promise<void>}
- */
-export const exited = (child) => (hasExited(child) ? Promise.resolve() : new Promise((done) => child.once('exit', () => done())));
+/** Resolves when `child` has exited (at once if it has). */
+export const exited = (child: ChildProcess): Promise<void> =>
+  hasExited(child) ? Promise.resolve() : new Promise((done) => child.once('exit', () => done()));
 
-/**
- * Sends `signal`, waits for the exit, and sends SIGKILL if it has not come after `graceMs`.
- * @param {import('node:child_process').ChildProcess} child
- * @param {NodeJS.Signals} signal
- * @param {number} graceMs
- */
-export async function terminate(child, signal, graceMs) {
+/** Sends `signal`, waits for the exit, and sends SIGKILL if it has not come after `graceMs`. */
+export async function terminate(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
   if (hasExited(child)) return;
   child.kill(signal);
-  let timer;
-  const late = new Promise((done) => (timer = setTimeout(done, graceMs, 'late')));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((done) => (timer = setTimeout(done, graceMs, 'late')));
   if ((await Promise.race([exited(child), late])) === 'late') {
     child.kill('SIGKILL');
     await exited(child);
@@ -106,13 +88,10 @@ export async function terminate(child, signal, graceMs) {
 /**
  * Reads the child's stdout and stderr line by line for as long as it runs (an unread pipe would
  * fill up and stall its logging), keeping the last lines and handing each to `onLine`.
- * @param {import('node:child_process').ChildProcess} child
- * @param {(line: string) => void} onLine
- * @returns {string[]} the last lines, updated as they come
+ * Returns the last lines, updated as they come.
  */
-export function readLog(child, onLine) {
-  /** @type {string[]} */
-  const tail = [];
+export function readLog(child: ChildProcess, onLine: (line: string) => void): string[] {
+  const tail: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
     if (!stream) continue;
     createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
@@ -124,16 +103,18 @@ export function readLog(child, onLine) {
   return tail;
 }
 
+/** How a supervised process is ended: `stop` (SIGTERM, then SIGKILL) or `kill` (SIGKILL, as a crash). */
+export interface Supervised {
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
 /**
  * Waits for `ready`; when it fails, kills `child`, removes `dir` and throws its error. Otherwise
  * gives `stop` (SIGTERM, SIGKILL after `graceMs`) and `kill` (SIGKILL, as a crash would): each
  * ends the process and removes `dir` once, whichever is called first, and later calls wait for that.
- * @param {import('node:child_process').ChildProcess} child
- * @param {string} dir
- * @param {Promise<void>} ready
- * @param {number} graceMs
  */
-export async function supervise(child, dir, ready, graceMs) {
+export async function supervise(child: ChildProcess, dir: string, ready: Promise<void>, graceMs: number): Promise<Supervised> {
   const removeDir = () => rm(dir, { recursive: true, force: true });
   try {
     await ready;
@@ -144,8 +125,7 @@ export async function supervise(child, dir, ready, graceMs) {
     await removeDir();
     throw error;
   }
-  /** @type {Promise<void> | undefined} */
-  let ending;
-  const end = (/** @type {NodeJS.Signals} */ signal) => (ending ??= terminate(child, signal, graceMs).then(removeDir));
+  let ending: Promise<void> | undefined;
+  const end = (signal: NodeJS.Signals) => (ending ??= terminate(child, signal, graceMs).then(removeDir));
   return { stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
 }

@@ -1,33 +1,47 @@
 // Sign-in checks of the embedded broker. The MQTT username is the uid; the password is empty
 // (anonymous), a password, or a JWT whose `sub` is the uid.
 import { createPublicKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
-import { isValidUid } from './acl.js';
+import type { JWTPayload } from 'jose';
+import { isValidId } from '../src/protocol/index.js';
+import type { AuthConfig } from './config.js';
 import { readPasswordFile, verifyPassword } from './passwords.js';
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /** CONNACK return codes of MQTT 3.1.1. */
-export const REFUSED = { BAD_CREDENTIALS: 4, NOT_AUTHORIZED: 5 };
+export const REFUSED = { BAD_CREDENTIALS: 4, NOT_AUTHORIZED: 5 } as const;
+export type RefusalCode = (typeof REFUSED)[keyof typeof REFUSED];
 
 export class SignInError extends Error {
-  constructor(message, returnCode) {
+  constructor(
+    message: string,
+    readonly returnCode: RefusalCode,
+  ) {
     super(message);
-    this.returnCode = returnCode;
   }
 }
+
+/** A successful sign-in: the uid, and when its token expires (ms since the epoch). */
+export interface SignIn {
+  uid: string;
+  expiresAt?: number;
+}
+
+export type Authenticator = (username: string | undefined, password: Buffer | string | null | undefined) => Promise<SignIn>;
 
 /**
  * Builds the check for one configuration. `check(username, password)` resolves with
  * `{ uid, expiresAt? }` or rejects with a SignInError saying why.
  */
-export function createAuthenticator(auth) {
+export function createAuthenticator(auth: AuthConfig): Authenticator {
   const passwords = auth.passwordFile ? readPasswordFile(auth.passwordFile) : null;
   const jwt = auth.jwt;
-  const key = jwt?.secret ? new TextEncoder().encode(jwt.secret) : jwt?.publicKey ? createPublicKey(jwt.publicKey) : null;
+  const key: Uint8Array | KeyObject | null = jwt?.secret ? new TextEncoder().encode(jwt.secret) : jwt?.publicKey ? createPublicKey(jwt.publicKey) : null;
 
   return async function check(username, password) {
-    if (!isValidUid(username)) {
+    if (!isValidId(username)) {
       throw new SignInError('the username must be a uid (1 to 64 of A-Z a-z 0-9 _ -)', REFUSED.BAD_CREDENTIALS);
     }
     const secret = password === undefined || password === null ? '' : Buffer.from(password).toString('utf8');
@@ -35,12 +49,12 @@ export function createAuthenticator(auth) {
       if (auth.anonymous) return { uid: username };
       throw new SignInError('anonymous sign-in is not allowed on this broker', REFUSED.NOT_AUTHORIZED);
     }
-    if (key && JWT_SHAPE.test(secret)) {
-      let payload;
+    if (key && jwt && JWT_SHAPE.test(secret)) {
+      let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(secret, key, { algorithms: jwt.algorithms, issuer: jwt.issuer, audience: jwt.audience }));
       } catch (error) {
-        const why = error instanceof joseErrors.JWTExpired ? 'the token has expired' : `the token is not valid (${error.code ?? error.message})`;
+        const why = error instanceof joseErrors.JWTExpired ? 'the token has expired' : `the token is not valid (${errorCode(error)})`;
         throw new SignInError(why, REFUSED.BAD_CREDENTIALS);
       }
       if (payload.sub !== username) throw new SignInError('the token was issued for another uid', REFUSED.BAD_CREDENTIALS);
@@ -54,4 +68,10 @@ export function createAuthenticator(auth) {
     }
     throw new SignInError('this broker does not accept passwords', REFUSED.BAD_CREDENTIALS);
   };
+}
+
+/** A jose error's `code` (ERR_JWS_INVALID…), else the message. */
+function errorCode(error: unknown): string {
+  if (error instanceof joseErrors.JOSEError) return error.code;
+  return error instanceof Error ? error.message : String(error);
 }

@@ -3,14 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import mqtt from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 
 /**
  * mqtt.js over TCP leaves Nagle on; every request here waits for an answer, so each small packet
  * would sit until the broker's delayed ACK. Over mqtt:// we build the socket with noDelay.
- * @param {string} url mqtt://, tcp://, ws:// or wss://
- * @param {import('mqtt').IClientOptions} options
+ * @param url mqtt://, tcp://, ws:// or wss://
  */
-export function connectBroker(url, options) {
+export function connectBroker(url: string, options: IClientOptions): MqttClient {
   const { protocol, hostname, port } = new URL(url);
   if (protocol !== 'mqtt:' && protocol !== 'tcp:') return mqtt.connect(url, options);
   return new mqtt.MqttClient(() => net.createConnection({ host: hostname, port: Number(port || 1883), noDelay: true }), options);
@@ -21,22 +21,27 @@ export function connectBroker(url, options) {
  * one session, and a second connection with the same id takes it over: a fixed id would let
  * anyone who can connect knock the service off (Mosquitto does not tie client ids to accounts;
  * the embedded broker allows ids starting with `~` only to their own account).
- * @param {string} username
  */
-export const serviceClientId = (username) => `${username}-${randomBytes(6).toString('hex')}`;
+export const serviceClientId = (username: string): string => `${username}-${randomBytes(6).toString('hex')}`;
+
+export interface ServiceConnectionOptions {
+  brokerURL: string;
+  username: string;
+  password: string;
+  will?: IClientOptions['will'];
+  log?: (message: string) => void;
+}
 
 /**
  * Connects as the service account `username` and resolves once the broker has let it in. After
  * that, mqtt.js reconnects by itself whatever happens to the connection.
- * @param {{ brokerURL: string, username: string, password: string, will?: import('mqtt').IClientOptions['will'], log?: (message: string) => void }} options
- * @returns {Promise<import('mqtt').MqttClient>}
  */
-export async function connectService({ brokerURL, username, password, will, log = () => {} }) {
+export async function connectService({ brokerURL, username, password, will, log = () => {} }: ServiceConnectionOptions): Promise<MqttClient> {
   const mq = connectBroker(brokerURL, { protocolVersion: 4, clientId: serviceClientId(username), username, password, clean: true, reconnectPeriod: 1000, will });
   mq.on('error', (error) => log(`broker connection: ${error.message}`));
-  await new Promise((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     // Only the first connection decides: once in, a later error (a broker restart) must not end it.
-    const settle = (error) => {
+    const settle = (error?: Error) => {
       mq.off('connect', onConnect);
       mq.off('error', settle);
       if (!error) return resolve();
