@@ -18,6 +18,11 @@ const INVITES = 1000;
 const PASSWORD = 'bench-load-password';
 
 /** A child process whose stdout lines are read one JSON object at a time. */
+/**
+ * @param {string} command
+ * @param {string[]} args
+ * @param {{ stdin?: 'ignore' | 'pipe' }} [options]
+ */
 function jsonChild(command, args, { stdin = 'ignore' } = {}) {
   const child = spawn(command, args, { cwd: root, stdio: [stdin, 'pipe', 'pipe'] });
   const lines = [];
@@ -115,6 +120,7 @@ export async function benchBrokers({ sizes, runs, deadline = Infinity, log }) {
     try {
       const embedded = await startEmbedded();
       brokers.push(embedded);
+      /** @type {{ name: string, url: string, password: string | undefined, fleet?: Awaited<ReturnType<typeof startFleet>> }[]} */
       const variants = [{ name: 'embedded (Aedes)', url: embedded.url, password: undefined }];
       if (mosquittoHere) {
         // The generator's uids: sim0… for the fleet, then the joiners of each round.

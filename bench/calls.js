@@ -11,7 +11,7 @@ export function startPeerServer() {
   return new Promise((resolve) => {
     const app = PeerServer({ port: 0, host: '127.0.0.1', path: '/peerjs', key: 'peerjs' }, (server) => {
       resolve({
-        options: { host: '127.0.0.1', port: server.address().port, path: '/peerjs', key: 'peerjs' },
+        options: { host: '127.0.0.1', port: /** @type {import('node:net').AddressInfo} */ (server.address()).port, path: '/peerjs', key: 'peerjs' },
         close: () => new Promise((r) => (server.closeAllConnections?.(), server.close(() => r()))),
       });
     });

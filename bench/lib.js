@@ -35,7 +35,7 @@ export function within(promise, ms, what) {
  * or fewer when `deadline` (epoch ms) comes first. A run that throws records { error }.
  * @returns {Promise<{ rounds: number, results: Record<string, object[]> }>}
  */
-export async function interleaved(variants, { runs, deadline = Infinity, log = () => {} }) {
+export async function interleaved(variants, { runs, deadline = Infinity, log = (/** @type {string} */ _message) => {} }) {
   const results = Object.fromEntries(variants.map((v) => [v.name, []]));
   let rounds = 0;
   for (let round = 0; round < runs; round++) {
@@ -48,7 +48,7 @@ export async function interleaved(variants, { runs, deadline = Infinity, log = (
       try {
         figures = await variant.run(round);
       } catch (error) {
-        figures = { error: String(error.message ?? error).split('\n')[0] };
+        figures = { error: String(error instanceof Error ? error.message : error).split('\n')[0] };
       }
       results[variant.name].push(figures);
       log(`  ${String(round + 1).padStart(2)} ${variant.name.padEnd(10)} ${figures.error ? `FAILED ${figures.error}` : brief(figures)}`);
@@ -73,6 +73,7 @@ function countWebSockets() {
   const size = (data) => (typeof data === 'string' ? encoder.encode(data).byteLength : data instanceof Blob ? data.size : (data?.byteLength ?? 0));
   const Native = window.WebSocket;
   window.WebSocket = class CountedWebSocket extends Native {
+    /** @param {ConstructorParameters<typeof WebSocket>} args */
     constructor(...args) {
       super(...args);
       this.addEventListener('message', (event) => {
@@ -80,6 +81,7 @@ function countWebSockets() {
         counts.receivedBytes += size(event.data);
       });
     }
+    /** @override */
     send(data) {
       counts.sentFrames++;
       counts.sentBytes += size(data);

@@ -102,8 +102,13 @@ async function connectOne(i, { joiner = false } = {}) {
   if (joiner) return entry;
   clients.push(entry);
   stats.connected++;
+  return undefined;
 }
 
+/**
+ * @param {{ client: import('mqtt').MqttClient, uid: string, path: string, pending: Map<string, number>, index: number }} entry
+ * @param {{ sdp?: string }} [options]
+ */
 function inviteSomeone({ client, uid, path, pending, index }, { sdp } = {}) {
   if (stopping || !client.connected) return false;
   const onPath = Math.ceil(count / pathCount);

@@ -97,6 +97,7 @@ function installPackages(pkgs) {
  * package's install started. Failures are ignored: there may be nothing to stop.
  */
 function stopServices(pkgs) {
+  /** @type {import('node:child_process').SpawnSyncOptions} */
   const quiet = { stdio: 'ignore' };
   const hasSystemd = existsSync('/run/systemd/system'); // what sd_booted() checks
   for (const pkg of pkgs.filter((p) => p.service)) {
@@ -152,12 +153,13 @@ export function npmOutOfDate(root = projectRoot) {
 /** The first line a command prints on stdout, or why it printed none. */
 function firstLine(command, args) {
   const { stdout, error } = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 20_000 });
-  return error ? `(${error.code ?? error.message})` : stdout.split('\n')[0].trim() || '(printed nothing)';
+  return error ? `(${/** @type {NodeJS.ErrnoException} */ (error).code ?? error.message})` : stdout.split('\n')[0].trim() || '(printed nothing)';
 }
 
 /** The versions the tests run with, as .ci/run printed them, for the log. */
 function printVersions() {
   const env = process.env;
+  /** @type {[label: string, command: string, args: string[]][]} */
   const versions = [
     ['chromium', env.CHROMIUM_PATH || 'chromium', ['--version']],
     ['firefox-esr', env.FIREFOX_PATH || 'firefox-esr', ['--version']],

@@ -13,9 +13,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
-import terser from '@rollup/plugin-terser';
+import terserModule from '@rollup/plugin-terser';
 import { transform } from 'esbuild';
 import { rollup } from 'rollup';
+
+// The plugin's types declare a CommonJS module, so under NodeNext TypeScript sees the module object
+// as the default import; Node loads its ES build, whose default export is the plugin function.
+const terser = /** @type {typeof terserModule.default} */ (/** @type {unknown} */ (terserModule));
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 const budgetFile = join(projectRoot, 'size-budget.json');

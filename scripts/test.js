@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 
 const testFiles = (dir, ending = '.test.js') => readdirSync(dir).filter((f) => f.endsWith(ending)).map((f) => `${dir}/${f}`);
 
+/** @type {[name: string, command: string, args: string[]][]} */
 const stages = [
   ['lint', 'npm', ['run', '--silent', 'lint']],
   ['unit tests', process.execPath, ['--import', 'tsx', '--test', ...testFiles('test/unit', '.test.ts')]],

@@ -8,6 +8,7 @@ import { isValidId } from '../src/protocol/index.js';
 import type { AuthConfig } from './config.js';
 import { readPasswordFile, verifyPassword } from './passwords.js';
 
+/** Three base64url segments (header.payload.signature): what is tried as a token rather than a password. */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /** CONNACK return codes of MQTT 3.1.1. */

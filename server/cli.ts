@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isIceServerUrl } from '../src/protocol/index.js';
+import { ErrorCode, isIceServerUrl } from '../src/protocol/index.js';
 import { loadConfig, resolveConfig } from './config.js';
 import type { BrokerConfig, FileTurnConfig } from './config.js';
 import { fromPackageRoot } from './package-root.js';
@@ -85,7 +85,7 @@ export function relaySettingFrom(values: RelayCliValues): RelaySetting {
 export const relayStatusLine = (relay: number): string =>
   relay > 0
     ? `Media relay: ${relay} Janus instance(s), so server_based conversations work.`
-    : 'No media relay (janus not installed or --relay 0): server_based conversations fail with 40206.';
+    : `No media relay (janus not installed or --relay 0): server_based conversations fail with ${ErrorCode.RELAY_FAILED}.`;
 
 /** The command-line options of TURN, shared by both commands. */
 export const TURN_CLI_OPTIONS = {

@@ -18,6 +18,7 @@ export const FIREFOX_PREFS = {
   'media.autoplay.default': 0,
 };
 
+/** @type {import('puppeteer-core').LaunchOptions} */
 export const FIREFOX_LAUNCH_OPTIONS = {
   browser: 'firefox',
   executablePath: FIREFOX_PATH,

@@ -69,7 +69,7 @@ describe('tokens', () => {
     const { brokerURL } = await serve({ auth: { anonymous: false, jwt: { secret } } });
     const client = await connect(brokerURL, 'alice', await token({ sub: 'alice' }, new TextEncoder().encode(secret), 'HS256', '2s'));
     const started = Date.now();
-    await new Promise((resolve) => client.once('close', resolve));
+    await new Promise((resolve) => client.once('close', () => resolve()));
     const elapsed = Date.now() - started;
     assert.ok(elapsed < 3500, `closed after ${elapsed} ms`);
     client.end(true);
@@ -91,7 +91,7 @@ describe('limits', () => {
     const { brokerURL } = await serve({ auth: { anonymous: true }, rate: { perSecond: 10, burst: 20 } });
     const flooder = await connect(brokerURL, 'mallory');
     const calm = await connect(brokerURL, 'alice');
-    const closed = new Promise((resolve) => flooder.once('close', resolve));
+    const closed = new Promise((resolve) => flooder.once('close', () => resolve()));
     for (let i = 0; i < 200; i++) flooder.publish('p/inbox/bob/mallory', '{}', { qos: 0 });
     await closed;
     await calm.publishAsync('p/inbox/bob/alice', '{}', { qos: 1 });
@@ -103,7 +103,7 @@ describe('limits', () => {
   test('a payload over the limit is refused', async () => {
     const { brokerURL } = await serve({ auth: { anonymous: true }, maxPayload: 1024 });
     const client = await connect(brokerURL, 'alice');
-    const closed = new Promise((resolve) => client.once('close', resolve));
+    const closed = new Promise((resolve) => client.once('close', () => resolve()));
     client.publish('p/inbox/bob/alice', 'x'.repeat(2048), { qos: 0 });
     await closed;
     client.end(true);

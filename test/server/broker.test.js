@@ -52,7 +52,7 @@ test('a message reaches the addressee, and only from the sender named in the top
   assert.deepEqual(inbox.map((m) => m.topic), [`${P}/inbox/bob/alice`]);
 
   const mallory = await connect('mallory');
-  const closed = new Promise((resolve) => mallory.once('close', resolve));
+  const closed = new Promise((resolve) => mallory.once('close', () => resolve()));
   mallory.publish(`${P}/inbox/bob/alice`, '{"v":1,"forged":true}', { qos: 1 });
   await closed; // Aedes drops a client that publishes where it may not
   await pause(100);
@@ -69,12 +69,12 @@ test('presence: one’s own only, and retained only there', async () => {
   assert.deepEqual(seen.map((m) => m.topic), [`${P}/presence/alice`]);
 
   const mallory = await connect('mallory');
-  const closed = new Promise((resolve) => mallory.once('close', resolve));
+  const closed = new Promise((resolve) => mallory.once('close', () => resolve()));
   mallory.publish(`${P}/presence/alice`, '', { qos: 1, retain: true });
   await closed;
 
   const retainer = await connect('retainer');
-  const closedToo = new Promise((resolve) => retainer.once('close', resolve));
+  const closedToo = new Promise((resolve) => retainer.once('close', () => resolve()));
   retainer.publish(`${P}/inbox/bob/retainer`, '{"v":1}', { qos: 1, retain: true });
   await closedToo;
   await pause(100);
@@ -90,7 +90,7 @@ test('relay topics: a user writes only its own request topic; services sign in w
   await alice.publishAsync('wd-relay/in/alice', '{"v":1}', { qos: 1 });
   for (const topic of ['wd-relay/in/bob', 'wd-relay/janus/a/in', 'wd-relay/presence/alice', 'wd-relay/inbox/bob/mallory']) {
     const mallory = await connect('mallory');
-    const closed = new Promise((resolve) => mallory.once('close', resolve));
+    const closed = new Promise((resolve) => mallory.once('close', () => resolve()));
     mallory.publish(topic, '{"v":1}', { qos: 1 });
     await closed; // refused: disconnected
   }

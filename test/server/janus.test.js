@@ -59,7 +59,7 @@ describe('Janus over MQTT', { skip }, () => {
     broker.authenticate = (_client, username, password, done) => done(null, Object.hasOwn(accounts, username) && accounts[username] === password?.toString());
     server = net.createServer(broker.handle);
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-    brokerURL = `mqtt://127.0.0.1:${server.address().port}`;
+    brokerURL = `mqtt://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
     janus = await startJanus({
       id: `test-${process.pid}`,
       brokerURL,
@@ -249,7 +249,7 @@ describe('janus start-up failures', () => {
     try {
       assert.equal(janusBinary(), join(root, 'bin', 'janus'));
       const start = startJanus({ id: 'fake', brokerURL: 'mqtt://127.0.0.1:1', username: 'u', password: 'p', apiSecret: 's', adminKey: 'k' });
-      await assert.rejects(start, (error) => {
+      await assert.rejects(start, (/** @type {Error} */ error) => {
         assert.match(error.message, /^janus exited during start-up \(code 3\); last log lines:/);
         assert.match(error.message, /fake janus: -C \S+\/janus\.jcfg -F \S+ -o/);
         assert.match(error.message, /giving up/);

@@ -34,6 +34,6 @@ test('the TURN credential service comes back after its broker listener was gone 
   } finally {
     await service.close();
     await tcp.close();
-    await new Promise((resolve) => broker.close(resolve));
+    await new Promise((resolve) => broker.close(() => resolve()));
   }
 });

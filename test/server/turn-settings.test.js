@@ -10,7 +10,7 @@ import { canTurn } from '../../dist/node/server/turn.js';
 
 /** The command line's defaults, with `values` over them. */
 const cli = (values = {}) => ({
-  ...Object.fromEntries(Object.entries(TURN_CLI_OPTIONS).map(([name, { default: value }]) => [name, value])),
+  ...Object.fromEntries(Object.entries(TURN_CLI_OPTIONS).map(([name, option]) => [name, 'default' in option ? option.default : undefined])),
   turn: 'auto',
   ...values,
 });

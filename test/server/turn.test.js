@@ -133,7 +133,7 @@ function transact(socket, request, host, port, timeoutMs = 3_000) {
  */
 async function allocate(host, port, { username, credential }) {
   const socket = dgram.createSocket('udp4');
-  await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  await new Promise((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
   try {
     const transport = [ATTR.REQUESTED_TRANSPORT, Buffer.from([17, 0, 0, 0])]; // UDP
     const challenge = await transact(socket, encodeStun(ALLOCATE_REQUEST, randomBytes(12), [transport]), host, port);
@@ -202,6 +202,7 @@ describe('turnCredentials', () => {
 
 describe('startTurn', { skip: noTurn }, () => {
   test('refuses bad options before starting anything, with a message that names the option', async () => {
+    /** @type {[import('../../dist/node/server/turn.js').TurnOptions, RegExp][]} */
     const cases = [
       [{ relayPorts: [80, 1000] }, /relayPorts must be \[min, max\] within 1024-65535, got \[80,1000\]/],
       [{ relayPorts: [50000, 70000] }, /relayPorts must be \[min, max\] within 1024-65535/],
@@ -242,7 +243,7 @@ describe('startTurn', { skip: noTurn }, () => {
 
   test('a stunBinding to a port where nothing listens gets no answer', async () => {
     const socket = dgram.createSocket('udp4');
-    await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    await new Promise((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
     const { port } = socket.address(); // bound, so nothing else has it, and it never answers STUN
     try {
       assert.equal(await stunBinding('127.0.0.1', port, 300), false);
@@ -253,6 +254,7 @@ describe('startTurn', { skip: noTurn }, () => {
 });
 
 describe('TURN credentials against coturn (Allocate over UDP, long-term credentials)', { skip: noTurn }, () => {
+  /** @type {[number, number]} */
   const RELAY_PORTS = [51200, 51299];
   let turn;
   before(async () => {
@@ -568,7 +570,7 @@ describe('the credential service refused by its broker', () => {
       assert.equal(serviceClient(broker), undefined, 'the failed service is not connected (nor reconnecting)');
     } finally {
       await tcp.close();
-      await new Promise((resolve) => broker.close(resolve));
+      await new Promise((resolve) => broker.close(() => resolve()));
     }
   });
 
@@ -581,7 +583,7 @@ describe('the credential service refused by its broker', () => {
       assert.equal(serviceClient(broker), undefined);
     } finally {
       await tcp.close();
-      await new Promise((resolve) => broker.close(resolve));
+      await new Promise((resolve) => broker.close(() => resolve()));
     }
   });
 
