@@ -27,7 +27,7 @@ const canIsolate =
 // the relay's ICE interface. Janus never gathers candidates on loopback interfaces, so with `lo`
 // alone it would offer none; the address is still a loopback one, so media never leaves the
 // machine. When the veth is made, the command runs with WD_RELAY_ICE_INTERFACE=wdrelay0, and
-// server/janus.js then starts Janus with `iceInterface: 'wdrelay0'` (ICE on that interface only).
+// server/janus.ts then starts Janus with `iceInterface: 'wdrelay0'` (ICE on that interface only).
 // Without it (no veth support) the rest still runs, with a warning: only Janus tests need it.
 const setUpNamespace = [
   'ip link set lo up || exit 1',

@@ -106,7 +106,7 @@ export async function createBroker({ config: overrides = {}, services = {}, log 
 
   broker.authenticate = (client, username, password, callback) => {
     // A client id names one session: a second connection with the same id takes it over. The
-    // services connect with ids made of their account name (server/service-client.js), so ids
+    // services connect with ids made of their account name (server/service-client.ts), so ids
     // starting with `~` belong to those accounts alone.
     const serviceId = typeof client.id === 'string' && client.id.startsWith('~');
     if (serviceId && client.id !== username && !client.id.startsWith(`${username}-`)) {
