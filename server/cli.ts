@@ -34,7 +34,7 @@ export function readTlsFiles({ cert, key }: { cert?: string | undefined; key?: s
       const code = (error as NodeJS.ErrnoException).code;
       const reasons: Record<string, string> = { ENOENT: 'no such file', EISDIR: 'is a folder, not a file', EACCES: 'permission denied' };
       const why = (code && reasons[code]) ?? messageOf(error);
-      throw new Error(`${flag} ${file}: ${why}`);
+      throw new Error(`${flag} ${file}: ${why}`, { cause: error });
     }
   };
   return checkTls({ cert: read('--cert', cert), key: read('--key', key) }, { cert: `--cert ${cert}`, key: `--key ${key}` });
@@ -137,7 +137,8 @@ export function turnSettingFrom(
   if (mode !== 'auto' && mode !== 'on' && mode !== 'off') throw new Error(`--turn must be auto, on or off, got "${mode}"`);
   const ttl = values['turn-ttl'] ?? fileTurn?.ttl;
   const ttlSeconds = ttl === undefined ? undefined : Number(ttl);
-  if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && ttlSeconds >= 10)) throw new Error(`--turn-ttl must be whole seconds, at least 10, got "${String(ttl)}"`);
+  if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && ttlSeconds >= 10))
+    throw new Error(`--turn-ttl must be whole seconds, at least 10, got "${String(ttl)}"`);
   if (mode === 'off') return { setting: false, required: false };
   const urls: unknown = env.WD_TURN_URLS
     ? env.WD_TURN_URLS.split(',')
@@ -149,7 +150,8 @@ export function turnSettingFrom(
     if (!Array.isArray(urls) || urls.length === 0 || !urls.every(isIceServerUrl)) {
       throw new Error('turn.urls must list stun:, turn: or turns: URLs');
     }
-    if (typeof secret !== 'string' || secret.length < 16) throw new Error('a TURN fleet needs its REST secret (turn.secret or WD_TURN_SECRET, at least 16 characters)');
+    if (typeof secret !== 'string' || secret.length < 16)
+      throw new Error('a TURN fleet needs its REST secret (turn.secret or WD_TURN_SECRET, at least 16 characters)');
     return { setting: { urls, secret, ttl: ttlSeconds }, required: true };
   }
   if (mode === 'auto' && !canTurn()) return { setting: false, required: false };
@@ -344,7 +346,7 @@ async function serve(args: string[]): Promise<RunningServer | undefined> {
           },
         });
       } catch (error) {
-        throw new Error(`bad broker settings: ${messageOf(error)}`);
+        throw new Error(`bad broker settings: ${messageOf(error)}`, { cause: error });
       }
     },
     refuse(config, host) {
@@ -413,7 +415,7 @@ export async function runDemo(args: string[]): Promise<RunningServer | undefined
       try {
         return file || process.env.WD_AUTH ? loadConfig({ file }) : resolveConfig(DEMO_CONFIG);
       } catch (error) {
-        throw new Error(`bad broker configuration: ${messageOf(error)}`);
+        throw new Error(`bad broker configuration: ${messageOf(error)}`, { cause: error });
       }
     },
     options: {},

@@ -107,7 +107,10 @@ export function loadConfig({ file, env = process.env, base = {} }: LoadConfigOpt
       };
     }
   }
-  if (env.WD_PATHS) config.paths = env.WD_PATHS.split(',').map((p) => p.trim()).filter(Boolean);
+  if (env.WD_PATHS)
+    config.paths = env.WD_PATHS.split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
   if (env.WD_MAX_PAYLOAD) config.maxPayload = Number(env.WD_MAX_PAYLOAD);
   if (env.WD_RATE) {
     const [perSecond = NaN, burst] = env.WD_RATE.split('/').map(Number);

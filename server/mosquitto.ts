@@ -19,10 +19,7 @@ import type { ServiceAccount } from './broker.js';
  */
 export function mosquittoAcl(paths: readonly string[], services: Record<string, Pick<ServiceAccount, 'prefixes'>> = {}): string {
   const patterns = mosquittoAclLines(paths, Object.keys(services));
-  const accounts = Object.entries(services).flatMap(([name, { prefixes }]) => [
-    `user ${name}`,
-    ...prefixes.map((prefix) => `topic readwrite ${prefix}#`),
-  ]);
+  const accounts = Object.entries(services).flatMap(([name, { prefixes }]) => [`user ${name}`, ...prefixes.map((prefix) => `topic readwrite ${prefix}#`)]);
   return [...patterns, ...accounts].join('\n');
 }
 

@@ -14,7 +14,11 @@ if (problem) {
   console.error(problem);
   process.exit(2);
 }
-const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith(`${uid}:`)) : [];
+const lines = existsSync(file)
+  ? readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith(`${uid}:`))
+  : [];
 lines.push(`${uid}:${hashPassword(password)}`);
 writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
 console.log(`${uid} saved in ${file}`);

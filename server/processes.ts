@@ -69,8 +69,7 @@ export const forget = (child: ChildProcess): boolean => running.delete(child);
 export const hasExited = (child: ChildProcess): boolean => child.exitCode !== null || child.signalCode !== null;
 
 /** Resolves when `child` has exited (at once if it has). */
-export const exited = (child: ChildProcess): Promise<void> =>
-  hasExited(child) ? Promise.resolve() : new Promise((done) => child.once('exit', () => done()));
+export const exited = (child: ChildProcess): Promise<void> => (hasExited(child) ? Promise.resolve() : new Promise((done) => child.once('exit', () => done())));
 
 /** Sends `signal`, waits for the exit, and sends SIGKILL if it has not come after `graceMs`. */
 export async function terminate(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {

@@ -52,22 +52,23 @@ export function checkTls({ cert, key }: TlsFiles, names = { cert: 'tls.cert', ke
   try {
     certificate = new X509Certificate(cert);
   } catch (error) {
-    throw new Error(`${names.cert} is not a valid certificate: ${messageOf(error)}`);
+    throw new Error(`${names.cert} is not a valid certificate: ${messageOf(error)}`, { cause: error });
   }
   const keyText = String(key);
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(keyText)) throw new Error(`${names.key} is not a PEM private key (no "-----BEGIN … PRIVATE KEY-----" line)`);
-  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(keyText)) throw new Error(`${names.key} is encrypted: give the server an unencrypted key (openssl pkey -in KEY -out PLAIN)`);
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(keyText))
+    throw new Error(`${names.key} is encrypted: give the server an unencrypted key (openssl pkey -in KEY -out PLAIN)`);
   let privateKey;
   try {
     privateKey = createPrivateKey(key);
   } catch (error) {
-    throw new Error(`${names.key} is not a valid private key: ${messageOf(error)}`);
+    throw new Error(`${names.key} is not a valid private key: ${messageOf(error)}`, { cause: error });
   }
   if (!certificate.checkPrivateKey(privateKey)) throw new Error(`${names.key} does not belong to the certificate in ${names.cert}`);
   try {
     createSecureContext({ cert, key }); // what https will do: catches anything the checks above let through
   } catch (error) {
-    throw new Error(`${names.cert} and ${names.key} do not make a TLS context: ${messageOf(error)}`);
+    throw new Error(`${names.cert} and ${names.key} do not make a TLS context: ${messageOf(error)}`, { cause: error });
   }
   return { cert, key };
 }
@@ -154,7 +155,9 @@ export async function startServer({
   // Checked before anything starts, so a bad certificate leaves no broker or relay behind.
   const secure = tls ? checkTls(tls) : undefined;
   const accounts = relayAccounts(relayInstances);
-  const turnAccount: Record<string, ServiceAccount> = turnSetting ? { [TURN_ACCOUNT]: { password: randomBytes(24).toString('base64url'), prefixes: [''] } } : {};
+  const turnAccount: Record<string, ServiceAccount> = turnSetting
+    ? { [TURN_ACCOUNT]: { password: randomBytes(24).toString('base64url'), prefixes: [''] } }
+    : {};
   const broker = await createBroker({ config, services: { ...accounts.services, ...turnAccount }, log });
   /** Everything started so far, stopped in reverse order by close() or when a later start fails. */
   const started: (() => Promise<void>)[] = [async () => new Promise<void>((resolve) => broker.close(resolve))];
@@ -174,7 +177,13 @@ export async function startServer({
       started.push(() => running.stop());
     }
     if (tcp && turnSetting) {
-      const running = await startTurnService(turnSetting, { host, brokerURL: tcp.url, password: turnAccount[TURN_ACCOUNT]!.password, paths: broker.wdConfig.paths, log });
+      const running = await startTurnService(turnSetting, {
+        host,
+        brokerURL: tcp.url,
+        password: turnAccount[TURN_ACCOUNT]!.password,
+        paths: broker.wdConfig.paths,
+        log,
+      });
       turn = running;
       started.push(() => running.stop());
     }
@@ -252,7 +261,16 @@ async function startTurnService(
   }
   const bundledServer = server;
   try {
-    const service = await startTurnCredentials({ brokerURL, username: TURN_ACCOUNT, password, urls, secret, ttl: options.ttl, paths, log: (line) => log(`[turn] ${line}`) });
+    const service = await startTurnCredentials({
+      brokerURL,
+      username: TURN_ACCOUNT,
+      password,
+      urls,
+      secret,
+      ttl: options.ttl,
+      paths,
+      log: (line) => log(`[turn] ${line}`),
+    });
     return {
       urls,
       secret,

@@ -37,7 +37,15 @@ export interface ServiceConnectionOptions {
  * that, mqtt.js reconnects by itself whatever happens to the connection.
  */
 export async function connectService({ brokerURL, username, password, will, log = () => {} }: ServiceConnectionOptions): Promise<MqttClient> {
-  const mq = connectBroker(brokerURL, { protocolVersion: 4, clientId: serviceClientId(username), username, password, clean: true, reconnectPeriod: 1000, will });
+  const mq = connectBroker(brokerURL, {
+    protocolVersion: 4,
+    clientId: serviceClientId(username),
+    username,
+    password,
+    clean: true,
+    reconnectPeriod: 1000,
+    will,
+  });
   mq.on('error', (error) => log(`broker connection: ${error.message}`));
   await new Promise<void>((resolve, reject) => {
     // Only the first connection decides: once in, a later error (a broker restart) must not end it.

@@ -123,7 +123,11 @@ async function choosePort(host: string, port: number): Promise<number> {
   }
   if (failure.code === 'EADDRNOTAVAIL') throw new Error(`turn: ${host} is not an address of this machine`);
   if (port === 0) throw new Error(`turn: found no port free for UDP and TCP on ${host} (${failure.code})`);
-  throw new Error(failure.code === 'EADDRINUSE' ? `turn: port ${port} on ${host} is in use (another TURN server?)` : `turn: can not listen on ${host}:${port} (${failure.code})`);
+  throw new Error(
+    failure.code === 'EADDRINUSE'
+      ? `turn: port ${port} on ${host} is in use (another TURN server?)`
+      : `turn: can not listen on ${host}:${port} (${failure.code})`,
+  );
 }
 
 export interface TurnOptions {
