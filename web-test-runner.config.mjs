@@ -72,7 +72,7 @@ const brokerPlugin = {
 };
 
 export default {
-  files: ['test/core/**/*.test.ts', 'src/**/*.test.ts'],
+  files: ['test/browser/**/*.test.ts', 'src/**/*.test.ts'],
   // The browser export of mqtt (a self-contained ESM file), as bundlers pick it.
   nodeResolve: { exportConditions: ['browser'] },
   plugins: [brokerPlugin, esbuildPlugin({ ts: true, tsconfig: './tsconfig.json', target: 'es2022' })],

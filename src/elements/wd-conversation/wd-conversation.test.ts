@@ -1,7 +1,7 @@
 import { brokerURL } from '/__wd-test-env.js';
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { ErrorCode } from '../../core/index.js';
-import { decodedFrames } from '../../../test/core/helpers.js';
+import { decodedFrames } from '../../../test/browser/helpers.js';
 import '../register.js';
 import type { WdVideoClient } from '../wd-video-client/wd-video-client.js';
 import type { WdConversation } from './wd-conversation.js';
