@@ -3,7 +3,7 @@ import { randomId } from './ids.js';
 import { log } from './logger.js';
 
 /**
- * The Janus API as a browser sees it through the relay gateway (server/relay-gateway.js): every
+ * The Janus API as a browser sees it through the relay gateway (server/relay-gateway.ts): every
  * request goes to the gateway with the conversation id, every reply comes back tagged with our
  * `tx`. The gateway adds Janus's secrets and keeps us to our own session, handles and room.
  */

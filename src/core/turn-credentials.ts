@@ -4,7 +4,7 @@ import { log } from './logger.js';
 import { isIceServerUrl } from '../protocol/index.js';
 
 /**
- * TURN credentials from the server (server/turn-credentials.js): time-limited, for this user
+ * TURN credentials from the server (server/turn-credentials.ts): time-limited, for this user
  * only, signed with a secret that never reaches the page. The client asks for them when it sees
  * the service online, adds them to every peer connection's configuration, and asks again before
  * they expire.
