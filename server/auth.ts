@@ -4,12 +4,9 @@ import { createPublicKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
-import { isValidId } from '../src/protocol/index.js';
+import { isJwtShaped, isValidId } from '../src/protocol/index.js';
 import type { AuthConfig } from './config.js';
 import { readPasswordFile, verifyPassword } from './passwords.js';
-
-/** Three base64url segments (header.payload.signature): what is tried as a token rather than a password. */
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /** CONNACK return codes of MQTT 3.1.1. */
 export const REFUSED = { BAD_CREDENTIALS: 4, NOT_AUTHORIZED: 5 } as const;
@@ -50,7 +47,7 @@ export function createAuthenticator(auth: AuthConfig): Authenticator {
       if (auth.anonymous) return { uid: username };
       throw new SignInError('anonymous sign-in is not allowed on this broker', REFUSED.NOT_AUTHORIZED);
     }
-    if (key && jwt && JWT_SHAPE.test(secret)) {
+    if (key && jwt && isJwtShaped(secret)) {
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(secret, key, { algorithms: jwt.algorithms, issuer: jwt.issuer, audience: jwt.audience }));

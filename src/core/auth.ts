@@ -1,5 +1,5 @@
 import { ErrorCode, WdVideoError } from './errors.js';
-import { isValidId } from '../protocol/index.js';
+import { isJwtShaped, isValidId } from '../protocol/index.js';
 import { assertUid, randomId } from './ids.js';
 
 export interface User {
@@ -18,7 +18,7 @@ export interface AnonymousSignInOptions {
 
 /** The claims wd-video reads from a token; the broker verifies its signature. */
 function readToken(token: unknown): { sub: string; exp?: number } {
-  if (typeof token !== 'string' || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) {
+  if (!isJwtShaped(token)) {
     throw new WdVideoError(ErrorCode.INIT_FAILED, 'the token is not a JWT');
   }
   let claims: { sub?: unknown; exp?: unknown };

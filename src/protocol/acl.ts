@@ -1,5 +1,5 @@
 import { isValidId } from './ids.js';
-import { INBOX, PRESENCE, RELAY_ROOT, REQUESTS, STATUS, TURN, interactionPathProblem } from './topics.js';
+import { INBOX, PRESENCE, RELAY_ROOT, REQUESTS, STATUS, TURN, TURN_SENDER, interactionPathProblem } from './topics.js';
 
 /**
  * The topic ACL, as data: what a signed-in user may publish and read. The embedded broker checks
@@ -29,7 +29,8 @@ export interface AclRule {
 
 /** The relay gateway's and the TURN credential service's account names (server/relay.ts, server/turn-credentials.ts). */
 export const RELAY_GATEWAY_ACCOUNT = '~relay-gateway';
-export const TURN_ACCOUNT = '~turn';
+/** The TURN service signs in under the name it answers as. */
+export const TURN_ACCOUNT = TURN_SENDER;
 
 export const ACL_RULES: readonly AclRule[] = [
   { access: 'publish', levels: [PATH, PRESENCE, USER], retain: true },
