@@ -86,8 +86,24 @@ async function startFleet(url, clients, { password, prefix }) {
   const fleet = jsonChild(
     process.execPath,
     [
-      'bench/load-generator.js', '--control', '--url', url, '--clients', String(clients), '--paths', String(clients / CLIENTS_PER_PATH),
-      '--joiners', String(JOINERS), '--burst-ms', String(BURST_MS), '--invites', String(INVITES), '--seconds', '600', '--prefix', prefix,
+      'bench/load-generator.js',
+      '--control',
+      '--url',
+      url,
+      '--clients',
+      String(clients),
+      '--paths',
+      String(clients / CLIENTS_PER_PATH),
+      '--joiners',
+      String(JOINERS),
+      '--burst-ms',
+      String(BURST_MS),
+      '--invites',
+      String(INVITES),
+      '--seconds',
+      '600',
+      '--prefix',
+      prefix,
       ...(password ? ['--password', password] : []),
     ],
     { stdin: 'pipe' },
@@ -134,8 +150,18 @@ export async function benchBrokers({ sizes, runs, deadline = Infinity, log }) {
         const fleet = await startFleet(variant.url, size, { password: variant.password, prefix: 'load' });
         fleets.push(fleet);
         variant.fleet = fleet;
-        results[`${size}/${variant.name}`] = { size, broker: variant.name, paths: paths.length, rampSeconds: fleet.ready.connectSeconds, connected: fleet.ready.ready, failedToConnect: fleet.ready.failed, rounds: [] };
-        log(`  ${size} clients on ${variant.name}: ${fleet.ready.ready} connected in ${((Date.now() - started) / 1000).toFixed(1)} s (${fleet.ready.failed} failed)`);
+        results[`${size}/${variant.name}`] = {
+          size,
+          broker: variant.name,
+          paths: paths.length,
+          rampSeconds: fleet.ready.connectSeconds,
+          connected: fleet.ready.ready,
+          failedToConnect: fleet.ready.failed,
+          rounds: [],
+        };
+        log(
+          `  ${size} clients on ${variant.name}: ${fleet.ready.ready} connected in ${((Date.now() - started) / 1000).toFixed(1)} s (${fleet.ready.failed} failed)`,
+        );
       }
       for (let round = 0; round < runs; round++) {
         if (Date.now() > deadline) {
@@ -145,7 +171,9 @@ export async function benchBrokers({ sizes, runs, deadline = Infinity, log }) {
         for (const variant of variants) {
           const figures = await within(variant.fleet.round(), 70_000, 'round').catch((error) => ({ error: String(error.message) }));
           results[`${size}/${variant.name}`].rounds.push(figures);
-          log(`  ${String(round + 1).padStart(2)} ${size} ${variant.name.padEnd(17)} ${figures.error ? `FAILED ${figures.error}` : `fan-out ${figures.fanoutMs} ms, invite p50 ${figures.inviteP50} p99 ${figures.inviteP99} ms (${figures.answered}/${figures.invites}), 5.4 KB invite p50 ${figures.bigInviteP50} ms, ${JOINERS} joins ${figures.joinMs} ms`}`);
+          log(
+            `  ${String(round + 1).padStart(2)} ${size} ${variant.name.padEnd(17)} ${figures.error ? `FAILED ${figures.error}` : `fan-out ${figures.fanoutMs} ms, invite p50 ${figures.inviteP50} p99 ${figures.inviteP99} ms (${figures.answered}/${figures.invites}), 5.4 KB invite p50 ${figures.bigInviteP50} ms, ${JOINERS} joins ${figures.joinMs} ms`}`,
+          );
         }
       }
     } finally {

@@ -42,7 +42,11 @@ async function twoPageCall(browser, kind, { server, peerServer }) {
         caller.page.evaluate(([u, p, uid]) => window.b.init(u, p, uid), [server.brokerURL, path, from]),
         callee.page.evaluate(([u, p, uid]) => window.b.init(u, p, uid), [server.brokerURL, path, to]),
       ]);
-      await within(caller.page.evaluate((uid) => window.b.seeOnline([uid]), to), 10_000, 'presence');
+      await within(
+        caller.page.evaluate((uid) => window.b.seeOnline([uid]), to),
+        10_000,
+        'presence',
+      );
     } else {
       await Promise.all([
         caller.page.evaluate(([s, uid]) => window.b.init(s, uid), [peerServer.options, from]),
@@ -102,8 +106,16 @@ async function floorCall(browser, { server }) {
     await user.page.evaluate(() => window.b.init());
     await sleep(200);
     const startedAt = await user.page.evaluate(() => window.b.invite());
-    const first = await within(user.page.evaluate(() => window.b.firstFrames(2)), RUN_TIMEOUT, 'first frames');
-    const full = await within(user.page.evaluate(() => window.b.fullFrames(2)), RUN_TIMEOUT, '640x480 frames');
+    const first = await within(
+      user.page.evaluate(() => window.b.firstFrames(2)),
+      RUN_TIMEOUT,
+      'first frames',
+    );
+    const full = await within(
+      user.page.evaluate(() => window.b.fullFrames(2)),
+      RUN_TIMEOUT,
+      '640x480 frames',
+    );
     return {
       callee: first.caller.at - startedAt,
       caller: first.callee.at - startedAt,
@@ -141,14 +153,14 @@ async function groupCall(browser, { server }, size, mode = 'p2p') {
     const uids = users.map((_, i) => `${'abcdefgh'[i]}${id}`);
     const path = `bench/group/${id}`;
     await Promise.all(users.map((u, i) => u.page.evaluate(([b, p, uid]) => window.b.init(b, p, uid), [server.brokerURL, path, uids[i]])));
-    await within(users[0].page.evaluate((others) => window.b.seeOnline(others), uids.slice(1)), 10_000, 'presence');
+    await within(
+      users[0].page.evaluate((others) => window.b.seeOnline(others), uids.slice(1)),
+      10_000,
+      'presence',
+    );
     await sleep(200);
     const startedAt = await users[0].page.evaluate(([to, more, m]) => window.b.invite(to, more, m), [uids[1], uids.slice(2), mode]);
-    const frames = await within(
-      Promise.all(users.map((u) => u.page.evaluate((n) => window.b.firstFrames(n), size - 1))),
-      RUN_TIMEOUT,
-      'group first frames',
-    );
+    const frames = await within(Promise.all(users.map((u) => u.page.evaluate((n) => window.b.firstFrames(n), size - 1))), RUN_TIMEOUT, 'group first frames');
     const times = frames.flatMap((byUid) => Object.values(byUid).map((f) => f.at - startedAt));
     // Video streams each page sends upstream: size - 1 in a mesh, 1 through the relay.
     const upstream = await Promise.all(users.map((u) => u.page.evaluate(() => window.b.videoSent())));

@@ -113,12 +113,16 @@ function inviteSomeone({ client, uid, path, pending, index }, { sdp } = {}) {
   if (stopping || !client.connected) return false;
   const onPath = Math.ceil(count / pathCount);
   let peer = uid;
-  while (peer === uid && onPath > 1) peer = `sim${((Math.floor(Math.random() * onPath) * pathCount) + (index % pathCount)) % count}`;
+  while (peer === uid && onPath > 1) peer = `sim${(Math.floor(Math.random() * onPath) * pathCount + (index % pathCount)) % count}`;
   if (peer === uid) return false;
   const cid = `${sdp ? 'B' : 'L'}${index}x${stats.invitesSent}`.slice(0, 64);
   pending.set(cid, Date.now());
   stats.invitesSent++;
-  client.publish(`${path}/inbox/${peer}/${uid}`, JSON.stringify({ v: 1, type: 'invite', cid, mid: `i${stats.invitesSent}`, mode: 'p2p', ts: Date.now(), ...(sdp ? { sdp } : {}) }), { qos: 1 });
+  client.publish(
+    `${path}/inbox/${peer}/${uid}`,
+    JSON.stringify({ v: 1, type: 'invite', cid, mid: `i${stats.invitesSent}`, mode: 'p2p', ts: Date.now(), ...(sdp ? { sdp } : {}) }),
+    { qos: 1 },
+  );
   return true;
 }
 
@@ -154,7 +158,10 @@ async function measureRound(id) {
   });
   for (const { client, path, uid } of announcers) {
     probe.sent.set(path, Date.now());
-    client.publish(`${path}/presence/${uid}`, JSON.stringify({ v: 1, state: id % 2 ? 'busy' : 'online', ts: Date.now(), probe: probe.id }), { qos: 1, retain: true });
+    client.publish(`${path}/presence/${uid}`, JSON.stringify({ v: 1, state: id % 2 ? 'busy' : 'online', ts: Date.now(), probe: probe.id }), {
+      qos: 1,
+      retain: true,
+    });
   }
   probe.check();
   const fannedOut = await Promise.race([probeDone, sleep(15_000).then(() => false)]);
@@ -167,7 +174,8 @@ async function measureRound(id) {
   // moment within burstMs; then a few large invites.
   roundRtts = { small: [], big: [] };
   let sent = 0;
-  const inviters = invitesPerRound >= clients.length ? clients : Array.from({ length: invitesPerRound }, () => clients[Math.floor(Math.random() * clients.length)]);
+  const inviters =
+    invitesPerRound >= clients.length ? clients : Array.from({ length: invitesPerRound }, () => clients[Math.floor(Math.random() * clients.length)]);
   const timers = inviters.map((c) => setTimeout(() => (sent += inviteSomeone(c) ? 1 : 0), Math.random() * burstMs));
   await sleep(burstMs + 10);
   await until(() => roundRtts.small.length >= sent, 15_000);
@@ -214,7 +222,19 @@ async function stop(reason) {
   clearInterval(ticker);
   const sorted = stats.rtts.sort((a, b) => a - b);
   const pct = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : null);
-  console.log(JSON.stringify({ done: reason, connected: stats.connected, failed: stats.failed, invitesSent: stats.invitesSent, invitesAnswered: stats.invitesAnswered, received: stats.received, inviteRttP50: pct(50), inviteRttP99: pct(99), seconds: (Date.now() - startedAt) / 1000 }));
+  console.log(
+    JSON.stringify({
+      done: reason,
+      connected: stats.connected,
+      failed: stats.failed,
+      invitesSent: stats.invitesSent,
+      invitesAnswered: stats.invitesAnswered,
+      received: stats.received,
+      inviteRttP50: pct(50),
+      inviteRttP99: pct(99),
+      seconds: (Date.now() - startedAt) / 1000,
+    }),
+  );
   await Promise.allSettled(clients.map(({ client }) => client.endAsync(true)));
   process.exit(0);
 }
@@ -245,9 +265,10 @@ if (values.control) {
     });
   });
   process.stdin.on('end', () => (queue = queue.then(() => stop('stdin closed'))));
-} else ticker = setInterval(() => {
-  // Each tick, a slice of the clients invites someone: every client about once per interval.
-  const slice = Math.max(1, Math.ceil(clients.length / (interval / 100)));
-  for (let k = 0; k < slice; k++) inviteSomeone(clients[Math.floor(Math.random() * clients.length)]);
-}, 100);
+} else
+  ticker = setInterval(() => {
+    // Each tick, a slice of the clients invites someone: every client about once per interval.
+    const slice = Math.max(1, Math.ceil(clients.length / (interval / 100)));
+    for (let k = 0; k < slice; k++) inviteSomeone(clients[Math.floor(Math.random() * clients.length)]);
+  }, 100);
 void deadline;

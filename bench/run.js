@@ -32,7 +32,10 @@ const { values } = parseArgs({
 });
 const runs = Math.max(1, Math.min(200, Number(values.runs)));
 const only = new Set(values.only.split(',').map((s) => s.trim()));
-const fleetSizes = values.sizes.split(',').map(Number).filter((n) => n >= CLIENTS_PER_PATH && n <= 10_000);
+const fleetSizes = values.sizes
+  .split(',')
+  .map(Number)
+  .filter((n) => n >= CLIENTS_PER_PATH && n <= 10_000);
 const startedAt = Date.now();
 const endBy = startedAt + Number(values['budget-minutes']) * 60_000;
 const log = (line) => console.log(line);
@@ -111,7 +114,20 @@ function summarizeAll(r) {
   if (r.calls) {
     summary.calls = {};
     for (const [name, list] of Object.entries(r.calls.runs)) {
-      const keys = ['callee', 'caller', 'calleeFull640', 'callerFull640', 'sent', 'sentBytes', 'received', 'receivedBytes', 'wsFrames', 'wsSentFrames', 'wsReceivedFrames', 'wsBytes'];
+      const keys = [
+        'callee',
+        'caller',
+        'calleeFull640',
+        'callerFull640',
+        'sent',
+        'sentBytes',
+        'received',
+        'receivedBytes',
+        'wsFrames',
+        'wsSentFrames',
+        'wsReceivedFrames',
+        'wsBytes',
+      ];
       summary.calls[name] = Object.fromEntries(keys.filter((k) => list.some((x) => typeof x[k] === 'number')).map((k) => [k, summarize(pick(list, k))]));
       summary.calls[name].firstFrames640 = list.flatMap((x) => x.firstFrameSize ?? []).filter((s) => s === '640x480').length;
       summary.calls[name].firstFrames = list.flatMap((x) => x.firstFrameSize ?? []).length;
@@ -174,9 +190,13 @@ function toMarkdown(r) {
     out.push('| variant | on the callee | on the caller | median ÷ PeerJS (callee, caller) | median ÷ floor (callee, caller) |', '|---|---|---|---|---|');
     for (const [name, f] of Object.entries(s.calls)) {
       const q = s.callRatios[name];
-      out.push(`| ${name} | ${mmm(f.callee)} | ${mmm(f.caller)} | ${ratio(q.calleeVsPeerJS)}, ${ratio(q.callerVsPeerJS)} | ${ratio(q.calleeVsFloor)}, ${ratio(q.callerVsFloor)} |`);
+      out.push(
+        `| ${name} | ${mmm(f.callee)} | ${mmm(f.caller)} | ${ratio(q.calleeVsPeerJS)}, ${ratio(q.callerVsPeerJS)} | ${ratio(q.calleeVsFloor)}, ${ratio(q.callerVsFloor)} |`,
+      );
     }
-    const frames = Object.entries(s.calls).map(([n, f]) => `${n} ${f.firstFrames640}/${f.firstFrames}`).join(', ');
+    const frames = Object.entries(s.calls)
+      .map(([n, f]) => `${n} ${f.firstFrames640}/${f.firstFrames}`)
+      .join(', ');
     out.push(
       '',
       `640x480 capture (wd-video's \`standard\` preset; the same constraints and contentHint for PeerJS and the floor), audio on, fake devices, fresh browser contexts per run, loopback only. ` +
@@ -185,12 +205,17 @@ function toMarkdown(r) {
       '',
     );
     out.push(`## Signalling per 1:1 call: invite → media on both sides, both clients summed (median, min–max)`, '');
-    out.push('| variant | messages sent | payload bytes sent | messages received | payload bytes received | WebSocket frames sent + received | WebSocket bytes, both ways |', '|---|---|---|---|---|---|---|');
+    out.push(
+      '| variant | messages sent | payload bytes sent | messages received | payload bytes received | WebSocket frames sent + received | WebSocket bytes, both ways |',
+      '|---|---|---|---|---|---|---|',
+    );
     const mr = (f) => (!f || f.n === 0 ? '–' : `**${ms(f.median)}** (${ms(f.min)}–${ms(f.max)})`);
     for (const [name, f] of Object.entries(s.calls)) {
       if (!f.wsFrames) continue;
       const label = name === 'wd-video' ? 'wd-video (MQTT publishes, presence included)' : name === 'PeerJS' ? 'PeerJS (WebSocket messages)' : name;
-      out.push(`| ${label} | ${mr(f.sent)} | ${mr(f.sentBytes)} | ${mr(f.received)} | ${mr(f.receivedBytes)} | ${ms(f.wsSentFrames?.median)} + ${ms(f.wsReceivedFrames?.median)} = ${mr(f.wsFrames)} | ${mr(f.wsBytes)} |`);
+      out.push(
+        `| ${label} | ${mr(f.sent)} | ${mr(f.sentBytes)} | ${mr(f.received)} | ${mr(f.receivedBytes)} | ${ms(f.wsSentFrames?.median)} + ${ms(f.wsReceivedFrames?.median)} = ${mr(f.wsFrames)} | ${mr(f.wsBytes)} |`,
+      );
     }
     out.push(
       '',
@@ -201,8 +226,13 @@ function toMarkdown(r) {
   if (s.group) {
     out.push(`## Group call: first invite → every participant decodes every other's video (ms, ${r.group.rounds} runs)`, '');
     out.push('| wd-video | all streams decoded | first stream decoded | video streams each sends up |', '|---|---|---|---|');
-    for (const [name, f] of Object.entries(s.group)) out.push(`| ${name} (${f.streams} streams, 640x480) | ${mmm(f.all)} | ${mmm(f.firstStream)} | ${f.upstream} |`);
-    out.push('', 'The first user invites the second, then (once accepted) the others with `conversation.invite([...])`; fresh contexts per run. Mesh: p2p; relay: server_based through one Janus instance.', '');
+    for (const [name, f] of Object.entries(s.group))
+      out.push(`| ${name} (${f.streams} streams, 640x480) | ${mmm(f.all)} | ${mmm(f.firstStream)} | ${f.upstream} |`);
+    out.push(
+      '',
+      'The first user invites the second, then (once accepted) the others with `conversation.invite([...])`; fresh contexts per run. Mesh: p2p; relay: server_based through one Janus instance.',
+      '',
+    );
   }
   if (s.brokers) {
     out.push(`## Brokers under load (${CLIENTS_PER_PATH} simulated clients per interaction path, loopback)`, '');
@@ -229,8 +259,15 @@ function toMarkdown(r) {
     out.push('## Size (bytes)', '');
     out.push('| bundle | minified | gzip | brotli | gzip ÷ PeerJS |', '|---|---|---|---|---|');
     const peer = r.size[PEERJS]?.gzip;
-    for (const [name, f] of Object.entries(r.size)) out.push(`| ${name} | ${f.minified.toLocaleString('en-US')} | ${f.gzip.toLocaleString('en-US')} | ${f.brotli.toLocaleString('en-US')} | ${peer ? ratio(f.gzip / peer) : '–'} |`);
-    out.push('', `${CDN}: as built by \`npm run build\`; ${CORE}: src/core/index.ts with mqtt's browser build inlined, minified with the same terser settings (built by scripts/size.js). gzip level 9, brotli quality 11.`, '');
+    for (const [name, f] of Object.entries(r.size))
+      out.push(
+        `| ${name} | ${f.minified.toLocaleString('en-US')} | ${f.gzip.toLocaleString('en-US')} | ${f.brotli.toLocaleString('en-US')} | ${peer ? ratio(f.gzip / peer) : '–'} |`,
+      );
+    out.push(
+      '',
+      `${CDN}: as built by \`npm run build\`; ${CORE}: src/core/index.ts with mqtt's browser build inlined, minified with the same terser settings (built by scripts/size.js). gzip level 9, brotli quality 11.`,
+      '',
+    );
   }
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return `${out.join('\n')}\n`;

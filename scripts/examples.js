@@ -50,7 +50,10 @@ for (const name of names.length ? names : EXAMPLES) {
   if (!isInstalled) console.error('npm ci failed (it needs the npm registry: not inside scripts/isolated.js)');
   const ok = isInstalled && (installOnly || run(dir, ['run', 'build', '--silent', '--', '--logLevel', 'warn']));
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (ok) console.log(installOnly ? `examples/${name} ${upToDate ? 'already installed' : `installed in ${seconds} s`}` : `examples/${name}/dist built in ${seconds} s`);
+  if (ok)
+    console.log(
+      installOnly ? `examples/${name} ${upToDate ? 'already installed' : `installed in ${seconds} s`}` : `examples/${name}/dist built in ${seconds} s`,
+    );
   else failed.push(name);
 }
 if (failed.length) {

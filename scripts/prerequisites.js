@@ -84,10 +84,7 @@ function installPackages(pkgs) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const names = pkgs.map((pkg) => pkg.name);
   console.log(`[prerequisites] installing ${names.join(' ')}`);
-  return (
-    run('apt-get', ['update', '-q'], { env }) &&
-    run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...names], { env })
-  );
+  return run('apt-get', ['update', '-q'], { env }) && run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...names], { env });
 }
 
 /**

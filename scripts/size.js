@@ -58,7 +58,11 @@ function stripTypes() {
 export async function buildCore() {
   const bundle = await rollup({
     input: join(projectRoot, 'src/core/index.ts'),
-    plugins: [nodeResolve({ browser: true, exportConditions: ['browser'], extensions: ['.ts', '.js', '.mjs'] }), stripTypes(), terser({ format: { comments: false } })],
+    plugins: [
+      nodeResolve({ browser: true, exportConditions: ['browser'], extensions: ['.ts', '.js', '.mjs'] }),
+      stripTypes(),
+      terser({ format: { comments: false } }),
+    ],
     onwarn: () => {},
   });
   try {
@@ -80,7 +84,10 @@ const newestUnder = (dir) =>
 export function readCdnBundle() {
   if (!existsSync(cdnFile)) {
     console.warn(`${CDN} is missing: building it (rollup -c)`);
-    const built = spawnSync(process.execPath, [join(projectRoot, 'node_modules/rollup/dist/bin/rollup'), '-c', '--silent'], { cwd: projectRoot, stdio: 'inherit' });
+    const built = spawnSync(process.execPath, [join(projectRoot, 'node_modules/rollup/dist/bin/rollup'), '-c', '--silent'], {
+      cwd: projectRoot,
+      stdio: 'inherit',
+    });
     if (built.status !== 0) throw new Error('the build failed');
   } else if (newestUnder(join(projectRoot, 'src')) > statSync(cdnFile).mtimeMs) {
     console.warn(`warning: src/ is newer than ${CDN}: run \`npm run build\` first for a current figure`);

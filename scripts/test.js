@@ -5,7 +5,10 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
-const testFiles = (dir, ending = '.test.js') => readdirSync(dir).filter((f) => f.endsWith(ending)).map((f) => `${dir}/${f}`);
+const testFiles = (dir, ending = '.test.js') =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith(ending))
+    .map((f) => `${dir}/${f}`);
 
 /** @type {[name: string, command: string, args: string[]][]} */
 const stages = [

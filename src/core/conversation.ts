@@ -242,9 +242,7 @@ export class Conversation {
   }
 
   private sendMediaState(to: string, state: { audio: boolean; video: boolean }): void {
-    this.host
-      .send(to, { type: 'media', cid: this.conversationId, ...state })
-      .catch((error) => log.warn(`could not tell ${to} our media state`, error));
+    this.host.send(to, { type: 'media', cid: this.conversationId, ...state }).catch((error) => log.warn(`could not tell ${to} our media state`, error));
   }
 
   private startStats(): void {

@@ -120,8 +120,7 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
       this.settle('timeout', new WdVideoError(ErrorCode.NOT_ANSWERED, `${this.to} did not answer within ${timeoutMs} ms`));
     }, timeoutMs);
     this.cleanups.push(() => clearTimeout(timer));
-    const offline = () =>
-      this.settle('failed', new WdVideoError(ErrorCode.INVITATION_FAILED, `${this.to} is not online on this path`));
+    const offline = () => this.settle('failed', new WdVideoError(ErrorCode.INVITATION_FAILED, `${this.to} is not online on this path`));
     if (!host.isOnline(this.to)) {
       // Presence may still be arriving just after init: give it a moment before deciding.
       const grace = setTimeout(() => !host.isOnline(this.to) && offline(), OFFLINE_GRACE_MS);
@@ -162,10 +161,7 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
 
   /** @internal */
   fail(error: unknown): void {
-    this.settle(
-      'failed',
-      error instanceof WdVideoError ? error : new WdVideoError(ErrorCode.INVITATION_FAILED, String(error), { cause: error }),
-    );
+    this.settle('failed', error instanceof WdVideoError ? error : new WdVideoError(ErrorCode.INVITATION_FAILED, String(error), { cause: error }));
   }
 
   /**

@@ -51,7 +51,10 @@ const relayError = (code: ErrorCodeValue, reason: string) => new WdVideoError(co
 /** One Janus session, owned by one conversation. */
 export class JanusSession {
   private sessionId?: number;
-  private readonly pending = new Map<string, { resolve: (reply: JanusReply) => void; reject: (error: WdVideoError) => void; timer: ReturnType<typeof setTimeout> }>();
+  private readonly pending = new Map<
+    string,
+    { resolve: (reply: JanusReply) => void; reject: (error: WdVideoError) => void; timer: ReturnType<typeof setTimeout> }
+  >();
   private readonly handleListeners = new Map<number, HandleListener>();
   private keepalive?: ReturnType<typeof setInterval>;
   private closed = false;
@@ -97,9 +100,7 @@ export class JanusSession {
   /** Our ICE candidates for `handle` (null: gathering is complete). */
   trickle(handle: number, candidates: RTCIceCandidateInit[] | null): void {
     const body = candidates ? { candidates } : { candidate: { completed: true } };
-    this.request({ janus: 'trickle', session_id: this.sessionId, handle_id: handle, ...body }).catch((error) =>
-      log.debug('relay trickle failed', error),
-    );
+    this.request({ janus: 'trickle', session_id: this.sessionId, handle_id: handle, ...body }).catch((error) => log.debug('relay trickle failed', error));
   }
 
   /** Ends the session: Janus tells the others we left. */

@@ -73,9 +73,7 @@ export class MeshMedia implements ConversationMedia {
     const others = this.members().filter((id) => id !== memberId);
     if (others.length === 0) return;
     const tell = (to: string, members: string[]) =>
-      this.options.host
-        .send(to, { type: 'members', cid: this.options.cid, members })
-        .catch((error) => log.warn(`could not tell ${to} the members`, error));
+      this.options.host.send(to, { type: 'members', cid: this.options.cid, members }).catch((error) => log.warn(`could not tell ${to} the members`, error));
     tell(memberId, others);
     for (const other of others) tell(other, [memberId]);
   }
@@ -161,7 +159,10 @@ export class MeshMedia implements ConversationMedia {
     let flowing = false;
     const wait = (ms: number, then: () => void) => {
       clearTimeout(this.timers.get(remoteId));
-      this.timers.set(remoteId, setTimeout(() => this.links.get(remoteId) === link && then(), ms));
+      this.timers.set(
+        remoteId,
+        setTimeout(() => this.links.get(remoteId) === link && then(), ms),
+      );
     };
     const fail = () => {
       if (this.links.get(remoteId) !== link) return;

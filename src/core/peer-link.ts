@@ -9,9 +9,7 @@ import { bindSenders } from './senders.js';
 import { RemoteStream } from './stream.js';
 
 /** What a link needs to tell its peer: later descriptions and candidate batches. */
-export type LinkSignal =
-  | { type: 'sdp'; desc: { type: 'offer' | 'answer'; sdp: string } }
-  | { type: 'ice'; candidates: IceCandidateData[] };
+export type LinkSignal = { type: 'sdp'; desc: { type: 'offer' | 'answer'; sdp: string } } | { type: 'ice'; candidates: IceCandidateData[] };
 
 export interface PeerLinkEvents {
   /** Media flows (ICE and DTLS connected). */
@@ -191,9 +189,7 @@ export class PeerLink {
     const mediaStream = this.localStream?.mediaStream;
     if (!mediaStream) return;
     for (const track of mediaStream.getTracks()) {
-      const transceiver = this.pc
-        .getTransceivers()
-        .find((t) => !t.sender.track && t.receiver.track.kind === track.kind && t.direction !== 'stopped');
+      const transceiver = this.pc.getTransceivers().find((t) => !t.sender.track && t.receiver.track.kind === track.kind && t.direction !== 'stopped');
       if (transceiver) {
         transceiver.direction = 'sendrecv';
         setSenderStreams(transceiver.sender, mediaStream);

@@ -174,7 +174,11 @@ export class RelayMedia implements ConversationMedia {
 
   /** True when media of `uid` arrived within `windowMs`: tells a dead page from a blinking broker. */
   private isAlive(uid: string): Promise<boolean> {
-    return isReceiving(() => this.statsOf(uid), (stat) => stat.type === 'inbound-rtp', () => !this.closed);
+    return isReceiving(
+      () => this.statsOf(uid),
+      (stat) => stat.type === 'inbound-rtp',
+      () => !this.closed,
+    );
   }
 
   /** Leaves the room and closes both connections. */
@@ -205,12 +209,15 @@ export class RelayMedia implements ConversationMedia {
   private async publish(handle: number): Promise<void> {
     const pc = createPeerConnection(this.options.host.rtcConfig);
     this.publisherPc = pc;
-    this.watch(pc, handle, () =>
-      void (async () => {
-        await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
-        const answer = await this.session.message(handle, { request: 'configure' }, { type: 'offer', sdp: pc.localDescription!.sdp });
-        if (answer.jsep && !this.closed) await pc.setRemoteDescription(answer.jsep);
-      })().catch((error) => log.debug('relay ICE restart (publisher) failed', error)),
+    this.watch(
+      pc,
+      handle,
+      () =>
+        void (async () => {
+          await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+          const answer = await this.session.message(handle, { request: 'configure' }, { type: 'offer', sdp: pc.localDescription!.sdp });
+          if (answer.jsep && !this.closed) await pc.setRemoteDescription(answer.jsep);
+        })().catch((error) => log.debug('relay ICE restart (publisher) failed', error)),
     );
     const { localStream } = this.options;
     for (const track of localStream.mediaStream.getTracks()) {

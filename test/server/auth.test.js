@@ -21,9 +21,12 @@ async function serve(config) {
   return server;
 }
 
-const connect = (url, username, password) =>
-  mqtt.connectAsync(url, { username, password, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 3000 });
-const refusal = (promise) => promise.then((c) => (c.end(true), 'connected'), (e) => e.code);
+const connect = (url, username, password) => mqtt.connectAsync(url, { username, password, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 3000 });
+const refusal = (promise) =>
+  promise.then(
+    (c) => (c.end(true), 'connected'),
+    (e) => e.code,
+  );
 const token = (claims, key, alg = 'HS256', expiresIn = '1h') =>
   new SignJWT(claims).setProtectedHeader({ alg }).setSubject(claims.sub).setExpirationTime(expiresIn).sign(key);
 

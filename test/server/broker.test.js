@@ -49,7 +49,10 @@ test('a message reaches the addressee, and only from the sender named in the top
   await bob.subscribeAsync(`${P}/inbox/bob/+`, { qos: 1 });
   await alice.publishAsync(`${P}/inbox/bob/alice`, '{"v":1}', { qos: 1 });
   await pause(100);
-  assert.deepEqual(inbox.map((m) => m.topic), [`${P}/inbox/bob/alice`]);
+  assert.deepEqual(
+    inbox.map((m) => m.topic),
+    [`${P}/inbox/bob/alice`],
+  );
 
   const mallory = await connect('mallory');
   const closed = new Promise((resolve) => mallory.once('close', () => resolve()));
@@ -66,7 +69,10 @@ test('presence: one’s own only, and retained only there', async () => {
   await watcher.subscribeAsync(`${P}/presence/+`, { qos: 1 });
   await alice.publishAsync(`${P}/presence/alice`, '{"v":1,"state":"online"}', { qos: 1, retain: true });
   await pause(100);
-  assert.deepEqual(seen.map((m) => m.topic), [`${P}/presence/alice`]);
+  assert.deepEqual(
+    seen.map((m) => m.topic),
+    [`${P}/presence/alice`],
+  );
 
   const mallory = await connect('mallory');
   const closed = new Promise((resolve) => mallory.once('close', () => resolve()));

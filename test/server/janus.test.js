@@ -108,7 +108,8 @@ describe('Janus over MQTT', { skip }, () => {
     const session_id = (await request({ janus: 'create', apisecret: apiSecret })).data.id;
     const handle_id = (await request({ janus: 'attach', apisecret: apiSecret, session_id, plugin: 'janus.plugin.videoroom' })).data.id;
     /** Sends a VideoRoom request (with `jsep` when given) and resolves with the plugin's answer. */
-    return (body, jsep) => request({ janus: 'message', apisecret: apiSecret, session_id, handle_id, body, ...(jsep && { jsep }) }, ['success', 'event', 'error']);
+    return (body, jsep) =>
+      request({ janus: 'message', apisecret: apiSecret, session_id, handle_id, body, ...(jsep && { jsep }) }, ['success', 'event', 'error']);
   };
 
   test('the topic is named after the id and the process is running', () => {
@@ -147,7 +148,11 @@ describe('Janus over MQTT', { skip }, () => {
         return '';
       }
     };
-    const sockets = new Set(readdirSync(fd).map((f) => /^socket:\[(\d+)\]$/.exec(target(f))?.[1]).filter(Boolean));
+    const sockets = new Set(
+      readdirSync(fd)
+        .map((f) => /^socket:\[(\d+)\]$/.exec(target(f))?.[1])
+        .filter(Boolean),
+    );
     assert.ok(sockets.size > 0, 'Janus has sockets (its MQTT connection at least)');
     const listening = ['tcp', 'tcp6'].flatMap((table) =>
       readFileSync(`/proc/${janus.pid}/net/${table}`, 'utf8')
@@ -171,23 +176,27 @@ describe('Janus over MQTT', { skip }, () => {
     assert.equal(created.plugindata?.data?.videoroom, 'created', JSON.stringify(created));
   });
 
-  test('ICE candidates are on WD_RELAY_ICE_INTERFACE only', { skip: !process.env.WD_RELAY_ICE_INTERFACE && 'WD_RELAY_ICE_INTERFACE is not set (run under scripts/isolated.js)' }, async () => {
-    const iface = String(process.env.WD_RELAY_ICE_INTERFACE);
-    const addresses = (networkInterfaces()[iface] ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address);
-    assert.notDeepEqual(addresses, [], `${iface} has an IPv4 address`);
-    assert.ok(log.includes(`Adding '${iface}' to the ICE enforce list...`), `Janus log:\n${log.join('\n')}`);
-    // Publish into a room with a hand-made audio offer: Janus answers (half-trickle) once it has
-    // gathered its candidates, and puts them in the answer. No media ever flows.
-    const videoroom = await attachVideoRoom();
-    const { room } = (await videoroom({ request: 'create', admin_key: adminKey })).plugindata.data;
-    const joined = await videoroom({ request: 'join', ptype: 'publisher', room });
-    assert.equal(joined.plugindata?.data?.videoroom, 'joined', JSON.stringify(joined));
-    const answer = await videoroom({ request: 'publish', audio: true }, { type: 'offer', sdp: audioOffer() });
-    assert.equal(answer.jsep?.type, 'answer', JSON.stringify(answer));
-    const candidates = answer.jsep.sdp.split('\r\n').filter((line) => line.startsWith('a=candidate:'));
-    assert.notDeepEqual(candidates, [], answer.jsep.sdp);
-    for (const candidate of candidates) assert.ok(addresses.includes(candidate.split(' ')[4]), `${candidate} is not on ${iface} (${addresses})`);
-  });
+  test(
+    'ICE candidates are on WD_RELAY_ICE_INTERFACE only',
+    { skip: !process.env.WD_RELAY_ICE_INTERFACE && 'WD_RELAY_ICE_INTERFACE is not set (run under scripts/isolated.js)' },
+    async () => {
+      const iface = String(process.env.WD_RELAY_ICE_INTERFACE);
+      const addresses = (networkInterfaces()[iface] ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address);
+      assert.notDeepEqual(addresses, [], `${iface} has an IPv4 address`);
+      assert.ok(log.includes(`Adding '${iface}' to the ICE enforce list...`), `Janus log:\n${log.join('\n')}`);
+      // Publish into a room with a hand-made audio offer: Janus answers (half-trickle) once it has
+      // gathered its candidates, and puts them in the answer. No media ever flows.
+      const videoroom = await attachVideoRoom();
+      const { room } = (await videoroom({ request: 'create', admin_key: adminKey })).plugindata.data;
+      const joined = await videoroom({ request: 'join', ptype: 'publisher', room });
+      assert.equal(joined.plugindata?.data?.videoroom, 'joined', JSON.stringify(joined));
+      const answer = await videoroom({ request: 'publish', audio: true }, { type: 'offer', sdp: audioOffer() });
+      assert.equal(answer.jsep?.type, 'answer', JSON.stringify(answer));
+      const candidates = answer.jsep.sdp.split('\r\n').filter((line) => line.startsWith('a=candidate:'));
+      assert.notDeepEqual(candidates, [], answer.jsep.sdp);
+      for (const candidate of candidates) assert.ok(addresses.includes(candidate.split(' ')[4]), `${candidate} is not on ${iface} (${addresses})`);
+    },
+  );
 
   test('stop(): a second instance beside the first ends cleanly, says offline, leaves no directory', async () => {
     const dirsBefore = instanceDirs();
@@ -239,7 +248,10 @@ describe('janus start-up failures', () => {
     t.after(() => rmSync(root, { recursive: true, force: true }));
     mkdirSync(join(root, 'bin'));
     writeFileSync(join(root, 'bin', 'janus'), '#!/bin/sh\necho "fake janus: $*"\necho "giving up" >&2\nexit 3\n', { mode: 0o755 });
-    for (const [folder, file] of [['plugins', 'libjanus_videoroom.so'], ['transports', 'libjanus_mqtt.so']]) {
+    for (const [folder, file] of [
+      ['plugins', 'libjanus_videoroom.so'],
+      ['transports', 'libjanus_mqtt.so'],
+    ]) {
       mkdirSync(join(root, 'lib', 'janus', folder), { recursive: true });
       writeFileSync(join(root, 'lib', 'janus', folder, file), '');
     }
@@ -259,7 +271,10 @@ describe('janus start-up failures', () => {
       if (saved === undefined) delete process.env.WD_JANUS_BIN;
       else process.env.WD_JANUS_BIN = saved;
     }
-    assert.deepEqual(instanceDirs().filter((name) => !before.includes(name)), []);
+    assert.deepEqual(
+      instanceDirs().filter((name) => !before.includes(name)),
+      [],
+    );
   });
 
   test('WD_JANUS_BIN naming nothing means "not installed"', () => {
@@ -274,6 +289,9 @@ describe('janus start-up failures', () => {
   });
 
   test('an empty API secret is refused before anything starts', async () => {
-    await assert.rejects(startJanus({ id: 'x', brokerURL: 'mqtt://127.0.0.1:1', username: 'u', password: 'p', apiSecret: '', adminKey: 'k' }), /apiSecret must be a non-empty string/);
+    await assert.rejects(
+      startJanus({ id: 'x', brokerURL: 'mqtt://127.0.0.1:1', username: 'u', password: 'p', apiSecret: '', adminKey: 'k' }),
+      /apiSecret must be a non-empty string/,
+    );
   });
 });

@@ -76,7 +76,9 @@ describe('relay gateway', { skip }, () => {
     const alice = await user('alice');
     const mallory = await user('mallory');
     const a = await sessionIn(alice, 'conv-b');
-    const joined = pluginData(await alice.janus('conv-b', { janus: 'message', session_id: a.session, handle_id: a.handle, body: { request: 'join', ptype: 'publisher' } }));
+    const joined = pluginData(
+      await alice.janus('conv-b', { janus: 'message', session_id: a.session, handle_id: a.handle, body: { request: 'join', ptype: 'publisher' } }),
+    );
 
     const refused = await mallory.janus('conv-b', { janus: 'create' });
     assert.equal(refused.error?.code, 40201, 'no session in a conversation she was not let into');
@@ -119,7 +121,13 @@ describe('relay gateway', { skip }, () => {
 
   test('malformed, oversized and out-of-place requests change nothing, and the gateway keeps serving', async () => {
     const alice = await user('alice');
-    for (const payload of ['not json', '[]', '{"v":1}', JSON.stringify({ v: 1, path: 'a/+', cid: 'x', tx: 't', janus: { janus: 'create' } }), 'x'.repeat(40_000)]) {
+    for (const payload of [
+      'not json',
+      '[]',
+      '{"v":1}',
+      JSON.stringify({ v: 1, path: 'a/+', cid: 'x', tx: 't', janus: { janus: 'create' } }),
+      'x'.repeat(40_000),
+    ]) {
       await alice.client.publishAsync('wd-relay/in/alice', payload, { qos: 1 });
     }
     assert.equal((await alice.janus('conv-d', { janus: 'info' })).error?.code, 40001, 'a verb it does not forward');

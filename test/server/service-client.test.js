@@ -14,7 +14,13 @@ test('the TURN credential service comes back after its broker listener was gone 
   const broker = await createBroker({ config: { auth: { anonymous: true } }, services: { '~turn': { password, prefixes: [''] } } });
   let tcp = await listenTcp(broker);
   const port = Number(new URL(tcp.url).port);
-  const service = await startTurnCredentials({ brokerURL: tcp.url, username: '~turn', password, urls: ['turn:127.0.0.1:3478'], secret: 'a-secret-of-sixteen+' });
+  const service = await startTurnCredentials({
+    brokerURL: tcp.url,
+    username: '~turn',
+    password,
+    urls: ['turn:127.0.0.1:3478'],
+    secret: 'a-secret-of-sixteen+',
+  });
   try {
     await tcp.close(); // the service's socket is destroyed, and its reconnections are refused for a while
     await sleep(1_500);

@@ -39,7 +39,10 @@ test('bad TURN options are refused with a message naming the option', () => {
     refused({ 'turn-ip': 'turn.example.org' }, /--turn-ip must be an IP address/);
   }
   assert.throws(() => turnSettingFrom(cli(), { env: { WD_TURN_URLS: 'turn:t.example:3478' } }), /needs its REST secret/);
-  assert.throws(() => turnSettingFrom(cli(), { fileTurn: { urls: ['http://t.example'], secret: 'x'.repeat(20) } }), /turn.urls must list stun:, turn: or turns: URLs/);
+  assert.throws(
+    () => turnSettingFrom(cli(), { fileTurn: { urls: ['http://t.example'], secret: 'x'.repeat(20) } }),
+    /turn.urls must list stun:, turn: or turns: URLs/,
+  );
 });
 
 test('a TURN fleet of its own, from the environment or the configuration file, is required and replaces the bundled coturn', () => {

@@ -165,7 +165,10 @@ describe('fillTurnTemplate', () => {
 
   test('writes a list line once per element, and not at all for an empty list', () => {
     const template = 'a=1\nallowed-peer-ip={{PEERS}}\nb=2';
-    assert.equal(fillTurnTemplate(template, { PEERS: ['10.0.0.1', '10.0.1.0-10.0.1.255'] }), 'a=1\nallowed-peer-ip=10.0.0.1\nallowed-peer-ip=10.0.1.0-10.0.1.255\nb=2');
+    assert.equal(
+      fillTurnTemplate(template, { PEERS: ['10.0.0.1', '10.0.1.0-10.0.1.255'] }),
+      'a=1\nallowed-peer-ip=10.0.0.1\nallowed-peer-ip=10.0.1.0-10.0.1.255\nb=2',
+    );
     assert.equal(fillTurnTemplate(template, { PEERS: [] }), 'a=1\nb=2');
   });
 
@@ -175,7 +178,11 @@ describe('fillTurnTemplate', () => {
 
   test('refuses a value with a space, a line break, a # or a quote: it would change what the file says', () => {
     for (const value of ['two words', 'secret\nallow-loopback-peers', 'abc#def', 'a"b', "a'b", 'a\\b', 'tab\there']) {
-      assert.throws(() => fillTurnTemplate('static-auth-secret={{SECRET}}', { SECRET: value }), /turn: SECRET must not contain spaces, quotes, # or backslashes/, JSON.stringify(value));
+      assert.throws(
+        () => fillTurnTemplate('static-auth-secret={{SECRET}}', { SECRET: value }),
+        /turn: SECRET must not contain spaces, quotes, # or backslashes/,
+        JSON.stringify(value),
+      );
     }
     // In a list too.
     assert.throws(() => fillTurnTemplate('allowed-peer-ip={{PEERS}}', { PEERS: ['10.0.0.1', '10.0.0.2 10.0.0.3'] }), /PEERS must not contain/);
@@ -522,7 +529,9 @@ describe('the status follows the service on the embedded broker', { skip: noTurn
 
   test("a user who connects with the service's client id is refused and does not knock the service off", async () => {
     const watcher = await connectUser(server.brokerURL, 'watcher3');
-    const mallory = await mqtt.connectAsync(server.brokerURL, { username: 'mallory', clientId: '~turn', protocolVersion: 4, reconnectPeriod: 0 }).catch(() => null);
+    const mallory = await mqtt
+      .connectAsync(server.brokerURL, { username: 'mallory', clientId: '~turn', protocolVersion: 4, reconnectPeriod: 0 })
+      .catch(() => null);
     try {
       await watcher.subscribeAsync(STATUS, { qos: 1 });
       await sleep(500);
@@ -578,7 +587,9 @@ describe('the credential service refused by its broker', () => {
     const broker = await createBroker({ config: { auth: { anonymous: true } }, services: { '~turn': { password: 'the-right-password', prefixes: [''] } } });
     const tcp = await listenTcp(broker);
     try {
-      await assert.rejects(startTurnCredentials({ brokerURL: tcp.url, username: '~turn', password: 'a-wrong-password', urls: ['turn:127.0.0.1:3478'], secret: 's' }));
+      await assert.rejects(
+        startTurnCredentials({ brokerURL: tcp.url, username: '~turn', password: 'a-wrong-password', urls: ['turn:127.0.0.1:3478'], secret: 's' }),
+      );
       await sleep(1_500);
       assert.equal(serviceClient(broker), undefined);
     } finally {
@@ -651,7 +662,11 @@ describe('the credential service on Mosquitto', { skip: (!hasMosquitto() && 'mos
     assert.match(JSON.parse(answer.text).iceServers[0].username, /^\d+:bob$/);
     await sleep(300);
     assert.equal(service.issued(), issuedBefore + 1);
-    assert.deepEqual(mallory.messages.filter((m) => m.topic !== STATUS), [], "mallory received none of bob's messages");
+    assert.deepEqual(
+      mallory.messages.filter((m) => m.topic !== STATUS),
+      [],
+      "mallory received none of bob's messages",
+    );
   });
 
   test('a service whose process is killed leaves no status behind: its Will clears it', async () => {
@@ -680,7 +695,11 @@ describe('the credential service on Mosquitto', { skip: (!hasMosquitto() && 'mos
       const late = await user('bob');
       await late.subscribeAsync(STATUS, { qos: 1 });
       await sleep(300);
-      assert.deepEqual(late.messages.filter((m) => m.topic === STATUS), [], 'no retained status');
+      assert.deepEqual(
+        late.messages.filter((m) => m.topic === STATUS),
+        [],
+        'no retained status',
+      );
     } finally {
       child.kill('SIGKILL');
       service = undefined;

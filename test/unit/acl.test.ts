@@ -158,13 +158,7 @@ describe('the topic ACL derived from the protocol', () => {
   it('agrees between the two ACLs on every topic of a grid of paths, users and levels', () => {
     const paths = [PATH, 'rooms/other', 'wd-relay', 'rooms'];
     const users = ['alice', 'bob', '+'];
-    const suffixes = [
-      ...users.flatMap((u) => [`presence/${u}`, ...users.map((v) => `inbox/${u}/${v}`)]),
-      'presence/#',
-      'inbox/#',
-      'inbox/alice/#',
-      '#',
-    ];
+    const suffixes = [...users.flatMap((u) => [`presence/${u}`, ...users.map((v) => `inbox/${u}/${v}`)]), 'presence/#', 'inbox/#', 'inbox/alice/#', '#'];
     const topics = [
       ...paths.flatMap((p) => suffixes.map((s) => `${p}/${s}`)),
       ...users.flatMap((u) => [relayRequestTopic(u), turnRequestTopic(u)]),

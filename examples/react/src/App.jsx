@@ -18,8 +18,12 @@ function JoinForm({ onJoin }) {
   };
   return (
     <form onSubmit={join}>
-      <label>Your name <input name="uid" required pattern="[A-Za-z0-9_\-]{1,64}" /></label>
-      <label>Call (empty: wait to be called) <input name="call" pattern="[A-Za-z0-9_\-]{0,64}" /></label>
+      <label>
+        Your name <input name="uid" required pattern="[A-Za-z0-9_\-]{1,64}" />
+      </label>
+      <label>
+        Call (empty: wait to be called) <input name="call" pattern="[A-Za-z0-9_\-]{0,64}" />
+      </label>
       <button>Join</button>
     </form>
   );
@@ -39,7 +43,10 @@ function Call({ path, uid, call }) {
 
   return (
     <main>
-      <h1>{uid}{call ? ` calls ${call}` : ', waiting for a call'}</h1>
+      <h1>
+        {uid}
+        {call ? ` calls ${call}` : ', waiting for a call'}
+      </h1>
       <wd-video-client broker-url="/mqtt" path={path} uid={uid} onwd-ready={log} onwd-invite={log} onwd-error={log}>
         <wd-local-stream resolution="standard" onwd-stream-ready={log}></wd-local-stream>
         <wd-conversation
@@ -54,7 +61,9 @@ function Call({ path, uid, call }) {
           onwd-conversation-ended={log}
         ></wd-conversation>
       </wd-video-client>
-      <button type="button" onClick={() => conversation.current?.hangUp()}>Hang up</button>
+      <button type="button" onClick={() => conversation.current?.hangUp()}>
+        Hang up
+      </button>
       <h2>Events</h2>
       <ol id="events">
         {events.map((entry, i) => (
