@@ -30,14 +30,20 @@ const call = async (from, to) => {
   const outcome = await from.page.evaluate((t) => window.h.outcome(t), to);
   assert.equal(outcome.status, 'accepted', JSON.stringify({ outcome, log: await from.page.evaluate(() => window.h.log.slice(-8)) }));
 };
-const participantsAre = (user, ids) =>
-  user.page.waitForFunction((want) => window.h.participants().join() === want.join(), ids, { timeout: 20000 });
+const participantsAre = (user, ids) => user.page.waitForFunction((want) => window.h.participants().join() === want.join(), ids, { timeout: 20000 });
 const decoding = (user) => user.page.evaluate(() => window.h.decoding(5000));
 const openPCs = (user) => user.page.evaluate(() => window.__peerConnections.filter((pc) => pc.connectionState !== 'closed').length);
 
 /**
  * The restart scenario, for any broker that can be paused and started again: media flows both
  * ways throughout 10 s without a broker, both clients come back, hang-up and a new call work.
+ */
+/**
+ * @param {import('playwright').Browser} browser
+ * @param {{ url: string }} pageServer
+ * @param {{ pause(): Promise<unknown>, start(): Promise<unknown> }} broker
+ * @param {string} brokerURL
+ * @param {{ path?: string, credentials?: Record<string, string> }} [signIn] `credentials`: a password by uid
  */
 async function survivesBrokerRestart(browser, pageServer, broker, brokerURL, { path, credentials } = {}) {
   const { alice, bob } = await users(browser, pageServer, brokerURL, ['alice', 'bob'], { path, credentials });
@@ -54,7 +60,10 @@ async function survivesBrokerRestart(browser, pageServer, broker, brokerURL, { p
   }
   await broker.start();
   // Both back online (a new 'online' status), and each sees the other (busy: they are in a call).
-  for (const [user, other] of [[alice, 'bob'], [bob, 'alice']]) {
+  for (const [user, other] of [
+    [alice, 'bob'],
+    [bob, 'alice'],
+  ]) {
     await user.page.waitForFunction(
       ([n, o]) => window.h.log.filter(([e, s]) => e === 'status' && s === 'online').length > n && window.h.online()[o] === 'busy',
       [onlineBefore[other === 'bob' ? 'alice' : 'bob'], other],
@@ -151,14 +160,20 @@ describe('faults', () => {
     // Drop every UDP packet (all media, all ICE) in this test's own network namespace; MQTT is TCP.
     const endBlackout = startUdpBlackout('wdblackout');
     try {
-      for (const [user, other] of [[alice, 'bob'], [bob, 'alice']]) {
+      for (const [user, other] of [
+        [alice, 'bob'],
+        [bob, 'alice'],
+      ]) {
         await user.page.waitForFunction((o) => window.h.log.some(([e, who]) => e === 'reconnecting' && who === o), other, { timeout: 15000 });
       }
       await sleep(2000);
     } finally {
       endBlackout();
     }
-    for (const [user, other] of [[alice, 'bob'], [bob, 'alice']]) {
+    for (const [user, other] of [
+      [alice, 'bob'],
+      [bob, 'alice'],
+    ]) {
       await user.page.waitForFunction((o) => window.h.log.some(([e, who]) => e === 'reconnected' && who === o), other, { timeout: 20000 });
     }
     assert.deepEqual(await decoding(alice), ['bob']);
@@ -209,7 +224,17 @@ describe('faults', () => {
     const loaded = await startServer({ port: 0 });
     const generator = spawn(
       process.execPath,
-      [fileURLToPath(new URL('../../bench/load-generator.js', import.meta.url)), '--url', loaded.brokerURL, '--clients', '2000', '--seconds', '150', '--interval', '10000'],
+      [
+        fileURLToPath(new URL('../../bench/load-generator.js', import.meta.url)),
+        '--url',
+        loaded.brokerURL,
+        '--clients',
+        '2000',
+        '--seconds',
+        '150',
+        '--interval',
+        '10000',
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const lines = createInterface({ input: generator.stdout });

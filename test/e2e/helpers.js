@@ -6,11 +6,28 @@ import { chromium } from 'playwright';
 import { startServer } from '../../dist/node/server/serve.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.js';
 
+/**
+ * A user's browser context and its one page (Playwright, Chromium).
+ * @typedef {{ context: import('playwright').BrowserContext, page: import('playwright').Page }} User
+ */
+
+/**
+ * What the tests use of a page that Playwright's and Puppeteer's pages both have, so the same code
+ * drives Chromium (Playwright) and Firefox (Puppeteer). Results come back from the page untyped.
+ * @typedef {{ evaluate(fn: Function | string, arg?: unknown): Promise<any>, goto(url: string): Promise<unknown> }} AnyPage
+ */
+
+/** @param {string[]} [args] */
 export function launchChromium(args = CHROMIUM_ARGS) {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args, headless: true });
 }
 
-/** A user: its own browser context (own storage, own camera permission) and one page. */
+/**
+ * A user: its own browser context (own storage, own camera permission) and one page.
+ * @param {import('playwright').Browser} browser
+ * @param {string} [url]
+ * @returns {Promise<User>}
+ */
 export async function openUser(browser, url) {
   // Without camera and microphone permissions Chromium gathers no ICE candidate.
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
@@ -24,6 +41,11 @@ export async function openUser(browser, url) {
  * A user on test/e2e/pages/harness.html (the public API driven as `window.h`), with its peer
  * connections and timers counted, signed in on `path` at `brokerURL`: anonymously, or with
  * `credentials` ({ password } or { token }). `pageServer` is any server that serves the project.
+ * @param {import('playwright').Browser} browser
+ * @param {{ url: string }} pageServer
+ * @param {string} brokerURL
+ * @param {string} uid
+ * @param {{ path?: string, options?: object, credentials?: { password?: string, token?: string } }} [signIn]
  */
 export async function openHarness(browser, pageServer, brokerURL, uid, { path, options = {}, credentials = {} } = {}) {
   const user = await openUser(browser);
@@ -44,6 +66,7 @@ export function startTestServer() {
  * stopped after them. Read `env.server` and `env.browser` inside the tests.
  */
 export function useServerAndBrowser() {
+  /** @type {{ server?: Awaited<ReturnType<typeof startTestServer>>, browser?: import('playwright').Browser }} */
   const env = {};
   before(async () => {
     env.server = await startTestServer();
@@ -57,12 +80,16 @@ export function useServerAndBrowser() {
 }
 
 /** A unique interaction path, so tests never see each other's users. */
-export const uniquePath = (name) => `test/${name}/${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+export const uniquePath = (/** @type {string} */ name) => `test/${name}/${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 
 /**
  * Calls `fn(arg)` in the page every `interval` ms until it returns something truthy, and returns
  * that. It uses only `page.evaluate(fn, arg)`, which Playwright and Puppeteer share, so it drives
  * Chromium (Playwright) and Firefox (Puppeteer) alike.
+ * @param {AnyPage} page
+ * @param {Function} fn
+ * @param {unknown} arg
+ * @param {{ timeout?: number, interval?: number, what?: string }} [options]
  */
 export async function poll(page, fn, arg, { timeout = 15_000, interval = 250, what = 'the condition' } = {}) {
   const deadline = Date.now() + timeout;
@@ -78,6 +105,7 @@ export async function poll(page, fn, arg, { timeout = 15_000, interval = 250, wh
  * Runs in the page: the frames `video` has shown since the first call for it. Counted with
  * requestVideoFrameCallback where the engine has it (Firefox's getVideoPlaybackQuality() counts
  * no frame of a MediaStream), with totalVideoFrames elsewhere.
+ * @param {HTMLVideoElement & { wdFramesShown?: number }} video
  */
 export function presentedFrames(video) {
   if (typeof video.requestVideoFrameCallback !== 'function') return video.getVideoPlaybackQuality().totalVideoFrames;
@@ -96,6 +124,10 @@ export function presentedFrames(video) {
 /**
  * Waits until the <video> that `locate` finds (a function run in the page) has the given size
  * and its count of shown frames keeps growing: real frames, not just a track.
+ * @param {AnyPage} page
+ * @param {() => Element | null | undefined} locate
+ * @param {{ width?: number, height?: number, timeout?: number }} [expected]
+ * @returns {Promise<{ width: number, height: number, frames: number }>}
  */
 export function waitForDecodedVideo(page, locate, { width, height, timeout = 20_000 } = {}) {
   return poll(
@@ -118,6 +150,7 @@ export function waitForDecodedVideo(page, locate, { width, height, timeout = 20_
  * Counts what a page holds, for leak checks: the RTCPeerConnections it creates (and their remote
  * tracks) in `__peerConnections` / `__remoteTracks`, and its pending timers and intervals in
  * `__timers` / `__intervals`. Call before goto.
+ * @param {import('playwright').Page} page
  */
 export async function trackPeerConnections(page) {
   await page.addInitScript(() => {
@@ -136,25 +169,35 @@ export async function trackPeerConnections(page) {
     const timers = (window.__timers = new Set());
     const intervals = (window.__intervals = new Set());
     const { setTimeout: st, clearTimeout: ct, setInterval: si, clearInterval: ci } = window;
-    window.setTimeout = (fn, ms, ...args) => {
-      const id = st((...a) => {
-        timers.delete(id);
-        return typeof fn === 'function' ? fn(...a) : undefined;
-      }, ms, ...args);
-      timers.add(id);
-      return id;
-    };
+    // The casts: in this program the global setTimeout / setInterval types are the DOM's merged
+    // with Node's (whose functions also carry __promisify__); in the page they are the DOM's only.
+    window.setTimeout = /** @type {typeof window.setTimeout} */ (
+      (fn, ms, ...args) => {
+        const id = st(
+          (...a) => {
+            timers.delete(id);
+            return typeof fn === 'function' ? fn(...a) : undefined;
+          },
+          ms,
+          ...args,
+        );
+        timers.add(id);
+        return id;
+      }
+    );
     window.clearTimeout = (id) => (timers.delete(id), ct(id));
-    window.setInterval = (fn, ms, ...args) => {
-      const id = si(fn, ms, ...args);
-      intervals.add(id);
-      return id;
-    };
+    window.setInterval = /** @type {typeof window.setInterval} */ (
+      (fn, ms, ...args) => {
+        const id = si(fn, ms, ...args);
+        intervals.add(id);
+        return id;
+      }
+    );
     window.clearInterval = (id) => (intervals.delete(id), ci(id));
   });
 }
 
-export const openPeerConnections = (page) =>
+export const openPeerConnections = (/** @type {AnyPage} */ page) =>
   page.evaluate(() => window.__peerConnections.filter((pc) => pc.connectionState !== 'closed').length);
 
 /** Why a UDP blackout can not be made here, or false when it can (nftables in our own namespace). */

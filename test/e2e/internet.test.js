@@ -24,6 +24,7 @@ import { poll, trackPeerConnections, uniquePath } from './helpers.js';
 const skip = noInternet() || (!canTurn() && 'coturn is not installed (apt-get install coturn)');
 const LINK_TIMEOUT_MS = 8_000;
 /** Relay ports of the bundled coturn here: a range of its own, as a firewall would know it. */
+/** @type {[number, number]} */
 const RELAY_PORTS = [50000, 50999];
 
 const work = mkdtempSync(join(tmpdir(), 'wd-internet-'));
@@ -31,21 +32,44 @@ const env = { browsers: [] };
 
 function makeCertificate() {
   const [cert, key] = [join(work, 'cert.pem'), join(work, 'key.pem')];
-  const { status, stderr } = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', `/CN=${PUBLIC_IP}`, '-addext', `subjectAltName=IP:${PUBLIC_IP}`, '-keyout', key, '-out', cert], { encoding: 'utf8' });
+  const { status, stderr } = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${PUBLIC_IP}`,
+      '-addext',
+      `subjectAltName=IP:${PUBLIC_IP}`,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { encoding: 'utf8' },
+  );
   if (status !== 0) throw new Error(`openssl failed: ${stderr}`);
   const tls = { cert: readFileSync(cert), key: readFileSync(key) };
   // What Chromium's --ignore-certificate-errors-spki-list takes: it then trusts this certificate only.
-  const spki = createHash('sha256').update(new X509Certificate(tls.cert).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  const spki = createHash('sha256')
+    .update(new X509Certificate(tls.cert).publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
   return { tls, spki };
 }
 
 /** The server on the public segment: pages over https, the broker over wss, and what `options` adds. */
-const startPublicServer = (options = {}) =>
-  startServer({ host: PUBLIC_IP, port: 0, tls: env.certificate.tls, relayIceInterface: BRIDGE, ...options });
+const startPublicServer = (options = {}) => startServer({ host: PUBLIC_IP, port: 0, tls: env.certificate.tls, relayIceInterface: BRIDGE, ...options });
 
 /** A user of `engine` in `home`: a browser of its own in that namespace, on the harness page, signed in. */
 async function openUserIn(home, engine, server, uid, { path, options = {} }) {
+  /** @type {import('./helpers.js').AnyPage} */
   let page;
   if (engine === 'chromium') {
     const browser = await chromium.launch({
@@ -55,15 +79,20 @@ async function openUserIn(home, engine, server, uid, { path, options = {} }) {
     });
     env.browsers.push(browser);
     const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
-    page = await context.newPage();
-    await trackPeerConnections(page);
+    const chromiumPage = await context.newPage();
+    chromiumPage.on('pageerror', (error) => console.error(`[${uid} page error] ${error.message}`));
+    await trackPeerConnections(chromiumPage);
+    page = chromiumPage;
   } else {
     const browser = await puppeteer.launch({ ...FIREFOX_LAUNCH_OPTIONS, ...env.net.firefoxIn(home, FIREFOX_PATH), acceptInsecureCerts: true });
     env.browsers.push(browser);
-    page = (await browser.pages())[0] ?? (await browser.newPage());
+    /** @type {import('puppeteer-core').Page} */
+    const firefoxPage = (await browser.pages())[0] ?? (await browser.newPage());
+    // Puppeteer types the payload as unknown (a page may throw anything); it logs its message as before.
+    firefoxPage.on('pageerror', (error) => console.error(`[${uid} page error] ${/** @type {Error} */ (error).message}`));
+    page = firefoxPage;
     // Puppeteer has no init script for every document: count peer connections after load instead.
   }
-  page.on('pageerror', (error) => console.error(`[${uid} page error] ${error.message}`));
   await page.goto(`${server.url}test/e2e/pages/harness.html`);
   await poll(page, () => Boolean(window.wdVideo && window.h), null, { what: 'the harness' });
   if (engine === 'firefox') await page.evaluate(countPeerConnections);
@@ -97,7 +126,10 @@ async function call(alice, bob, mode = 'p2p') {
 
 /** `page` decodes `who`'s video at 640x480 (once connected: ICE through NATs and TURN takes a moment). */
 async function decodes(page, who) {
-  await poll(page, (id) => window.h.log.some((e) => e[0] === 'participant_connected' && e[1] === id), who, { timeout: LINK_TIMEOUT_MS, what: `${who} connected` });
+  await poll(page, (id) => window.h.log.some((e) => e[0] === 'participant_connected' && e[1] === id), who, {
+    timeout: LINK_TIMEOUT_MS,
+    what: `${who} connected`,
+  });
   assert.deepEqual(await page.evaluate(() => window.h.decoding(20_000, 640, 480)), [who]);
 }
 
@@ -150,12 +182,18 @@ describe('calls between two home networks behind NATs', { skip, timeout: 480_000
       const bob = await openUserIn(env.net.homes.symmetric, 'chromium', server, 'bob', { path });
       const started = Date.now();
       assert.equal((await call(alice, bob)).status, 'accepted');
-      const failed = await poll(alice, () => window.h.log.find((e) => e[0] === 'participant_failed'), null, { timeout: LINK_TIMEOUT_MS + 5_000, what: 'participant_failed' });
+      const failed = await poll(alice, () => window.h.log.find((e) => e[0] === 'participant_failed'), null, {
+        timeout: LINK_TIMEOUT_MS + 5_000,
+        what: 'participant_failed',
+      });
       const elapsed = Date.now() - started;
       assert.deepEqual(failed.slice(0, 3), ['participant_failed', 'bob', 40204]);
       assert.ok(elapsed <= LINK_TIMEOUT_MS + 2_000, `failed after ${elapsed} ms, linkTimeout is ${LINK_TIMEOUT_MS}`);
       const ice = await alice.evaluate(() => window.h.ice());
-      assert.ok(ice.every((pc) => pc.gathered.every((type) => type === 'host')), 'only host candidates without STUN/TURN');
+      assert.ok(
+        ice.every((pc) => pc.gathered.every((type) => type === 'host')),
+        'only host candidates without STUN/TURN',
+      );
       for (const page of [alice, bob]) await poll(page, () => window.h.openPeerConnections() === 0, null, { what: 'no open peer connection' });
       console.log(`[internet] host candidates only: 40204 after ${elapsed} ms`);
     } finally {
@@ -173,7 +211,9 @@ describe('calls between two home networks behind NATs', { skip, timeout: 480_000
       assert.equal((await call(alice, bob)).status, 'accepted');
       await Promise.all([decodes(alice, 'bob'), decodes(bob, 'alice')]);
       const [[a], [b]] = await Promise.all([alice.evaluate(() => window.h.ice()), bob.evaluate(() => window.h.ice())]);
-      console.log(`[internet] selected pair: alice ${a.selected.local.type} ${a.selected.local.address} <-> bob ${b.selected.local.type} ${b.selected.local.address}`);
+      console.log(
+        `[internet] selected pair: alice ${a.selected.local.type} ${a.selected.local.address} <-> bob ${b.selected.local.type} ${b.selected.local.address}`,
+      );
       // The credentials came from the server, for this user, and name no secret.
       assert.match(a.iceServers.find((s) => s.username)?.username ?? '', /^\d+:alice$/);
       assert.match(b.iceServers.find((s) => s.username)?.username ?? '', /^\d+:bob$/);
@@ -222,16 +262,25 @@ describe('calls between two home networks behind NATs', { skip, timeout: 480_000
       const path = uniquePath('internet-bad-credentials');
       const expired = turnCredentials({ secret: turn.secret, uid: 'alice', ttl: 60, now: Date.now() - 3_600_000 });
       const forged = { ...turnCredentials({ secret: 'not-the-server-secret', uid: 'bob' }) };
-      const withServer = ({ username, credential }) => ({ iceTransportPolicy: 'relay', iceServers: [{ urls: turn.urls.filter((u) => u.startsWith('turn:')), username, credential }] });
+      const withServer = ({ username, credential }) => ({
+        iceTransportPolicy: 'relay',
+        iceServers: [{ urls: turn.urls.filter((u) => u.startsWith('turn:')), username, credential }],
+      });
       const alice = await openUserIn(env.net.homes.eim, 'chromium', server, 'alice', { path, options: withServer(expired) });
       const bob = await openUserIn(env.net.homes.symmetric, 'chromium', server, 'bob', { path, options: withServer(forged) });
       const started = Date.now();
       assert.equal((await call(alice, bob)).status, 'accepted');
-      const failed = await poll(alice, () => window.h.log.find((e) => e[0] === 'participant_failed'), null, { timeout: LINK_TIMEOUT_MS + 5_000, what: 'participant_failed' });
+      const failed = await poll(alice, () => window.h.log.find((e) => e[0] === 'participant_failed'), null, {
+        timeout: LINK_TIMEOUT_MS + 5_000,
+        what: 'participant_failed',
+      });
       assert.deepEqual(failed.slice(0, 3), ['participant_failed', 'bob', 40204]);
       const elapsed = Date.now() - started;
       for (const page of [alice, bob]) {
-        assert.deepEqual((await page.evaluate(() => window.h.ice())).flatMap((pc) => pc.gathered), []);
+        assert.deepEqual(
+          (await page.evaluate(() => window.h.ice())).flatMap((pc) => pc.gathered),
+          [],
+        );
         await poll(page, () => window.h.openPeerConnections() === 0, null, { what: 'no open peer connection' });
       }
       console.log(`[internet] expired and forged TURN credentials: 40204 after ${elapsed} ms`);

@@ -7,7 +7,39 @@ export {};
 
 type PageObject = any;
 
+/** What the tests read of <wd-conversation> in the page (src/elements/wd-conversation). */
+interface WdConversationElement extends HTMLElement {
+  participantId: string;
+  autoAccept: boolean;
+  conversation: PageObject;
+  hangUp(): Promise<void>;
+}
+
+/** What the tests read of <wd-video-client> in the page (src/elements/wd-video-client). */
+interface WdVideoClientElement extends HTMLElement {
+  client: PageObject;
+}
+
 declare global {
+  interface HTMLElementTagNameMap {
+    'wd-conversation': WdConversationElement;
+    'wd-video-client': WdVideoClientElement;
+  }
+
+  /** The elements' events the tests listen to (they bubble to document). */
+  interface GlobalEventHandlersEventMap {
+    'wd-error': CustomEvent<{ code: number; message: string }>;
+    'wd-autoplay-blocked': CustomEvent<{ participant: { participantId: string } }>;
+  }
+
+  /** Chromium's non-standard heap figures. */
+  interface Performance {
+    memory: { usedJSHeapSize: number };
+  }
+
+  /** The CDN bundle's global, as pages name it without `window.`. */
+  var wdVideo: PageObject;
+
   interface Window {
     /** pages/harness.html: the client, its conversations and what happened. */
     h: PageObject;

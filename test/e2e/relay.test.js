@@ -41,7 +41,10 @@ const waitForLog = (page, entry, timeout = 20_000) =>
   page.waitForFunction((want) => window.h.log.some((e) => JSON.stringify(e) === JSON.stringify(want)), entry, { timeout });
 const participants = (page) => page.evaluate(() => window.h.participants());
 const gateway = () => env.server.relay.gateway;
-const roomsOf = (cid) => gateway().snapshot().rooms.filter((r) => r.cid === cid);
+const roomsOf = (cid) =>
+  gateway()
+    .snapshot()
+    .rooms.filter((r) => r.cid === cid);
 
 /** alice invites everyone else into one server_based conversation; all accept. Returns its id. */
 async function relayCall(pages) {
@@ -82,7 +85,13 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     await allSeeEachOther(pages);
     for (const [uid, page] of Object.entries(pages)) {
       const decoded = await page.evaluate(() => window.h.decoding(20_000));
-      assert.deepEqual(decoded, Object.keys(pages).filter((u) => u !== uid).sort(), `${uid} decodes`);
+      assert.deepEqual(
+        decoded,
+        Object.keys(pages)
+          .filter((u) => u !== uid)
+          .sort(),
+        `${uid} decodes`,
+      );
       assert.equal(await page.evaluate(() => window.h.videoSent()), 1, `${uid} sends one video stream upstream`);
       assert.equal(await page.evaluate(() => window.h.conversation.mode), 'server_based');
     }
@@ -101,7 +110,13 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     await allSeeEachOther(pages);
     for (const [uid, page] of Object.entries(pages)) {
       const decoded = await page.evaluate(() => window.h.decoding(20_000));
-      assert.deepEqual(decoded, Object.keys(pages).filter((u) => u !== uid).sort(), `${uid} decodes after the change`);
+      assert.deepEqual(
+        decoded,
+        Object.keys(pages)
+          .filter((u) => u !== uid)
+          .sort(),
+        `${uid} decodes after the change`,
+      );
     }
 
     // Everyone leaves: the last one out destroys the room, on Janus too.
@@ -127,7 +142,9 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     const cid = await relayCall(pages);
     await allSeeEachOther(pages);
     const [room] = roomsOf(cid);
-    const alice = gateway().snapshot().sessions.find((s) => s.owner === 'alice' && s.cid === cid);
+    const alice = gateway()
+      .snapshot()
+      .sessions.find((s) => s.owner === 'alice' && s.cid === cid);
     assert.ok(alice, 'alice has a session');
 
     const mallory = mqtt.connect(env.server.brokerURL, { protocolVersion: 4, username: 'mallory', clean: true, reconnectPeriod: 0 });
@@ -135,7 +152,10 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     const got = [];
     mallory.on('message', (topic, payload) => got.push({ topic, payload: payload.toString() }));
     for (const filter of ['wd-relay/#', `wd-relay/janus/${room.instance}/out`, `wd-relay/janus/+/status`, `${path}/inbox/alice/+`, '#']) {
-      const refused = await mallory.subscribeAsync(filter, { qos: 1 }).then(() => false, (error) => /Subscribe error/.test(error.message));
+      const refused = await mallory.subscribeAsync(filter, { qos: 1 }).then(
+        () => false,
+        (error) => /Subscribe error/.test(error.message),
+      );
       assert.ok(refused, `the broker refuses mallory's subscription to ${filter} (SUBACK 128)`);
     }
     await mallory.subscribeAsync(`${path}/inbox/mallory/+`);
@@ -169,7 +189,7 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     // Nothing of Janus reached mallory but the gateway's refusals in her own inbox.
     assert.ok(got.every((m) => m.topic === `${path}/inbox/mallory/~relay`));
     // Writing straight to Janus's topic gets her disconnected.
-    const closed = new Promise((resolve) => mallory.once('close', resolve));
+    const closed = new Promise((resolve) => mallory.once('close', () => resolve()));
     mallory.publish(`wd-relay/janus/${room.instance}/in`, JSON.stringify({ janus: 'destroy', session_id: session, transaction: 'x' }));
     await closed;
     mallory.end(true);
@@ -311,7 +331,11 @@ describe('server_based with Mosquitto as the broker', { skip: skip || (hasMosqui
       await mallory.publishAsync('wd-relay/in/alice', JSON.stringify({ v: 1, path, cid, tx: 'x', janus: { janus: 'create' } }), { qos: 1 });
       await new Promise((r) => setTimeout(r, 500));
       // Presence on the path is everyone's to read; nothing else may reach her.
-      assert.deepEqual(got.filter((t) => !t.startsWith(`${path}/presence/`)), [], 'mallory received nothing of Janus’s traffic or alice’s inbox');
+      assert.deepEqual(
+        got.filter((t) => !t.startsWith(`${path}/presence/`)),
+        [],
+        'mallory received nothing of Janus’s traffic or alice’s inbox',
+      );
       assert.ok(got.length > 0, 'her subscriptions work: she sees presence');
       assert.equal(relay.gateway.snapshot().rooms.find((r) => r.cid === cid)?.sessions, 2);
       mallory.end(true);

@@ -19,7 +19,11 @@ const TOKEN_TTL = 10;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const sign = (uid, ttl) =>
-  new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(uid).setExpirationTime(Math.floor(Date.now() / 1000) + ttl).sign(new TextEncoder().encode(SECRET));
+  new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(uid)
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttl)
+    .sign(new TextEncoder().encode(SECRET));
 
 /** The app server: issues a token for ?uid= (a real one would take the uid from its session). */
 async function startAppServer(pageOrigin) {
@@ -32,9 +36,14 @@ async function startAppServer(pageOrigin) {
     issued.push({ uid, at: Date.now() });
     res.setHeader('Content-Type', 'text/plain');
     res.end(await sign(uid, TOKEN_TTL));
+    return undefined;
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, issued, close: () => new Promise((r) => (server.closeAllConnections(), server.close(r))) };
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`,
+    issued,
+    close: () => new Promise((r) => (server.closeAllConnections(), server.close(r))),
+  };
 }
 
 const env = { signIns: [], log: [] };
@@ -76,13 +85,22 @@ test('two pages of the three tags sign in with tokens from getToken, call, and k
   const alice = await openUser(env.browser, pageOf('alice'));
   try {
     const decoded = await Promise.all([alice, bob].map((u) => waitForDecodedVideo(u.page, remoteVideo, { width: 640, height: 480 })));
-    assert.deepEqual(decoded.map((d) => [d.width, d.height]), [[640, 480], [640, 480]]);
+    assert.deepEqual(
+      decoded.map((d) => [d.width, d.height]),
+      [
+        [640, 480],
+        [640, 480],
+      ],
+    );
     const firstSignIn = signInsOf('alice')[0].at;
 
     // Past the first token's expiry (10 s tokens are renewed 5 s before they end).
     await sleep(TOKEN_TTL * 1000 + 5_000);
 
-    for (const [uid, user] of [['alice', alice], ['bob', bob]]) {
+    for (const [uid, user] of /** @type {const} */ ([
+      ['alice', alice],
+      ['bob', bob],
+    ])) {
       const calls = await user.page.evaluate(() => window.tokenCalls);
       // A renewal that just started reaches the broker a few ms later.
       for (let i = 0; i < 20 && signInsOf(uid).length < calls.length; i++) await sleep(100);
@@ -92,13 +110,20 @@ test('two pages of the three tags sign in with tokens from getToken, call, and k
       // Each token from getToken became one sign-in with that new token, and the broker took it.
       assert.equal(signIns.length, calls.length, `${uid}: one sign-in per token`);
       assert.equal(new Set(signIns.map((s) => s.credential)).size, signIns.length, `${uid}: every sign-in with a new token`);
-      assert.ok(signIns.every((s) => s.ok === true), `${uid}: every sign-in accepted`);
+      assert.ok(
+        signIns.every((s) => s.ok === true),
+        `${uid}: every sign-in accepted`,
+      );
       assert.deepEqual(await user.page.evaluate(() => window.wdErrors), [], `${uid}: no wd-error`);
       assert.equal(await user.page.getAttribute('wd-video-client', 'state'), 'ready');
       assert.equal(await user.page.getAttribute('wd-conversation', 'state'), 'connected');
     }
     assert.ok(Date.now() - firstSignIn > TOKEN_TTL * 1000, 'the first token has expired meanwhile');
-    assert.deepEqual(env.log.filter((l) => /expired: closing/.test(l)), [], 'no connection outlived its token: each was renewed in time');
+    assert.deepEqual(
+      env.log.filter((l) => /expired: closing/.test(l)),
+      [],
+      'no connection outlived its token: each was renewed in time',
+    );
 
     // Media still flows both ways, and signalling works: a hang-up reaches the other side.
     await Promise.all([alice, bob].map((u) => waitForDecodedVideo(u.page, remoteVideo, { width: 640, height: 480 })));
@@ -119,14 +144,17 @@ test('two pages of the three tags sign in with tokens from getToken, call, and k
 async function lonePage(props) {
   const user = await openUser(env.browser, `${env.server.url}test/e2e/pages/harness.html`);
   await user.page.waitForFunction(() => window.wdVideo);
-  await user.page.evaluate(async (p) => {
-    const el = document.createElement('wd-video-client');
-    Object.assign(el, { path: 'test/tags-sign-in/lone' }, p);
-    window.errors = [];
-    window.createdAt = Date.now();
-    el.addEventListener('wd-error', (e) => window.errors.push({ code: e.detail.code, message: e.detail.message, at: Date.now() }));
-    document.body.append(el);
-  }, await props());
+  await user.page.evaluate(
+    async (p) => {
+      const el = document.createElement('wd-video-client');
+      Object.assign(el, { path: 'test/tags-sign-in/lone' }, p);
+      window.errors = [];
+      window.createdAt = Date.now();
+      el.addEventListener('wd-error', (e) => window.errors.push({ code: e.detail.code, message: e.detail.message, at: Date.now() }));
+      document.body.append(el);
+    },
+    await props(),
+  );
   return user;
 }
 
@@ -134,10 +162,11 @@ const stateOf = (user) => user.page.getAttribute('wd-video-client', 'state');
 
 test('a token that expires while signed in, with no getToken: wd-error 40101 within 3 s, state error, and no sign-in after', async (t) => {
   const ttl = 4;
+  /** @type {number} */
   let expiresAt;
   const dan = await lonePage(async () => {
     const token = await sign('dan', ttl);
-    expiresAt = JSON.parse(Buffer.from(token.split('.')[1], 'base64url')).exp * 1000;
+    expiresAt = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp * 1000;
     return { token };
   });
   try {
@@ -153,7 +182,11 @@ test('a token that expires while signed in, with no getToken: wd-error 40101 wit
     const attempts = signInsOf('dan').map((s) => s.ok);
     assert.deepEqual(attempts, [true, false], 'the sign-in, then one refused reconnection');
     await sleep(6_000);
-    assert.deepEqual(signInsOf('dan').map((s) => s.ok), attempts, 'no sign-in since');
+    assert.deepEqual(
+      signInsOf('dan').map((s) => s.ok),
+      attempts,
+      'no sign-in since',
+    );
     assert.equal((await dan.page.evaluate(() => window.errors)).length, 1);
   } finally {
     await dan.context.close();
@@ -194,7 +227,12 @@ test('a password from the password file signs in; a wrong one fires wd-error 401
     assert.match(error.message, /refused the credentials/);
     assert.equal(await stateOf(wrong), 'error');
     await sleep(3_000);
-    assert.deepEqual(signInsOf('erin').slice(before).map((s) => s.ok), [false]);
+    assert.deepEqual(
+      signInsOf('erin')
+        .slice(before)
+        .map((s) => s.ok),
+      [false],
+    );
     assert.equal((await wrong.page.evaluate(() => window.errors)).length, 1);
   } finally {
     await wrong.context.close();

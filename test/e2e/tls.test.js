@@ -29,8 +29,25 @@ const openssl = (...args) => {
 };
 // A self-signed certificate for localhost, valid for a day, and a second key that is not its own.
 const selfSigned = (cert, key) =>
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert);
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  );
 selfSigned(certFile, keyFile);
 selfSigned(join(work, 'other-cert.pem'), otherKeyFile);
 openssl('pkey', '-in', keyFile, '-aes256', '-passout', 'pass:secret', '-out', join(work, 'encrypted-key.pem'));
@@ -96,6 +113,7 @@ async function openRecordingUser(url) {
     const Native = window.WebSocket;
     window.__sockets = [];
     window.WebSocket = class extends Native {
+      /** @param {ConstructorParameters<typeof window.WebSocket>} args (the page's WebSocket, not ws's) */
       constructor(...args) {
         super(...args);
         window.__sockets.push(this);
@@ -125,7 +143,13 @@ test('wd-video serve --cert --key: a page over https calls another over the wss 
       waitForDecodedVideo(alice.page, remoteVideo, { width: 640, height: 480 }),
       waitForDecodedVideo(bob.page, remoteVideo, { width: 640, height: 480 }),
     ]);
-    assert.deepEqual(frames.map((f) => [f.width, f.height]), [[640, 480], [640, 480]]);
+    assert.deepEqual(
+      frames.map((f) => [f.width, f.height]),
+      [
+        [640, 480],
+        [640, 480],
+      ],
+    );
     for (const user of [alice, bob]) {
       const seen = await connection(user.page);
       assert.equal(seen.protocol, 'https:');
@@ -183,7 +207,7 @@ test('node dist/node/server/serve.js --cert --key (npm start) serves the demo ov
 const freePort = () =>
   new Promise((resolve) => {
     const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (probe.address());
       probe.close(() => resolve(port));
     });
   });
@@ -197,6 +221,7 @@ const listening = (port) =>
 
 test('a lone, missing, unreadable, non-PEM, encrypted or mismatched --cert / --key is refused with exit 2 and nothing listens', async () => {
   const w = (name) => join(work, name);
+  /** @type {[string[], RegExp][]} */
   const refusals = [
     [['--cert', certFile], /--cert and --key go together: --cert was given without --key$/m],
     [['--key', keyFile], /--cert and --key go together: --key was given without --cert$/m],
@@ -226,7 +251,10 @@ test('a lone, missing, unreadable, non-PEM, encrypted or mismatched --cert / --k
 });
 
 test('--help of both serve commands documents --cert and --key', () => {
-  for (const args of [[bin, 'serve', '--help'], [serveJs, '--help']]) {
+  for (const args of [
+    [bin, 'serve', '--help'],
+    [serveJs, '--help'],
+  ]) {
     const help = spawnSync(process.execPath, args, { encoding: 'utf8' });
     assert.equal(help.status, 0);
     assert.match(help.stdout, /--cert/);

@@ -65,9 +65,11 @@ function recordMqtt() {
       }
     };
   };
-  const bytesOf = (data) => (data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null);
+  const bytesOf = (data) =>
+    data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
   const Native = window.WebSocket;
   window.WebSocket = class extends Native {
+    /** @param {ConstructorParameters<typeof window.WebSocket>} args */
     constructor(...args) {
       super(...args);
       this.wdIn = parser('in');
@@ -82,6 +84,7 @@ function recordMqtt() {
         receive(bytes, typeof data === 'string' ? data : latin1(bytes));
       });
     }
+    /** @override */
     send(data) {
       const bytes = bytesOf(data);
       raw.push({ dir: 'out', at: Date.now(), text: typeof data === 'string' ? data : bytes ? latin1(bytes) : String(data) });
@@ -105,6 +108,7 @@ function recordMqtt() {
       }
     };
     window.__initTimed = true;
+    return undefined;
   };
   wrapInit();
 }
@@ -221,7 +225,10 @@ describe('TURN credentials in the browser', { skip, timeout: 300_000 }, () => {
       const alice = await open('alice', path, { iceServers: [APP_ICE] });
       const bob = await open('bob', path);
       await call(alice, bob, 'bob', 'alice');
-      for (const [uid, user] of [['alice', alice], ['bob', bob]]) {
+      for (const [uid, user] of /** @type {const} */ ([
+        ['alice', alice],
+        ['bob', bob],
+      ])) {
         const [pc] = await user.page.evaluate(() => window.h.ice());
         const turn = turnEntry(pc.iceServers);
         assert.ok(turn, `${uid}: a TURN entry in ${JSON.stringify(pc.iceServers)}`);
@@ -229,18 +236,34 @@ describe('TURN credentials in the browser', { skip, timeout: 300_000 }, () => {
         assert.ok(server.turn.urls.some((u) => u.startsWith('turn:')) && turn.urls.every((u) => u.includes(`:${server.turn.server.port}`)));
         assert.match(turn.username, new RegExp(`^\\d+:${uid}$`));
         const expiry = expiryOf(turn.username);
-        assert.ok(expiry >= Math.floor(signedIn / 1000) + TTL_S - 1 && expiry <= Math.ceil(Date.now() / 1000) + TTL_S, `expiry ${expiry} is ${TTL_S} s after sign-in`);
+        assert.ok(
+          expiry >= Math.floor(signedIn / 1000) + TTL_S - 1 && expiry <= Math.ceil(Date.now() / 1000) + TTL_S,
+          `expiry ${expiry} is ${TTL_S} s after sign-in`,
+        );
         assert.equal(turn.credential, sign(server.turn.secret, turn.username), 'signed with the server’s secret');
         // coturn allocates a relay for Chromium with what the page holds, and refuses it a tampered copy.
         const relay = await relayProbe(user.page, pc.iceServers);
         assert.ok(relay.relay > 0, `${uid}: a relay candidate with its credentials: ${JSON.stringify(relay)}`);
-        const tampered = await relayProbe(user.page, pc.iceServers.map((s) => (s.username ? { ...s, credential: sign('not-the-secret', s.username) } : s)));
+        const tampered = await relayProbe(
+          user.page,
+          pc.iceServers.map((s) => (s.username ? { ...s, credential: sign('not-the-secret', s.username) } : s)),
+        );
         assert.deepEqual([tampered.relay, tampered.errors.includes(401)], [0, true], `${uid}: none with a tampered credential: ${JSON.stringify(tampered)}`);
-        if (uid === 'alice') assert.deepEqual(pc.iceServers.filter((s) => !s.username).map((s) => [s.urls].flat()), [[APP_ICE.urls]], "the app's own server is kept");
+        if (uid === 'alice')
+          assert.deepEqual(
+            pc.iceServers.filter((s) => !s.username).map((s) => [s.urls].flat()),
+            [[APP_ICE.urls]],
+            "the app's own server is kept",
+          );
         else assert.equal(pc.iceServers.length, 1, 'the server’s entry only');
 
         // What reached the page: the credentials, and never the secret (in any frame, in any form).
-        const received = await user.page.evaluate(() => window.__wsText.filter((f) => f.dir === 'in').map((f) => f.text).join(''));
+        const received = await user.page.evaluate(() =>
+          window.__wsText
+            .filter((f) => f.dir === 'in')
+            .map((f) => f.text)
+            .join(''),
+        );
         assert.ok(received.includes(turn.credential), 'the recording saw the credentials arrive (it records what comes in)');
         for (const form of [server.turn.secret, Buffer.from(server.turn.secret).toString('base64'), encodeURIComponent(server.turn.secret)]) {
           assert.equal(received.includes(form), false, `${uid} received the secret`);
@@ -254,7 +277,9 @@ describe('TURN credentials in the browser', { skip, timeout: 300_000 }, () => {
         const [init] = await user.page.evaluate(() => window.__initMs);
         const [status] = await packets(user.page, 'in', new RegExp(`^${STATUS}$`));
         const [echo] = await packets(user.page, 'in', new RegExp(`/presence/${uid}$`));
-        console.log(`[turn] ${uid}: init() took ${Math.round(init.ms)} ms; the credentials came ${answer.at - status.at} ms after the status and ${answer.at - echo.at} ms after the presence echo, ${init.resolvedAt - answer.at} ms before init() resolved`);
+        console.log(
+          `[turn] ${uid}: init() took ${Math.round(init.ms)} ms; the credentials came ${answer.at - status.at} ms after the status and ${answer.at - echo.at} ms after the presence echo, ${init.resolvedAt - answer.at} ms before init() resolved`,
+        );
         // init() waited for them: the first peer connection could already use TURN.
         assert.ok(answer.at <= init.resolvedAt, 'the credentials came before init() resolved');
         assert.ok(init.ms < TURN_WAIT_MS, 'not by running out its TURN wait');
@@ -272,22 +297,41 @@ describe('TURN credentials in the browser', { skip, timeout: 300_000 }, () => {
       await call(alice, bob, 'bob', 'alice');
       const callUpMs = Date.now() - first.at;
       console.log(`[turn] the call decoded ${callUpMs} ms after alice's first credentials`);
-      assert.equal((await packets(alice.page, 'out', /^wd-relay\/turn\/in\//)).length, 1, `one request so far (the call took ${callUpMs} ms: it must be up before the renewal at ${TTL_S * 800} ms)`);
+      assert.equal(
+        (await packets(alice.page, 'out', /^wd-relay\/turn\/in\//)).length,
+        1,
+        `one request so far (the call took ${callUpMs} ms: it must be up before the renewal at ${TTL_S * 800} ms)`,
+      );
       assert.equal(turnEntry(await iceServersOf(alice.page)).username, firstUsername, 'the call started with the first credentials');
 
       // The renewal: a second request, then the new credentials in the running peer connection.
-      const requests = await poll(alice.page, () => {
-        const sent = window.__mqtt.filter((p) => p.dir === 'out' && p.topic.startsWith('wd-relay/turn/in/'));
-        return sent.length >= 2 && sent;
-      }, null, { timeout: TTL_S * 1000, what: 'a second credential request' });
-      assert.deepEqual(requests.map((r) => r.topic), ['wd-relay/turn/in/alice', 'wd-relay/turn/in/alice']);
+      const requests = await poll(
+        alice.page,
+        () => {
+          const sent = window.__mqtt.filter((p) => p.dir === 'out' && p.topic.startsWith('wd-relay/turn/in/'));
+          return sent.length >= 2 && sent;
+        },
+        null,
+        { timeout: TTL_S * 1000, what: 'a second credential request' },
+      );
+      assert.deepEqual(
+        requests.map((r) => r.topic),
+        ['wd-relay/turn/in/alice', 'wd-relay/turn/in/alice'],
+      );
       const renewedAfterMs = requests[1].at - first.at;
-      const renewed = await poll(alice.page, (name) => {
-        const [pc] = window.h.conversation.peerConnections;
-        const entry = pc.getConfiguration().iceServers.find((s) => s.username);
-        return entry && entry.username !== name && { username: entry.username, credential: entry.credential, at: Date.now() };
-      }, firstUsername, { timeout: 3_000, interval: 50, what: 'the renewed credentials in the peer connection' });
-      console.log(`[turn] renewal request ${renewedAfterMs} ms after the first credentials (80% of ${TTL_S} s = ${TTL_S * 800} ms); in the peer connection ${renewed.at - requests[1].at} ms later`);
+      const renewed = await poll(
+        alice.page,
+        (name) => {
+          const [pc] = window.h.conversation.peerConnections;
+          const entry = pc.getConfiguration().iceServers.find((s) => s.username);
+          return entry && entry.username !== name && { username: entry.username, credential: entry.credential, at: Date.now() };
+        },
+        firstUsername,
+        { timeout: 3_000, interval: 50, what: 'the renewed credentials in the peer connection' },
+      );
+      console.log(
+        `[turn] renewal request ${renewedAfterMs} ms after the first credentials (80% of ${TTL_S} s = ${TTL_S * 800} ms); in the peer connection ${renewed.at - requests[1].at} ms later`,
+      );
       assert.ok(renewedAfterMs >= TTL_S * 800 - 300 && renewedAfterMs <= TTL_S * 800 + 2_000, `renewed at 80% of the lifetime: ${renewedAfterMs} ms`);
       assert.match(renewed.username, /^\d+:alice$/);
       assert.ok(expiryOf(renewed.username) > expiryOf(firstUsername), `a later expiry: ${firstUsername} -> ${renewed.username}`);
@@ -329,7 +373,9 @@ describe('TURN credentials in the browser', { skip, timeout: 300_000 }, () => {
       await server.turn.service.close();
       // Both pages hear that the service went away.
       for (const user of [alice, bob]) {
-        await poll(user.page, (topic) => window.__mqtt.some((p) => p.dir === 'in' && p.topic === topic && p.payload === ''), STATUS, { what: 'the cleared status' });
+        await poll(user.page, (topic) => window.__mqtt.some((p) => p.dir === 'in' && p.topic === topic && p.payload === ''), STATUS, {
+          what: 'the cleared status',
+        });
       }
       // A call after that still gets the credentials the page holds.
       await call(alice, bob, 'bob', 'alice');
@@ -339,13 +385,21 @@ describe('TURN credentials in the browser', { skip, timeout: 300_000 }, () => {
       // The renewal at 80% asks (no one answers), and at the expiry the credentials are dropped
       // from the running peer connection: only the app's own server is left, and the call goes on.
       const expiresAt = expiryOf(held.username) * 1000;
-      const dropped = await poll(alice.page, () => {
-        const [pc] = window.h.conversation.peerConnections;
-        return !pc.getConfiguration().iceServers.some((s) => s.username) && Date.now();
-      }, null, { timeout: Math.max(0, expiresAt - Date.now()) + 3_000, interval: 100, what: 'the expired credentials dropped' });
+      const dropped = await poll(
+        alice.page,
+        () => {
+          const [pc] = window.h.conversation.peerConnections;
+          return !pc.getConfiguration().iceServers.some((s) => s.username) && Date.now();
+        },
+        null,
+        { timeout: Math.max(0, expiresAt - Date.now()) + 3_000, interval: 100, what: 'the expired credentials dropped' },
+      );
       console.log(`[turn] with the service stopped: credentials dropped ${dropped - answer.at} ms after they came (lifetime ${TTL_S * 1000} ms)`);
       assert.ok(dropped - answer.at >= TTL_S * 1000 - 200, `kept until the expiry, dropped after ${dropped - answer.at} ms`);
-      assert.deepEqual((await iceServersOf(alice.page)).map((s) => [s.urls].flat()), [[APP_ICE.urls]]);
+      assert.deepEqual(
+        (await iceServersOf(alice.page)).map((s) => [s.urls].flat()),
+        [[APP_ICE.urls]],
+      );
       const requests = await packets(alice.page, 'out', /^wd-relay\/turn\/in\//);
       assert.equal(requests.length, 2, 'the first request and the unanswered renewal');
       assert.equal((await packets(alice.page, 'in', /\/~turn$/)).length, 1, 'no answer came after the stop');
@@ -372,7 +426,10 @@ describe('TURN credentials in the browser', { skip, timeout: 300_000 }, () => {
       users.push(bob);
       // Timed from the page's own presence echo, the last thing init() waits for before TURN: the
       // machine's load then does not count (whole init() calls took up to 2.8 s on a loaded runner).
-      for (const [uid, user] of [['alice', alice], ['bob', bob]]) {
+      for (const [uid, user] of /** @type {const} */ ([
+        ['alice', alice],
+        ['bob', bob],
+      ])) {
         const [init] = await user.page.evaluate(() => window.__initMs);
         const [echo] = await packets(user.page, 'in', new RegExp(`/presence/${uid}$`));
         const afterEcho = init.resolvedAt - echo.at;
@@ -381,8 +438,14 @@ describe('TURN credentials in the browser', { skip, timeout: 300_000 }, () => {
       }
       await call(alice, bob, 'bob', 'alice');
       const [alicePc] = await alice.page.evaluate(() => window.h.ice());
-      assert.deepEqual(alicePc.iceServers.map((s) => [s.urls].flat()), [[APP_ICE.urls]]);
-      assert.equal(alicePc.iceServers.some((s) => s.username), false);
+      assert.deepEqual(
+        alicePc.iceServers.map((s) => [s.urls].flat()),
+        [[APP_ICE.urls]],
+      );
+      assert.equal(
+        alicePc.iceServers.some((s) => s.username),
+        false,
+      );
       const [bobPc] = await bob.page.evaluate(() => window.h.ice());
       assert.deepEqual(bobPc.iceServers, []);
       for (const user of [alice, bob]) {

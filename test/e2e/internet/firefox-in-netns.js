@@ -11,8 +11,8 @@ import { join } from 'node:path';
 
 const { WD_NETNS, WD_BROWSER } = process.env;
 const outside = net.createServer();
-await new Promise((resolve) => outside.listen(0, '127.0.0.1', resolve));
-const { port } = outside.address();
+await new Promise((resolve) => outside.listen(0, '127.0.0.1', () => resolve()));
+const { port } = /** @type {import('node:net').AddressInfo} */ (outside.address());
 const socketPath = join(tmpdir(), `wd-firefox-${process.pid}.sock`);
 rmSync(socketPath, { force: true });
 
