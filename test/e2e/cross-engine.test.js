@@ -111,7 +111,15 @@ for (const [callerEngine, calleeEngine] of directions) {
       const result = await alice.evaluate(() => window.h.outcome('bob'));
       assert.deepEqual([result.status, result.code], ['canceled', 40201]);
       await waitForLog(bob, 'invite-canceled', 'alice');
-      assert.equal(await bob.evaluate(() => window.h.accept('alice').then(() => 'accepted', (e) => e.code)), 40201);
+      assert.equal(
+        await bob.evaluate(() =>
+          window.h.accept('alice').then(
+            () => 'accepted',
+            (e) => e.code,
+          ),
+        ),
+        40201,
+      );
       await closeAll();
     });
   });
@@ -126,7 +134,9 @@ test('a mesh of two Chromium pages and one Firefox page: everyone decodes and he
   await ff.evaluate(() => window.h.inviteMore(['c2'])); // Firefox brings the second Chromium in
   assert.equal((await ff.evaluate(() => window.h.outcome('c2'))).status, 'accepted');
   for (const [uid, page] of Object.entries(pages)) {
-    const others = Object.keys(pages).filter((o) => o !== uid).sort();
+    const others = Object.keys(pages)
+      .filter((o) => o !== uid)
+      .sort();
     await waitForParticipants(page, others);
     assert.deepEqual(await page.evaluate(() => window.h.decoding()), others, `${uid} decodes the two others`);
     assert.deepEqual(await page.evaluate(() => window.h.hearing()), others, `${uid} hears the two others`);
@@ -138,7 +148,10 @@ describe('the page of three tags and the CDN file', () => {
   const remoteVideo = () => document.querySelector('wd-conversation')?.shadowRoot?.querySelector('video');
   const ready = (page) => poll(page, () => document.querySelector('wd-video-client')?.getAttribute('state') === 'ready', null, { what: 'the client' });
 
-  for (const [aliceEngine, bobEngine] of [['firefox', 'chromium'], ['firefox', 'firefox']]) {
+  for (const [aliceEngine, bobEngine] of [
+    ['firefox', 'chromium'],
+    ['firefox', 'firefox'],
+  ]) {
     test(`calls from ${aliceEngine} to ${bobEngine}: both decode 640x480`, async () => {
       const bob = await openIn(bobEngine, `${env.server.url}test/e2e/pages/elements-bob.html`);
       users.push(bob);

@@ -54,7 +54,12 @@ for (const round of [1, 2]) {
       assert.equal(result.status, 'canceled');
       assert.equal(result.code, 40201);
       await waitForLog(bob, 'invite-canceled', 'alice');
-      const late = await bob.evaluate(() => window.h.accept('alice').then(() => 'accepted', (e) => e.code));
+      const late = await bob.evaluate(() =>
+        window.h.accept('alice').then(
+          () => 'accepted',
+          (e) => e.code,
+        ),
+      );
       assert.equal(late, 40201);
       await closeAll();
     });
@@ -104,7 +109,10 @@ for (const round of [1, 2]) {
       await alice.evaluate(() => window.h.invite('bob'));
       await waitForLog(bob, 'invite', 'alice', null);
       await alice.context().close(); // no hang-up, no goodbye: the Last Will speaks
-      users.splice(users.findIndex((u) => u.page === alice), 1);
+      users.splice(
+        users.findIndex((u) => u.page === alice),
+        1,
+      );
       await waitForLog(bob, 'invite-canceled', 'alice');
       assert.equal(await bob.evaluate(() => window.h.incomingStatus('alice')), 'canceled');
       await closeAll();
@@ -169,7 +177,7 @@ for (const round of [1, 2]) {
 
     test('presence follows join, clean leave and crash', async () => {
       const path = uniquePath('presence');
-    const { watcher, joiner } = await online(['watcher', 'joiner'], {}, path);
+      const { watcher, joiner } = await online(['watcher', 'joiner'], {}, path);
       await waitForLog(watcher, 'presence', 'joiner', 'online');
       assert.equal((await watcher.evaluate(() => window.h.online())).joiner, 'online');
       await joiner.evaluate(() => window.h.close()); // clean leave

@@ -20,7 +20,12 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function passwordFile() {
   const file = join(mkdtempSync(join(tmpdir(), 'wd-sec-')), 'passwd');
-  writeFileSync(file, Object.entries(PASSWORDS).map(([uid, pw]) => `${uid}:${hashPassword(pw)}`).join('\n'));
+  writeFileSync(
+    file,
+    Object.entries(PASSWORDS)
+      .map(([uid, pw]) => `${uid}:${hashPassword(pw)}`)
+      .join('\n'),
+  );
   return file;
 }
 
@@ -285,7 +290,11 @@ describe('the client under fuzz, credentials, markup (embedded broker)', () => {
       await bob.page.waitForSelector('wd-video-client[state="ready"]', { state: 'attached' });
       const markup = '<img src=x onerror="window.pwned=1">';
       const refused = await bob.page.evaluate(
-        (m) => new wdVideo.Client({ brokerURL: '/mqtt' }).init({ ref: 'xss/room', user: { uid: m } }).then(() => 'ok', (e) => e.code),
+        (m) =>
+          new wdVideo.Client({ brokerURL: '/mqtt' }).init({ ref: 'xss/room', user: { uid: m } }).then(
+            () => 'ok',
+            (e) => e.code,
+          ),
         markup,
       );
       assert.equal(refused, 40001);

@@ -12,7 +12,8 @@ const events = (page) => page.evaluate(() => window.seed.events);
 
 test('the seed example, renamed, calls and shows 640x480 frames, then hangs up cleanly', async () => {
   const path = uniquePath('seed');
-  const pageUrl = (call) => `${env.server.url}test/e2e/pages/seed.html?broker=${encodeURIComponent(env.server.brokerURL)}&path=${path}${call ? `&call=${call}` : ''}`;
+  const pageUrl = (call) =>
+    `${env.server.url}test/e2e/pages/seed.html?broker=${encodeURIComponent(env.server.brokerURL)}&path=${path}${call ? `&call=${call}` : ''}`;
   const callee = await openUser(env.browser);
   const caller = await openUser(env.browser);
   for (const user of [callee, caller]) await trackPeerConnections(user.page);

@@ -67,7 +67,13 @@ for (const [build, caller, callee] of [
         waitForDecodedVideo(calling.page, remoteVideo, { width: 640, height: 480 }),
         waitForDecodedVideo(answering.page, remoteVideo, { width: 640, height: 480 }),
       ]);
-      assert.deepEqual(frames.map((f) => [f.width, f.height]), [[640, 480], [640, 480]]);
+      assert.deepEqual(
+        frames.map((f) => [f.width, f.height]),
+        [
+          [640, 480],
+          [640, 480],
+        ],
+      );
       if (build.startsWith('classic')) {
         assert.equal(await calling.page.evaluate(() => typeof window.wdVideo?.initializeApp), 'function', 'the global wdVideo');
       }
@@ -91,7 +97,19 @@ test('unsafe or wrong options are refused with a clear message', () => {
   assert.match(tokenWithoutSecret.stderr, /bad broker settings: auth\.jwt needs a secret/);
   const help = run('serve', '--help');
   assert.equal(help.status, 0);
-  for (const option of ['--dir', '--port', '--host', '--auth', '--password-file', '--jwt-secret', '--jwt-public-key', '--paths', '--config', '--allow-anonymous-on-network', '--verbose']) {
+  for (const option of [
+    '--dir',
+    '--port',
+    '--host',
+    '--auth',
+    '--password-file',
+    '--jwt-secret',
+    '--jwt-public-key',
+    '--paths',
+    '--config',
+    '--allow-anonymous-on-network',
+    '--verbose',
+  ]) {
     assert.ok(help.stdout.includes(option), `--help documents ${option}`);
   }
 });

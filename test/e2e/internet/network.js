@@ -36,7 +36,9 @@ function run(command, args, input) {
  */
 export function noInternet() {
   if (process.env.WD_ISOLATED !== '1') return 'runs only inside scripts/isolated.js (a network namespace of its own)';
-  const probe = spawnSync('sh', ['-c', 'unshare -n true && ip link add wdprobe0 type bridge && ip link del wdprobe0 && command -v nft nsenter'], { stdio: 'ignore' });
+  const probe = spawnSync('sh', ['-c', 'unshare -n true && ip link add wdprobe0 type bridge && ip link del wdprobe0 && command -v nft nsenter'], {
+    stdio: 'ignore',
+  });
   return probe.status === 0 ? false : 'needs a network namespace of our own with unshare, nsenter, ip and nft (scripts/isolated.js as root)';
 }
 
@@ -80,23 +82,28 @@ export async function createInternet() {
       run('ip', ['link', 'add', lanIf, 'type', 'veth', 'peer', 'name', homeIf]);
       run('ip', ['link', 'set', lanIf, 'netns', String(router.child.pid)]);
       run('ip', ['link', 'set', homeIf, 'netns', String(home.child.pid)]);
-      inside(router, 'sh', ['-c', [
-        'set -e',
-        'ip link set lo up',
-        `ip addr add ${wan}/24 dev ${wanIf}`,
-        `ip link set ${wanIf} up`,
-        `ip addr add ${lan}.1/24 dev ${lanIf}`,
-        `ip link set ${lanIf} up`,
-        'sysctl -qw net.ipv4.ip_forward=1',
-      ].join('\n')]);
-      inside(router, 'nft', ['-f', '-'], `table ip nat {\n  chain postrouting {\n    type nat hook postrouting priority 100;\n    oifname "${wanIf}" ${nat}\n  }\n}\n`);
-      inside(home, 'sh', ['-c', [
-        'set -e',
-        'ip link set lo up',
-        `ip addr add ${lan}.2/24 dev ${homeIf}`,
-        `ip link set ${homeIf} up`,
-        `ip route add default via ${lan}.1`,
-      ].join('\n')]);
+      inside(router, 'sh', [
+        '-c',
+        [
+          'set -e',
+          'ip link set lo up',
+          `ip addr add ${wan}/24 dev ${wanIf}`,
+          `ip link set ${wanIf} up`,
+          `ip addr add ${lan}.1/24 dev ${lanIf}`,
+          `ip link set ${lanIf} up`,
+          'sysctl -qw net.ipv4.ip_forward=1',
+        ].join('\n'),
+      ]);
+      inside(
+        router,
+        'nft',
+        ['-f', '-'],
+        `table ip nat {\n  chain postrouting {\n    type nat hook postrouting priority 100;\n    oifname "${wanIf}" ${nat}\n  }\n}\n`,
+      );
+      inside(home, 'sh', [
+        '-c',
+        ['set -e', 'ip link set lo up', `ip addr add ${lan}.2/24 dev ${homeIf}`, `ip link set ${homeIf} up`, `ip route add default via ${lan}.1`].join('\n'),
+      ]);
       homes[name] = { name, netns: home.path, inode: home.inode, address: `${lan}.2`, publicAddress: wan };
     }
     return {
