@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { janusRoot } from '../src/protocol/index.js';
 import { fromPackageRoot } from './package-root.js';
-import { findExecutable, isReadable, killOnExit, readLog, supervise } from './processes.js';
+import { findExecutable, isReadable, killOnExit, readLog, supervise, type Supervised } from './processes.js';
 import { serviceClientId } from './service-client.js';
 
 /** The configuration templates: server/janus/ in the package (not compiled, shipped as they are). */
@@ -176,15 +176,11 @@ export interface JanusOptions {
   log?: (line: string) => void;
 }
 
-export interface JanusInstance {
+export interface JanusInstance extends Supervised {
   id: string;
   topic: string;
   pid: number;
   process: ChildProcess;
-  /** SIGTERM (SIGKILL after 3 s), then removes the directory */
-  stop: () => Promise<void>;
-  /** SIGKILL, as a crash would, then removes the directory */
-  kill: () => Promise<void>;
 }
 
 /** Starts a Janus instance and resolves once it takes requests over MQTT. */

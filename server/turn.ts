@@ -10,7 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromPackageRoot } from './package-root.js';
-import { findExecutable, killOnExit, readLog, supervise } from './processes.js';
+import { findExecutable, killOnExit, readLog, supervise, type Supervised } from './processes.js';
 
 /** The configuration template: server/turn/turnserver.conf in the package (shipped as it is). */
 const TEMPLATE = fromPackageRoot('server', 'turn', 'turnserver.conf');
@@ -161,17 +161,13 @@ export interface TurnOptions {
   log?: (line: string) => void;
 }
 
-export interface TurnServer {
+export interface TurnServer extends Supervised {
   /** what browsers put in `iceServers`: `stun:`, `turn:` over UDP and over TCP */
   urls: string[];
   secret: string;
   host: string;
   port: number;
   process: ChildProcess;
-  /** SIGTERM (SIGKILL after 3 s), then removes its folder */
-  stop: () => Promise<void>;
-  /** SIGKILL, as a crash would */
-  kill: () => Promise<void>;
 }
 
 /** Starts coturn and resolves once it answers a STUN Binding request. */
