@@ -22,7 +22,7 @@ import {
   parseRelayRequest,
   parseServiceTopic,
 } from '../src/protocol/index.js';
-import type { ErrorCodeValue, RelayReply, RelayRequest } from '../src/protocol/index.js';
+import type { ErrorCodeValue, JanusStatus, RelayReply, RelayRequest } from '../src/protocol/index.js';
 import { JanusRpc, parseJanus } from './janus-rpc.js';
 import type { JanusReply } from './janus-rpc.js';
 import { CLOSED, decide } from './relay-policy.js';
@@ -108,7 +108,7 @@ export async function startRelayGateway({
   function onStatus(id: string, payload: Buffer) {
     let online = false;
     try {
-      online = JSON.parse(payload.toString()).online === true;
+      online = (JSON.parse(payload.toString()) as Partial<JanusStatus> | null)?.online === true;
     } catch {
       // an empty retained message clears the status: offline
     }

@@ -5,7 +5,7 @@ import { createEmitter } from './emitter.js';
 import { ErrorCode, WdVideoError } from './errors.js';
 import { randomId } from './ids.js';
 import { log } from './logger.js';
-import { PROTOCOL_VERSION, parseMessage, type Message, type OutgoingMessage } from '../protocol/index.js';
+import { PROTOCOL_VERSION, parseMessage, type Message, type OutgoingMessage, type PresencePayload } from '../protocol/index.js';
 import {
   RELAY_SENDER,
   TURN_SENDER,
@@ -20,7 +20,7 @@ import {
   turnRequestTopic,
 } from '../protocol/index.js';
 
-export type PresenceState = 'online' | 'busy';
+export type PresenceState = PresencePayload['state'];
 export type SignalingStatus = 'connecting' | 'online' | 'offline' | 'closed';
 
 export interface SignalingEvents {
@@ -226,7 +226,8 @@ export class Signaling {
   }
 
   private async publishPresence(): Promise<void> {
-    const payload = JSON.stringify({ v: PROTOCOL_VERSION, state: this.presenceState, ts: Date.now() });
+    const presence: PresencePayload = { v: PROTOCOL_VERSION, state: this.presenceState, ts: Date.now() };
+    const payload = JSON.stringify(presence);
     // We know our own state without waiting for the broker's echo.
     this.presence.set(this.uid, this.presenceState);
     await this.publish(presenceTopic(this.options.path, this.uid), payload, true);
@@ -297,7 +298,7 @@ export class Signaling {
     let state: PresenceState | null = null;
     if (payload.byteLength > 0) {
       try {
-        const value = JSON.parse(new TextDecoder().decode(payload));
+        const value = JSON.parse(new TextDecoder().decode(payload)) as Partial<PresencePayload> | null;
         if (value?.state === 'online' || value?.state === 'busy') state = value.state;
       } catch {
         // fall through: malformed presence is dropped below

@@ -11,7 +11,10 @@ import { isInteractionPath } from './topics.js';
 
 /** The retained payload on `P/presence/<uid>`; an empty payload means offline. */
 export interface PresencePayload {
+  v: typeof PROTOCOL_VERSION;
   state: 'online' | 'busy';
+  /** When the sender wrote it (ms since the epoch). */
+  ts: number;
 }
 
 /**
@@ -78,7 +81,7 @@ const decode = (payload: Uint8Array | string) => (typeof payload === 'string' ? 
 const sizeOf = (payload: Uint8Array | string) => (typeof payload === 'string' ? payload.length : payload.byteLength);
 
 /** JSON of at most `maxBytes` that is an object, or null. */
-export function parseObject(payload: Uint8Array | string, maxBytes: number): Record<string, unknown> | null {
+function parseObject(payload: Uint8Array | string, maxBytes: number): Record<string, unknown> | null {
   if (sizeOf(payload) === 0 || sizeOf(payload) > maxBytes) return null;
   try {
     const value: unknown = JSON.parse(decode(payload));
