@@ -1,5 +1,6 @@
-// Call setup and signalling cost of a 1:1 call (wd-video, PeerJS, the floor), and group calls
-// (a 4-way wd-video mesh beside 4 and 6 through the Janus relay). Every call is 640x480 with audio, fake capture, in fresh browser contexts.
+// Call setup and signalling cost of a 1:1 call (wd-video, PeerJS, the floor), pickup after ringing
+// (wd-video with and without warm-up, PeerJS), and group calls (a 4-way wd-video mesh beside 4 and
+// 6 through the Janus relay). Every call is 640x480 with audio, fake capture, in fresh browser contexts.
 import { PeerServer } from 'peer';
 import { counters, delta, interleaved, openUser, sleep, within } from './lib.js';
 
@@ -25,34 +26,44 @@ async function closeAll(users) {
 }
 
 /**
+ * Two users of `kind` (wd or peerjs) in fresh contexts, signed in and online, the caller seeing the
+ * callee (wd-video's presence). `options` go to both pages' `b.init` ({ acceptAfter, warmUp }).
+ * Pushes both onto `users` as soon as they are open, for the run to close whatever happens.
+ */
+async function openPair(browser, kind, { server, peerServer }, users, options = undefined) {
+  const url = `${server.url}bench/pages/${kind}.html`;
+  const [caller, callee] = await Promise.all([openUser(browser, url), openUser(browser, url)]);
+  users.push(caller, callee);
+  const id = unique();
+  const [from, to] = [`a${id}`, `b${id}`];
+  if (kind === 'wd') {
+    const path = `bench/call/${id}`;
+    await Promise.all([
+      caller.page.evaluate(([u, p, uid, o]) => window.b.init(u, p, uid, o), [server.brokerURL, path, from, options]),
+      callee.page.evaluate(([u, p, uid, o]) => window.b.init(u, p, uid, o), [server.brokerURL, path, to, options]),
+    ]);
+    await within(
+      caller.page.evaluate((uid) => window.b.seeOnline([uid]), to),
+      10_000,
+      'presence',
+    );
+  } else {
+    await Promise.all([
+      caller.page.evaluate(([s, uid, o]) => window.b.init(s, uid, o), [peerServer.options, from, options]),
+      callee.page.evaluate(([s, uid, o]) => window.b.init(s, uid, o), [peerServer.options, to, options]),
+    ]);
+  }
+  return { caller, callee, from, to };
+}
+
+/**
  * One 1:1 call between two pages (`kind` wd or peerjs): figures from the caller's invite to the
  * first remote frame on each side, and what signalling cost both sides until both had media.
  */
-async function twoPageCall(browser, kind, { server, peerServer }) {
-  const url = `${server.url}bench/pages/${kind}.html`;
+async function twoPageCall(browser, kind, env) {
   const users = [];
   try {
-    const [caller, callee] = await Promise.all([openUser(browser, url), openUser(browser, url)]);
-    users.push(caller, callee);
-    const id = unique();
-    const [from, to] = [`a${id}`, `b${id}`];
-    if (kind === 'wd') {
-      const path = `bench/call/${id}`;
-      await Promise.all([
-        caller.page.evaluate(([u, p, uid]) => window.b.init(u, p, uid), [server.brokerURL, path, from]),
-        callee.page.evaluate(([u, p, uid]) => window.b.init(u, p, uid), [server.brokerURL, path, to]),
-      ]);
-      await within(
-        caller.page.evaluate((uid) => window.b.seeOnline([uid]), to),
-        10_000,
-        'presence',
-      );
-    } else {
-      await Promise.all([
-        caller.page.evaluate(([s, uid]) => window.b.init(s, uid), [peerServer.options, from]),
-        callee.page.evaluate(([s, uid]) => window.b.init(s, uid), [peerServer.options, to]),
-      ]);
-    }
+    const { caller, callee, from, to } = await openPair(browser, kind, env, users);
     await sleep(200); // let presence and heartbeats settle before the clock starts
     const before = await Promise.all([counters(caller.page), counters(callee.page)]);
     const startedAt = await caller.page.evaluate((uid) => window.b.invite(uid), to);
@@ -97,6 +108,45 @@ async function twoPageCall(browser, kind, { server, peerServer }) {
   } finally {
     await closeAll(users);
   }
+}
+
+/** How long the callee rings in the pickup runs before it accepts, from the invite's arrival. */
+export const PICKUP_RING_MS = 1500;
+
+/**
+ * One 1:1 call (`kind` wd or peerjs) where the callee rings PICKUP_RING_MS before it accepts
+ * (`options.warmUp` goes to both wd-video pages' initializeApp): figures from the callee's accept
+ * to the first presented remote frame on each side, and the later of the two (`both`).
+ */
+async function pickupCall(browser, kind, env, options = {}) {
+  const users = [];
+  try {
+    const { caller, callee, from, to } = await openPair(browser, kind, env, users, { ...options, acceptAfter: PICKUP_RING_MS });
+    await sleep(200); // let presence and heartbeats settle before the call
+    const startedAt = await caller.page.evaluate((uid) => window.b.invite(uid), to);
+    const [atCaller, atCallee] = await within(
+      Promise.all([caller.page.evaluate(() => window.b.firstFrames(1)), callee.page.evaluate(() => window.b.firstFrames(1))]),
+      RUN_TIMEOUT,
+      'first frames',
+    );
+    const { rangAt, acceptedAt } = await callee.page.evaluate(() => ({ rangAt: window.b.rangAt, acceptedAt: window.b.acceptedAt }));
+    const figures = { callee: atCallee[from].at - acceptedAt, caller: atCaller[to].at - acceptedAt };
+    return { both: Math.max(figures.callee, figures.caller), ...figures, ring: acceptedAt - rangAt, inviteToRing: rangAt - startedAt };
+  } finally {
+    await closeAll(users);
+  }
+}
+
+/** Pickup after ringing, interleaved: wd-video with warm-up (the default) and without, PeerJS. */
+export function benchPickup(browser, env, { runs, deadline, log }) {
+  return interleaved(
+    [
+      { name: 'wd warm', run: () => pickupCall(browser, 'wd', env) },
+      { name: 'wd cold', run: () => pickupCall(browser, 'wd', env, { warmUp: false }) },
+      { name: 'peerjs', run: () => pickupCall(browser, 'peerjs', env) },
+    ],
+    { runs, deadline, log },
+  );
 }
 
 /** The floor: both peer connections in one page, SDP and candidates handed over in memory. */

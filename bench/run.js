@@ -4,13 +4,15 @@
 //   call setup     invite → first decoded remote frame on callee and caller, 640x480: wd-video,
 //                  PeerJS 1.5.5 + PeerServer 1.0.2, and the floor (two RTCPeerConnections, one page)
 //   signalling     messages and bytes per 1:1 call, invite → media on both sides (same calls)
+//   pickup         1:1 calls where the callee rings 1.5 s, then accepts: accept → first decoded remote
+//                  frame on both sides; wd-video with warm-up (the default) and with `warmUp: false`, PeerJS
 //   group          4-way wd-video mesh: invite → every page decodes all three others
 //   brokers        embedded broker (Aedes) and Mosquitto with 1,000 and 5,000 simulated clients
 //   size           minified / gzip / brotli of dist/wd-video.min.js, core alone, and PeerJS
 // Every figure is min / median / max over --runs runs (default 20), the variants interleaved.
 // Writes bench/results/latest.json and bench/results/latest.md (also printed).
-//   node scripts/isolated.js node bench/run.js [--runs 20] [--only calls,group,brokers,size]
-//                                              [--sizes 1000,5000] [--budget-minutes 14]
+//   node scripts/isolated.js node bench/run.js [--runs 20] [--only size,calls,pickup,group,brokers]
+//                                              [--sizes 1000,5000] [--budget-minutes 20]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -19,15 +21,16 @@ import { canRelay } from '../dist/node/server/relay.js';
 import { startServer } from '../dist/node/server/serve.js';
 import { CDN, CORE, PEERJS, sizes as measureSizes } from '../scripts/size.js';
 import { CLIENTS_PER_PATH, benchBrokers } from './brokers.js';
-import { benchGroup, benchOneToOne, startPeerServer } from './calls.js';
+import { PICKUP_RING_MS, benchGroup, benchOneToOne, benchPickup, startPeerServer } from './calls.js';
 import { launchChromium, summarize } from './lib.js';
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '20' },
-    only: { type: 'string', default: 'size,calls,group,brokers' },
+    only: { type: 'string', default: 'size,calls,pickup,group,brokers' },
     sizes: { type: 'string', default: '1000,5000' },
-    'budget-minutes': { type: 'string', default: '14' },
+    // 14 before pickup came; pickup (20 rounds) takes about 5 of the 20.
+    'budget-minutes': { type: 'string', default: '20' },
   },
 });
 const runs = Math.max(1, Math.min(200, Number(values.runs)));
@@ -57,7 +60,7 @@ if (only.has('size')) {
   for (const [name, f] of Object.entries(results.size)) log(`  ${name}: ${f.minified} B minified, ${f.gzip} B gzip, ${f.brotli} B brotli`);
 }
 
-if (only.has('calls') || only.has('group')) {
+if (only.has('calls') || only.has('pickup') || only.has('group')) {
   // The relay (Janus) when installed, for the server_based group calls.
   const server = await startServer({ port: 0, relay: canRelay() ? 1 : 0 });
   const peerServer = await startPeerServer();
@@ -66,9 +69,15 @@ if (only.has('calls') || only.has('group')) {
   try {
     if (only.has('calls')) {
       log(`\n== 1:1 call setup and signalling, ${runs} rounds (${elapsed()})`);
-      const share = only.has('group') ? 0.35 : 0.5;
+      const share = only.has('pickup') || only.has('group') ? 0.35 : 0.5;
       const { rounds, results: byVariant } = await benchOneToOne(browser, { server, peerServer }, { runs, deadline: deadlineFor(share), log });
       results.calls = { rounds, runs: byVariant };
+    }
+    if (only.has('pickup')) {
+      log(`\n== pickup after ${PICKUP_RING_MS} ms of ringing, ${runs} rounds (${elapsed()})`);
+      const share = only.has('group') || only.has('brokers') ? 0.4 : 1;
+      const { rounds, results: byVariant } = await benchPickup(browser, { server, peerServer }, { runs, deadline: deadlineFor(share), log });
+      results.pickup = { rounds, ringMs: PICKUP_RING_MS, runs: byVariant };
     }
     if (only.has('group')) {
       log(`\n== group call, ${runs} runs (${elapsed()})`);
@@ -143,6 +152,22 @@ function summarizeAll(r) {
         ]),
       );
     }
+  }
+  if (r.pickup) {
+    summary.pickup = {};
+    for (const [name, list] of Object.entries(r.pickup.runs)) {
+      summary.pickup[name] = {
+        ...Object.fromEntries(['both', 'callee', 'caller', 'ring', 'inviteToRing'].map((k) => [k, summarize(pick(list, k))])),
+        errors: list.filter((x) => x.error).map((x) => x.error),
+      };
+    }
+    const med = (name, key) => summary.pickup[name]?.[key]?.median;
+    const ratios = (a, b) => Object.fromEntries(['both', 'callee', 'caller'].map((k) => [k, med(a, k) / med(b, k)]));
+    summary.pickupRatios = {
+      'wd warm ÷ peerjs': ratios('wd warm', 'peerjs'),
+      'wd cold ÷ peerjs': ratios('wd cold', 'peerjs'),
+      'wd warm ÷ wd cold': ratios('wd warm', 'wd cold'),
+    };
   }
   if (r.group) {
     summary.group = {};
@@ -220,6 +245,20 @@ function toMarkdown(r) {
     out.push(
       '',
       'wd-video: `client.signalingStats` (MQTT payloads); WebSocket columns for both: frames and payload bytes counted by a wrapped `WebSocket` in each page (MQTT headers, topics, PUBACKs, PeerJS heartbeats included; WebSocket framing not). The embedded broker sends each MQTT packet in several WebSocket frames (one per stream write), hence the received frames.',
+      '',
+    );
+  }
+  if (s.pickup) {
+    out.push(`## Pickup: the callee's accept → first decoded remote frame (ms, ${r.pickup.rounds} runs each)`, '');
+    out.push('| variant | both sides (the later) | on the callee | on the caller | rang (invite arrived → accept) |', '|---|---|---|---|---|');
+    for (const [name, f] of Object.entries(s.pickup)) out.push(`| ${name} | ${mmm(f.both)} | ${mmm(f.callee)} | ${mmm(f.caller)} | ${mmm(f.ring)} |`);
+    out.push('', '| median ÷ median | both sides | on the callee | on the caller |', '|---|---|---|---|');
+    for (const [name, q] of Object.entries(s.pickupRatios)) out.push(`| ${name} | ${ratio(q.both)} | ${ratio(q.callee)} | ${ratio(q.caller)} |`);
+    out.push(
+      '',
+      `The same 1:1 calls as above (640x480 with audio, fresh contexts, loopback), but the callee does not accept at once: it rings ${r.pickup.ringMs} ms from the invite's arrival, then calls \`invite.accept(stream)\` (PeerJS: \`call.answer(stream)\` after the \`call\` event). ` +
+        'The clock starts right before that call (one clock for all pages of the browser) and stops at the first presented remote frame on each side; "both sides" is the later of the two, per run. ' +
+        'wd warm: `initializeApp({ brokerURL })` (the `warmUp` client option at its default, on: the callee answers and connects while it rings); wd cold: `initializeApp({ brokerURL, warmUp: false })` on both pages.',
       '',
     );
   }
