@@ -1,6 +1,7 @@
 import type { Unsubscribe } from 'nanoevents';
 import { createEmitter } from './emitter.js';
 import { Conversation, type ConversationHost } from './conversation.js';
+import { createMedia } from './create-media.js';
 import { toBrokerUrl } from './environment.js';
 import { ErrorCode, WdVideoError, invalidArgument } from './errors.js';
 import { assertUid, randomId } from './ids.js';
@@ -25,6 +26,14 @@ export interface ClientOptions {
   iceServers?: RTCIceServer[];
   /** `relay` sends everything through TURN, so peers never see each other's addresses. */
   iceTransportPolicy?: RTCIceTransportPolicy;
+  /**
+   * Instant pickup: while an invite rings here, connect to the caller (ICE, DTLS; in
+   * `server_based` to the relay) so that media flows the moment the call is accepted. No audio or
+   * video goes either way before accepting, but the caller learns this client's network addresses
+   * (its ICE candidates) while it rings, before the user has agreed. `false` connects only on
+   * accept. Default true.
+   */
+  warmUp?: boolean;
   /** How long an invite rings before it fails with 40203 (ms). Default 30 s. */
   inviteTimeout?: number;
   /** How long a peer connection may take to connect (ms). Default 20 s. */
@@ -113,6 +122,7 @@ export class Client {
       maxRelayParticipants: options.maxRelayParticipants ?? 16,
       statsInterval: options.statsInterval ?? 2_000,
       maxConversations: options.maxConversations ?? 1,
+      warmUp: options.warmUp ?? true,
       rtcConfig: {
         iceServers: options.iceServers ?? [],
         ...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
@@ -318,12 +328,14 @@ export class Client {
       case 'invite':
         return this.receiveInvite(from, message);
       case 'accept':
+      case 'ringing':
       case 'reject':
       case 'busy': {
         const invite = this.outgoing.get(outgoingKey(cid, from));
-        if (!invite) return drop('no pending invite to this sender');
-        void invite.handle(message);
-        return;
+        if (invite) return void invite.handle(message);
+        // An accept that settles no invite of ours: a newcomer in our group took its call.
+        if (message.type === 'accept') return this.routeToConversation(from, message, drop);
+        return drop('no pending invite to this sender');
       }
       case 'cancel': {
         const invite = this.incoming.get(cid);
@@ -335,20 +347,28 @@ export class Client {
       case 'bye':
       case 'join':
       case 'members':
-      case 'media': {
-        const conversation = this.conversations.get(cid) ?? this.outgoing.get(outgoingKey(cid, from))?.conversation;
-        if (conversation) {
-          conversation.handleMessage(from, message).catch((error) => log.warn(`handling ${message.type} from ${from} failed`, error));
-          return;
-        }
-        const ringing = this.incoming.get(cid);
-        if (ringing && ringing.from === from && message.type === 'ice') {
-          ringing.earlyCandidates.push(...message.candidates);
-          return;
-        }
-        return drop('unknown conversation');
-      }
+      case 'media':
+        return this.routeToConversation(from, message, drop);
     }
+  }
+
+  /** Negotiation for a conversation: ours, one we invite to, or one that warms up while its invite rings here. */
+  private routeToConversation(from: string, message: Message, drop: (why: string) => void): void {
+    const { cid } = message;
+    const failed = (error: unknown) => log.warn(`handling ${message.type} from ${from} failed`, error);
+    const conversation = this.conversations.get(cid) ?? this.outgoing.get(outgoingKey(cid, from))?.conversation;
+    if (conversation) return void conversation.handleMessage(from, message).catch(failed);
+    const ringing = this.incoming.get(cid);
+    if (!ringing) return drop('unknown conversation');
+    const media = ringing.warmMedia;
+    if (media) {
+      // The media checks the sender: the inviter, or a member the inviter announced.
+      if (message.type === 'bye') return media.hangUp(from);
+      if (message.type !== 'media') void media.handle(from, message).catch(failed);
+      return;
+    }
+    if (ringing.from === from && message.type === 'ice') return void ringing.earlyCandidates.push(...message.candidates);
+    drop('the invite rings');
   }
 
   private receiveInvite(from: string, message: InviteMessage): void {
@@ -374,7 +394,35 @@ export class Client {
       return;
     }
     this.incoming.set(message.cid, invite);
+    this.ring(invite);
     this.emitter.emit('invite', invite);
+  }
+
+  /**
+   * Tells the caller its invite rings and, with `warmUp`, connects meanwhile (sending nothing), so
+   * that the call starts the instant it is accepted. A warm-up that fails leaves the call to connect
+   * on accept.
+   */
+  private ring(invite: IncomingInvite): void {
+    const { conversationId: cid, from } = invite;
+    const tell = (sdp?: string) => this.send(from, { type: 'ringing', cid, ...(sdp ? { warm: true, sdp } : this.options.warmUp ? { warm: true } : {}) });
+    if (!this.options.warmUp) return void tell().catch((error) => log.debug('could not send ringing', error));
+    const media = createMedia(invite.mode, { host: this.conversationHost, cid });
+    media.timelines.adopt(from, invite.callTimeline);
+    invite.callTimeline.warm = true;
+    invite.warmMedia = media;
+    invite.warming = (async () => {
+      const sdp = await media.warm(from, invite.offer, invite.earlyCandidates.splice(0));
+      if (invite.status === 'pending' || invite.status === 'accepted') {
+        await tell(sdp);
+        media.signalled(from);
+      }
+    })().catch((error) => {
+      log.warn(`could not warm up the call from ${from}; it connects on accept`, error);
+      if (invite.warmMedia === media) invite.warmMedia = undefined;
+      invite.callTimeline.warm = false;
+      media.close();
+    });
   }
 
   /**
@@ -486,10 +534,13 @@ export class Client {
   private readonly outgoingHost: OutgoingInviteHost = {
     send: async (invite) => {
       const { media } = invite.conversation!;
+      media.timelines.adopt(invite.to, invite.callTimeline);
       const sdp = await media.offer(invite.to);
       if (invite.status !== 'pending') return;
       await this.send(invite.to, { type: 'invite', cid: invite.conversationId, mode: invite.mode, ts: Date.now(), sdp, data: invite.data });
+      invite.sent();
       media.signalled(invite.to);
+      if (!invite.opensConversation) media.introduce(invite.to);
     },
     cancel: (invite) => this.send(invite.to, { type: 'cancel', cid: invite.conversationId }),
     settle: (invite) => {
@@ -507,11 +558,15 @@ export class Client {
 
   private readonly incomingHost: IncomingInviteHost = {
     accept: async (invite, localStream) => {
-      const conversation = new Conversation(this.conversationHost, invite.conversationId, invite.mode, localStream);
+      await invite.warming;
+      const warmMedia = invite.warmMedia;
+      const conversation = new Conversation(this.conversationHost, invite.conversationId, invite.mode, localStream, warmMedia);
       const { media } = conversation;
+      if (!warmMedia) media.timelines.adopt(invite.from, invite.callTimeline);
       this.conversations.set(invite.conversationId, conversation);
       this.updatePresence();
       try {
+        if (warmMedia) await media.useStream(localStream);
         const sdp = await media.answer(invite.from, invite.offer, invite.earlyCandidates.splice(0));
         // Not waiting for the broker's ack: the caller may hear the accept (and go on with the
         // call) before that ack is back to us, and by then the conversation must be ours.
@@ -523,12 +578,19 @@ export class Client {
         conversation.end();
         throw error;
       }
-      media.signalled(invite.from);
+      if (!warmMedia) media.signalled(invite.from);
       return conversation;
     },
     reject: (invite, reason) => this.send(invite.from, { type: 'reject', cid: invite.conversationId, ...(reason ? { reason } : {}) }),
     settle: (invite) => {
       if (this.incoming.get(invite.conversationId) === invite) this.incoming.delete(invite.conversationId);
+      const media = invite.warmMedia;
+      if (media && invite.status !== 'accepted') {
+        // Not taken: the warm connections close, and the members we linked to in a group hear it.
+        invite.warmMedia = undefined;
+        for (const id of media.members()) if (id !== invite.from) this.send(id, { type: 'bye', cid: invite.conversationId }).catch(() => {});
+        media.close();
+      }
       // An answered invite is no flood: the user dealt with it.
       if (invite.status === 'accepted' || invite.status === 'rejected') this.inviteCounts.delete(invite.from);
     },

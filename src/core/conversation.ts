@@ -8,12 +8,15 @@ import type { ConversationMedia, MediaHost } from './media.js';
 import type { ConversationMode, Message } from '../protocol/index.js';
 import { sampleStats, type ParticipantStats, type StatsCounters } from './stats.js';
 import { RemoteStream } from './stream.js';
+import { CallTimeline, type CallTimelineData } from './timeline.js';
 
 export interface ParticipantEvents {
   /** The participant turned its audio or video off or on (what it sends, not our playback). */
   mute: (state: { audioMuted: boolean; videoMuted: boolean }) => void;
   /** A new stats sample (every `statsInterval` ms). */
   stats: (stats: ParticipantStats) => void;
+  /** The call with this participant reached a new step (ICE, DTLS, first frames), or failed. */
+  timeline: (timeline: CallTimelineData) => void;
 }
 
 /** A remote member of a conversation whose media reaches us. */
@@ -28,10 +31,18 @@ export class Participant {
   constructor(
     readonly participantId: string,
     readonly stream: RemoteStream,
-  ) {}
+    private readonly callTimeline = new CallTimeline(),
+  ) {
+    callTimeline.on('change', (timeline) => this.emitter.emit('timeline', timeline));
+  }
 
   on<E extends keyof ParticipantEvents>(event: E, callback: ParticipantEvents[E]): Unsubscribe {
     return this.emitter.on(event, callback);
+  }
+
+  /** When the call with this participant reached each step, from the invite to the first decoded frame. */
+  get timeline(): CallTimelineData {
+    return this.callTimeline.toJSON();
   }
 
   /** @internal */
@@ -60,6 +71,8 @@ export interface ConversationEvents {
   participant_reconnecting: (participant: Participant) => void;
   /** Media from this participant flows again after `participant_reconnecting`. */
   participant_reconnected: (participant: Participant) => void;
+  /** The call with `participantId` reached a new step, or failed (see `participant.timeline`). */
+  timeline: (participantId: string, timeline: CallTimelineData) => void;
   /** The conversation failed as a whole (`server_based`: its relay server died, 40206); `disconnected` follows. */
   error: (error: WdVideoError) => void;
   /** This conversation is over for us: we left, or the last other participant did. */
@@ -110,11 +123,14 @@ export class Conversation {
     readonly conversationId: string,
     readonly mode: ConversationMode,
     readonly localStream: LocalStream,
+    /** Media that warmed up while the invite rang; it gets `localStream` from whoever accepts. */
+    warmMedia?: ConversationMedia,
   ) {
     this.unsubscribeStream = localStream.on('media_changed', (state) => {
       for (const id of this.media.members()) this.sendMediaState(id, state);
     });
-    const media = (this.media = createMedia(mode, { host, cid: conversationId, localStream }));
+    const media = (this.media = warmMedia ?? createMedia(mode, { host, cid: conversationId, localStream }));
+    media.timelines.on('change', (uid, timeline) => this.emit('timeline', uid, timeline));
     const emitFor = (event: 'participant_reconnecting' | 'participant_reconnected') => (uid: string) => {
       const participant = this.participants.get(uid);
       if (participant) this.emit(event, participant);
@@ -188,7 +204,8 @@ export class Conversation {
   /** @internal Messages from a member of this conversation (or, `join`, from one to be). */
   async handleMessage(from: string, message: Message): Promise<void> {
     if (this.ended) return;
-    if (message.type !== 'join' && !this.media.members().includes(from)) {
+    // A join comes from one to be a member, an accept from a newcomer in a group: the media checks them.
+    if (message.type !== 'join' && message.type !== 'accept' && !this.media.members().includes(from)) {
       return log.debug(`dropped ${message.type} from ${from}: not in conversation ${this.conversationId}`);
     }
     if (message.type === 'media') this.onMediaState(from, message);
@@ -229,7 +246,7 @@ export class Conversation {
   }
 
   private addParticipant(uid: string, stream: RemoteStream): void {
-    const participant = new Participant(uid, stream);
+    const participant = new Participant(uid, stream, this.media.timelines.of(uid));
     const muted = this.pendingMute.get(uid);
     this.pendingMute.delete(uid);
     if (muted) participant.setMuted(!muted.audio, !muted.video);

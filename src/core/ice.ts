@@ -134,3 +134,64 @@ export async function isReceiving(
   await new Promise((r) => setTimeout(r, windowMs));
   return isOpen() && (await received()) > before;
 }
+
+/** How a connection's setup shows on the timeline (see CallTimeline). */
+export type SetupStep = 'iceConnected' | 'dtlsConnected' | 'firstFrameSent' | 'firstFrameDecoded';
+
+/** Reports when `pc`'s ICE, then its DTLS (the whole connection), first connect. Returns the unwatch. */
+export function watchSetup(pc: RTCPeerConnection, reached: (step: SetupStep) => void): () => void {
+  const onIce = () => (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed') && reached('iceConnected');
+  const onConnection = () => {
+    if (pc.connectionState !== 'connected') return;
+    onIce(); // Firefox may report the connection before the ICE state change event
+    reached('dtlsConnected');
+  };
+  pc.addEventListener('iceconnectionstatechange', onIce);
+  pc.addEventListener('connectionstatechange', onConnection);
+  return () => {
+    pc.removeEventListener('iceconnectionstatechange', onIce);
+    pc.removeEventListener('connectionstatechange', onConnection);
+  };
+}
+
+/** How often, and how long at most, first frames are looked for in the stats. */
+const FRAME_POLL_MS = 20;
+const FRAME_WATCH_MS = 30_000;
+
+type FrameStat = { type: string; kind?: string; framesEncoded?: number; framesDecoded?: number };
+
+/**
+ * Reports the first video frame we encode and the first we decode, as `stats` shows them (polled
+ * every FRAME_POLL_MS until both came, `isOpen()` turns false, or FRAME_WATCH_MS passed). Started
+ * when media may flow (on accept). Returns the stop.
+ */
+export function watchFirstFrames(stats: () => Promise<RTCStatsReport | null>, isOpen: () => boolean, reached: (step: SetupStep) => void): () => void {
+  const seen = { sent: false, decoded: false };
+  const until = performance.now() + FRAME_WATCH_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const poll = async () => {
+    if (stopped || !isOpen() || performance.now() > until) return;
+    try {
+      (await stats())?.forEach((stat: FrameStat) => {
+        if (stat.kind !== 'video') return;
+        if (!seen.sent && stat.type === 'outbound-rtp' && (stat.framesEncoded ?? 0) > 0) {
+          seen.sent = true;
+          reached('firstFrameSent');
+        }
+        if (!seen.decoded && stat.type === 'inbound-rtp' && (stat.framesDecoded ?? 0) > 0) {
+          seen.decoded = true;
+          reached('firstFrameDecoded');
+        }
+      });
+    } catch (error) {
+      log.debug('first-frame stats failed', error);
+    }
+    if (!stopped && !(seen.sent && seen.decoded)) timer = setTimeout(() => void poll(), FRAME_POLL_MS);
+  };
+  void poll();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}

@@ -29,5 +29,6 @@ export type { ConversationMode } from '../protocol/index.js';
 export type { PresenceState, SignalingStatus, SignalingStats } from './signaling.js';
 export type { MediaFigures, ParticipantStats } from './stats.js';
 export { RemoteStream, Stream, type StreamEvents } from './stream.js';
+export { CALL_STEPS, type CallStep, type CallTimelineData } from './timeline.js';
 export { toInteractionPath, type InteractionRef } from './ids.js';
 export { TokenRenewal, checkToken, tokenFrom, type TokenRenewalEvents, type TokenSource } from './token-renewal.js';

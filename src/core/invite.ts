@@ -4,7 +4,9 @@ import type { Conversation } from './conversation.js';
 import { ErrorCode, WdVideoError } from './errors.js';
 import { LocalStream } from './local-stream.js';
 import { log } from './logger.js';
+import type { ConversationMedia } from './media.js';
 import type { ConversationMode, IceCandidateData, InviteMessage, Message } from '../protocol/index.js';
+import { CallTimeline, type CallTimelineData } from './timeline.js';
 
 declare module './conversation.js' {
   interface ConversationTypes {
@@ -20,6 +22,8 @@ export interface OutgoingInviteEvents {
   canceled: (error: WdVideoError) => void;
   /** Failed, busy or not answered; `error.code` tells which. */
   failed: (error: WdVideoError) => void;
+  /** The call reached a new step (sent, ringing, accepted, connected, first frames), or failed. */
+  timeline: (timeline: CallTimelineData) => void;
 }
 
 /** What an outgoing invite needs from its client. */
@@ -52,6 +56,10 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
   private resolve!: (conversation: Conversation) => void;
   private reject!: (error: WdVideoError) => void;
   private readonly cleanups: Array<() => void> = [];
+  /** The callee's answers, handled one at a time (a warm answer is applied before the accept). */
+  private handling: Promise<void> = Promise.resolve();
+  /** @internal This call's steps; the conversation goes on with it once accepted. */
+  readonly callTimeline = new CallTimeline();
 
   /** @internal */
   constructor(
@@ -72,6 +80,12 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
     });
     // An invite nobody awaits must not become an unhandled rejection.
     this.promise.catch(() => {});
+    this.callTimeline.on('change', (timeline) => this.emitter.emit('timeline', timeline));
+  }
+
+  /** When this call reached each step so far (and where it failed). */
+  get timeline(): CallTimelineData {
+    return this.callTimeline.toJSON();
   }
 
   /** The conversation's id; after crossing invites, the id of the conversation both ended up in. */
@@ -138,15 +152,31 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
   }
 
   /** @internal The callee's answer. */
-  async handle(message: Message): Promise<void> {
+  handle(message: Message): Promise<void> {
+    this.handling = this.handling.then(() => this.process(message));
+    return this.handling;
+  }
+
+  private async process(message: Message): Promise<void> {
     if (this.status !== 'pending') return log.debug(`dropped ${message.type}: invite ${this.conversationId} is ${this.status}`);
     switch (message.type) {
+      case 'ringing':
+        this.callTimeline.warm = message.warm === true;
+        this.callTimeline.mark('ringing');
+        try {
+          await this.conversation!.media.ringing(this.to, message.sdp);
+        } catch (error) {
+          // Not fatal: the call connects after the accept instead.
+          log.warn(`could not warm up the call to ${this.to}`, error);
+        }
+        return;
       case 'accept':
         try {
           await this.conversation!.media.accepted(this.to, message.sdp);
         } catch (error) {
           return this.fail(error);
         }
+        this.callTimeline.mark('accepted');
         return this.settle('accepted');
       case 'reject': {
         const reason = message.reason ? `: ${message.reason}` : '';
@@ -176,9 +206,15 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
     this.settle('accepted');
   }
 
+  /** @internal The invite is out. */
+  sent(): void {
+    this.callTimeline.mark('inviteSent');
+  }
+
   private settle(status: Exclude<OutgoingInviteStatus, 'pending'>, error?: WdVideoError): void {
     if (this.status !== 'pending') return;
     this.status = status;
+    if (error) this.callTimeline.fail(error);
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     this.host?.settle(this);
     if (status === 'accepted') {
@@ -199,6 +235,8 @@ export type IncomingInviteStatus = 'pending' | 'accepted' | 'rejected' | 'cancel
 export interface IncomingInviteEvents {
   /** The caller withdrew the invite, or its client died while ringing. */
   canceled: () => void;
+  /** The call reached a new step (ringing, accepted, connected, first frames), or failed. */
+  timeline: (timeline: CallTimelineData) => void;
 }
 
 /** What an incoming invite needs from its client. */
@@ -219,6 +257,12 @@ export class IncomingInvite {
   readonly offer?: string;
   /** @internal Candidates the caller trickled while we were ringing. */
   readonly earlyCandidates: IceCandidateData[] = [];
+  /** @internal Media warming up while this rings (connected, sending nothing); the conversation takes it on accept. */
+  warmMedia?: ConversationMedia;
+  /** @internal Settles once warming up is done (or failed). */
+  warming?: Promise<void>;
+  /** @internal This call's steps; the conversation goes on with it once accepted. */
+  readonly callTimeline = new CallTimeline();
   private readonly emitter = createEmitter<IncomingInviteEvents>();
 
   /** @internal */
@@ -231,6 +275,13 @@ export class IncomingInvite {
     this.mode = message.mode;
     this.data = message.data;
     this.offer = message.sdp;
+    this.callTimeline.on('change', (timeline) => this.emitter.emit('timeline', timeline));
+    this.callTimeline.mark('ringing');
+  }
+
+  /** When this call reached each step so far (and where it failed). */
+  get timeline(): CallTimelineData {
+    return this.callTimeline.toJSON();
   }
 
   on<E extends keyof IncomingInviteEvents>(event: E, callback: IncomingInviteEvents[E]): Unsubscribe {
@@ -246,13 +297,17 @@ export class IncomingInvite {
       throw new WdVideoError(ErrorCode.INVITATION_FAILED, `the invite from ${this.from} is ${this.status}, it can not be accepted`);
     }
     this.status = 'accepted';
+    this.callTimeline.mark('accepted');
     try {
       return await this.host.accept(this, localStream);
     } catch (error) {
       this.status = 'failed';
-      throw error instanceof WdVideoError
-        ? error
-        : new WdVideoError(ErrorCode.INVITATION_FAILED, `could not accept the invite from ${this.from}: ${error}`, { cause: error });
+      const failure =
+        error instanceof WdVideoError
+          ? error
+          : new WdVideoError(ErrorCode.INVITATION_FAILED, `could not accept the invite from ${this.from}: ${error}`, { cause: error });
+      this.callTimeline.fail(failure);
+      throw failure;
     } finally {
       this.host.settle(this);
     }
@@ -262,6 +317,7 @@ export class IncomingInvite {
   async reject(reason?: string): Promise<void> {
     if (this.status !== 'pending') return;
     this.status = 'rejected';
+    this.callTimeline.fail(new WdVideoError(ErrorCode.REJECTED, 'we rejected the invite'));
     this.host.settle(this);
     await this.host.reject(this, reason === undefined ? undefined : String(reason).slice(0, 256));
   }
@@ -270,6 +326,7 @@ export class IncomingInvite {
   handleCancel(): void {
     if (this.status !== 'pending') return;
     this.status = 'canceled';
+    this.callTimeline.fail(new WdVideoError(ErrorCode.INVITATION_FAILED, `${this.from} canceled the invite`));
     this.host.settle(this);
     this.emitter.emit('canceled');
   }

@@ -3,30 +3,52 @@ import type { RelayMessage, RelayPort } from './janus.js';
 import type { LocalStream } from './local-stream.js';
 import type { IceCandidateData, Message, OutgoingMessage } from '../protocol/index.js';
 import type { RemoteStream } from './stream.js';
+import type { CallTimelines } from './timeline.js';
 
 /**
  * How a conversation's media travels, whatever carries it: a mesh of peer links (`p2p`,
  * MeshMedia) or one connection up to and one down from a Janus room (`server_based`, RelayMedia).
  * The conversation and the invitations speak only this; createMedia picks the implementation.
+ *
+ * Consent: no media flows to or from anyone before they and we have agreed to the call. Whoever we
+ * invite (`add`) has not, until `accepted`; media created to warm up while an invite to us rings
+ * (`warm`) has no local stream and sends nothing until we `answer`. Until then connections are
+ * made (ICE, DTLS), so that the call starts the instant it is accepted.
  */
 export interface ConversationMedia {
   /** Most people in the conversation, ourselves included. */
   readonly maxParticipants: number;
   /** Everyone we exchange media with or wait for (invited, or whose invite we accepted). */
   members(): string[];
+  /** When each leg of the call got how far. */
+  readonly timelines: CallTimelines;
   /** We invite `uid`: it becomes a member we wait for. */
   add(uid: string): void;
+  /** Our invite to `uid` rings there (group calls: the members learn to expect it). */
+  introduce(uid: string): void;
+  /** `uid` says our invite rings; with `sdp`, its answer: the connection is made while it rings. */
+  ringing(uid: string, sdp: string | undefined): Promise<void>;
   /** What our invite to `uid` carries: an offer (mesh), or nothing once the room lets it in (relay). */
   offer(uid: string): Promise<string | undefined>;
   /** `uid` accepted our invite with `sdp`; rejects with 40201 when that can not be used. */
   accepted(uid: string, sdp: string | undefined): Promise<void>;
-  /** We accept `uid`'s invite: its offer and the candidates that came while it rang give our answer (if any). */
+  /**
+   * `uid`'s invite rings here and we warm up: connect, send nothing. Gives the answer for the
+   * `ringing` message (mesh) or nothing (relay).
+   */
+  warm(uid: string, offer: string | undefined, candidates: IceCandidateData[]): Promise<string | undefined>;
+  /** Media that warmed up without a stream gets the one the callee accepted with. */
+  useStream(localStream: LocalStream): Promise<void>;
+  /**
+   * We accept `uid`'s invite: its offer and the candidates that came while it rang give our answer
+   * (if any). After `warm`, releases what was held: media flows.
+   */
   answer(uid: string, offer: string | undefined, candidates: IceCandidateData[]): Promise<string | undefined>;
   /** The invite or accept carrying our description to `uid` is out: our candidates may follow. */
   signalled(uid: string): void;
   /** Our invite to `uid` was accepted: the others learn of it. */
   welcome(uid: string): void;
-  /** Negotiation from a member (`sdp`, `ice`) or about members (`join`, `members`). */
+  /** Negotiation from a member (`sdp`, `ice`), about members (`join`, `members`), or a newcomer's consent (`accept`). */
   handle(from: string, message: Message): Promise<void>;
   /** `uid`'s presence was cleared: unless its media still arrives, it is gone. */
   presenceLost(uid: string): Promise<void>;
@@ -78,5 +100,6 @@ export interface MediaHost {
 export interface MediaOptions {
   host: MediaHost;
   cid: string;
-  localStream: LocalStream;
+  /** What we send; none while warming up for an invite that rings (see `useStream`). */
+  localStream?: LocalStream;
 }

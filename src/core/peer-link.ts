@@ -2,7 +2,7 @@ import type { Unsubscribe } from 'nanoevents';
 import { createEmitter } from './emitter.js';
 import { preferSharedCodecs, setSenderStreams } from './environment.js';
 import type { LocalStream, MediaKind } from './local-stream.js';
-import { createPeerConnection, isReceiving, trickle, watchPath } from './ice.js';
+import { createPeerConnection, isReceiving, trickle, watchFirstFrames, watchPath, watchSetup, type SetupStep } from './ice.js';
 import { log } from './logger.js';
 import type { IceCandidateData } from '../protocol/index.js';
 import { bindSenders } from './senders.js';
@@ -20,6 +20,8 @@ export interface PeerLinkEvents {
   interrupted: () => void;
   /** Media flows again after an interruption. */
   recovered: () => void;
+  /** A setup step happened (ICE, DTLS, first frames), for the call's timeline. */
+  progress: (step: SetupStep) => void;
 }
 
 export interface PeerLinkOptions {
@@ -27,7 +29,10 @@ export interface PeerLinkOptions {
   /** Perfect negotiation: the polite peer yields when both offer at once. */
   polite: boolean;
   rtcConfig: RTCConfiguration;
+  /** What we send; a link warmed while its invite rings gets it on accept (`useStream`). */
   localStream?: LocalStream;
+  /** Send nothing until `release()`: someone has not consented to the call yet. */
+  held?: boolean;
   signal: (message: LinkSignal) => void;
 }
 
@@ -37,6 +42,9 @@ export interface PeerLinkOptions {
  * The first offer travels inside the invite and the first answer inside the accept, so a call
  * costs no extra round trip; anything later (renegotiation, ICE restart) follows the
  * perfect-negotiation pattern over `sdp` messages, so simultaneous offers never fail.
+ *
+ * A held link connects (ICE, DTLS) but its senders carry nothing until `release()`: that is how a
+ * call warms up while its invite rings, with no media before the callee accepts.
  */
 export class PeerLink {
   readonly pc: RTCPeerConnection;
@@ -46,7 +54,8 @@ export class PeerLink {
 
   private readonly emitter = createEmitter<PeerLinkEvents>();
   private readonly polite: boolean;
-  private readonly localStream?: LocalStream;
+  private localStream?: LocalStream;
+  private heldFlag: boolean;
   private readonly signal: (message: LinkSignal) => void;
   /** Until the first offer/answer is done, negotiation is driven by invite/accept. */
   private initialExchangeDone = false;
@@ -62,12 +71,14 @@ export class PeerLink {
   /** The sender that carries our track of each kind. */
   private readonly senders = new Map<MediaKind, RTCRtpSender>();
   /** Puts the local stream's wanted tracks on our senders (see bindSenders). */
-  private readonly senderSync?: ReturnType<typeof bindSenders>;
+  private senderSync?: ReturnType<typeof bindSenders>;
+  private stopFrameWatch?: () => void;
 
   constructor(options: PeerLinkOptions) {
     this.remoteId = options.remoteId;
     this.polite = options.polite;
     this.localStream = options.localStream;
+    this.heldFlag = options.held ?? false;
     this.signal = options.signal;
     const pc = (this.pc = createPeerConnection(options.rtcConfig));
     pc.addEventListener('track', this.onTrack);
@@ -76,13 +87,16 @@ export class PeerLink {
     const emit = (event: keyof PeerLinkEvents) => () => this.emitter.emit(event);
     // The impolite side restarts first; the polite one follows if that did not help. A restart
     // goes through perfect negotiation's offer/answer.
-    this.unwatch = watchPath(
+    const unwatchPath = watchPath(
       pc,
       this.remoteId,
       { connected: emit('connected'), failed: emit('failed'), interrupted: emit('interrupted'), recovered: emit('recovered'), restart: () => pc.restartIce() },
       this.polite ? 3_000 : 0,
     );
-    if (this.localStream) this.senderSync = bindSenders(this.localStream, this.senders, this.remoteId, () => this.closed);
+    const unwatchSetup = watchSetup(pc, (step) => this.emitter.emit('progress', step));
+    this.unwatch = () => (unwatchPath(), unwatchSetup());
+    if (this.localStream) this.bindLocalStream(this.localStream);
+    if (!this.heldFlag) this.watchFrames();
   }
 
   on<E extends keyof PeerLinkEvents>(event: E, callback: PeerLinkEvents[E]): Unsubscribe {
@@ -91,6 +105,31 @@ export class PeerLink {
 
   get connected(): boolean {
     return this.pc.connectionState === 'connected';
+  }
+
+  /** True until `release()`: our senders carry nothing. */
+  get held(): boolean {
+    return this.heldFlag;
+  }
+
+  /** Everyone consented: our senders carry the local stream from now on. */
+  async release(): Promise<void> {
+    if (!this.heldFlag || this.closed) return;
+    this.heldFlag = false;
+    this.watchFrames();
+    await this.syncSenders();
+  }
+
+  /**
+   * The stream to send on a link warmed without one (the callee accepts with it). The offered
+   * transceivers carry it, so no renegotiation is needed unless the offer had no slot for a kind.
+   */
+  async useStream(localStream: LocalStream): Promise<void> {
+    if (this.localStream || this.closed) return;
+    this.localStream = localStream;
+    this.attachLocalTracks(false);
+    this.bindLocalStream(localStream);
+    await this.syncSenders();
   }
 
   /** Caller side: an offer with a transceiver per kind (sending what we have), for the invite. */
@@ -111,22 +150,32 @@ export class PeerLink {
     return this.pc.localDescription!.sdp;
   }
 
-  /** Callee side: applies the invite's offer, puts local tracks on the offered transceivers, answers. */
+  /**
+   * Callee side: applies the invite's offer, puts local tracks on the offered transceivers, answers.
+   * Without a local stream yet (warming up while the invite rings), every offered kind is answered
+   * sendrecv with no track, so that the stream given on accept needs no renegotiation.
+   */
   async answerOffer(sdp: string): Promise<string> {
     await this.pc.setRemoteDescription({ type: 'offer', sdp });
     for (const transceiver of this.pc.getTransceivers()) {
       const kind = transceiver.receiver.track.kind;
-      if (kind === 'audio' || kind === 'video') preferSharedCodecs(transceiver, kind);
+      if (kind !== 'audio' && kind !== 'video') continue;
+      preferSharedCodecs(transceiver, kind);
+      if (!this.localStream && transceiver.direction !== 'stopped') {
+        transceiver.direction = 'sendrecv';
+        this.senders.set(kind, transceiver.sender);
+      }
     }
-    this.attachLocalTracks();
+    this.attachLocalTracks(true);
     await this.syncSenders();
     await this.pc.setLocalDescription();
     this.completeInitialExchange();
     return this.pc.localDescription!.sdp;
   }
 
-  /** Caller side: the answer carried by the accept. */
+  /** Caller side: the answer carried by `ringing` (warm) or by the accept; the second copy is ignored. */
   async applyAnswer(sdp: string): Promise<void> {
+    if (this.pc.signalingState !== 'have-local-offer' && this.initialExchangeDone) return;
     await this.pc.setRemoteDescription({ type: 'answer', sdp });
     this.completeInitialExchange();
   }
@@ -177,6 +226,7 @@ export class PeerLink {
     this.closed = true;
     this.candidates.stop();
     this.unwatch();
+    this.stopFrameWatch?.();
     this.pc.removeEventListener('track', this.onTrack);
     this.pc.removeEventListener('negotiationneeded', this.onNegotiationNeeded);
     this.senderSync?.unbind();
@@ -185,14 +235,21 @@ export class PeerLink {
     this.remoteStream.detach();
   }
 
-  private attachLocalTracks(): void {
+  /**
+   * Gives each local track a sender. `nameStream`: tell the far end our stream's id (in the answer
+   * still to be made); a warmed link's answer is out already, and renaming would renegotiate.
+   */
+  private attachLocalTracks(nameStream: boolean): void {
     const mediaStream = this.localStream?.mediaStream;
     if (!mediaStream) return;
     for (const track of mediaStream.getTracks()) {
+      const kind = track.kind as MediaKind;
+      const warmed = this.senders.get(kind);
+      if (warmed) continue;
       const transceiver = this.pc.getTransceivers().find((t) => !t.sender.track && t.receiver.track.kind === track.kind && t.direction !== 'stopped');
       if (transceiver) {
         transceiver.direction = 'sendrecv';
-        setSenderStreams(transceiver.sender, mediaStream);
+        if (nameStream) setSenderStreams(transceiver.sender, mediaStream);
         this.senders.set(track.kind as MediaKind, transceiver.sender);
       } else {
         // The offer had no slot for this kind: add it; negotiationneeded renegotiates later.
@@ -203,6 +260,25 @@ export class PeerLink {
 
   private syncSenders(): Promise<void> {
     return this.senderSync?.sync() ?? Promise.resolve();
+  }
+
+  private bindLocalStream(localStream: LocalStream): void {
+    this.senderSync = bindSenders(
+      localStream,
+      this.senders,
+      this.remoteId,
+      () => this.closed,
+      () => this.heldFlag,
+    );
+  }
+
+  /** Once media may flow: the first frames each way, for the timeline. */
+  private watchFrames(): void {
+    this.stopFrameWatch = watchFirstFrames(
+      () => this.pc.getStats(),
+      () => !this.closed,
+      (step) => this.emitter.emit('progress', step),
+    );
   }
 
   private completeInitialExchange(): void {

@@ -1,19 +1,27 @@
 import { createEmitter } from './emitter.js';
 import { preferSharedCodecs, setSenderStreams } from './environment.js';
 import { ErrorCode, WdVideoError } from './errors.js';
-import { createPeerConnection, isReceiving, trickle, watchPath } from './ice.js';
+import { createPeerConnection, isReceiving, trickle, watchFirstFrames, watchPath, watchSetup } from './ice.js';
 import { JanusSession, type RelayPort, type RoomEvent } from './janus.js';
-import type { MediaKind } from './local-stream.js';
+import type { LocalStream, MediaKind } from './local-stream.js';
 import { log } from './logger.js';
 import type { ConversationMedia, MediaEvents, MediaOptions } from './media.js';
 import { bindSenders } from './senders.js';
 import { RemoteStream } from './stream.js';
+import { CallTimelines } from './timeline.js';
 
 /**
  * The media of one `server_based` conversation: our stream goes up once to the conversation's
  * Janus VideoRoom (one publisher connection), and everyone else's comes down over one subscriber
  * connection (Janus 1.x multistream), updated as people come and go. Feeds are named by their
  * publisher's uid: the relay gateway sets each publisher's display name to the signed-in uid.
+ *
+ * Warm-up: while an invite rings, the callee joins the room with both connections made and nothing
+ * sent either way: its publisher's senders carry no track, and it asks Janus (`configure` with
+ * `send: false`, before each `start`) to relay nothing down to it. The caller's publisher sends
+ * nothing either until someone has accepted. Since Janus announces a publisher as soon as its
+ * connection is up, a feed becomes a participant only once it is live: media arrived from it, its
+ * member said `accept`, or it was in the room before us.
  */
 
 interface Feed {
@@ -23,6 +31,8 @@ interface Feed {
   mids: Set<string>;
   stream: RemoteStream;
   announced: boolean;
+  /** Its member is in the call (see the class comment); until then it is not announced. */
+  live: boolean;
 }
 
 interface SubscribedStream {
@@ -64,9 +74,20 @@ export class RelayMedia implements ConversationMedia {
   private readonly expected = new Map<string, ReturnType<typeof setTimeout> | undefined>();
   /** Members whose media came (announced, not gone). */
   private readonly present = new Set<string>();
+  readonly timelines = new CallTimelines();
+  private localStream?: LocalStream;
+  /** We take part: false while warming up for an invite that rings here. */
+  private consented: boolean;
+  /** Someone other than us is in (accepted our invite, or invited us): until then our publisher sends nothing. */
+  private anyoneIn = false;
+  /** Members who said they accepted before their feed showed up. */
+  private readonly acceptedUids = new Set<string>();
+  private readonly frameWatches = new Map<string, () => void>();
 
   constructor(private readonly options: MediaOptions) {
     const { host, cid } = options;
+    this.localStream = options.localStream;
+    this.consented = options.localStream !== undefined;
     this.port = host.relayPort(cid, (message) => this.session.handle(message));
     this.session = new JanusSession(this.port, cid, (error) => this.fail(error));
   }
@@ -87,19 +108,68 @@ export class RelayMedia implements ConversationMedia {
     this.expect(uid);
   }
 
+  /** The room tells the members when the invitee comes in. */
+  introduce(): void {}
+
+  async ringing(): Promise<void> {}
+
   /** The room opens with our session and lets the invitee in before it rings; the invite carries no offer. */
   async offer(uid: string): Promise<undefined> {
     await this.join();
     await this.session.grant(uid);
   }
 
-  /** Both sides meet in the relay's room: there is no answer to apply. */
-  async accepted(): Promise<void> {}
+  /** Both sides meet in the relay's room: there is no answer to apply; our stream goes up now. */
+  async accepted(uid: string): Promise<void> {
+    this.markLive(uid);
+    this.letIn();
+  }
 
-  /** Joins the room the caller opened (publishing our stream); rejects with 40206 when the relay is missing or refuses us. */
+  /** Joins the room the caller opened, sending nothing and relaying nothing down, until `answer`. */
+  async warm(uid: string): Promise<undefined> {
+    this.expect(uid);
+    await this.join();
+  }
+
+  async useStream(localStream: LocalStream): Promise<void> {
+    if (this.localStream) return;
+    this.localStream = localStream;
+    // The publisher made while warming up has its senders; one not made yet binds them itself.
+    if (this.senders.size > 0) await this.bindLocalStream(localStream);
+  }
+
+  /** Our senders carry what `localStream` wants sent, once we are let in (see bindSenders). */
+  private bindLocalStream(localStream: LocalStream): Promise<void> {
+    this.senderSync = bindSenders(
+      localStream,
+      this.senders,
+      'the relay',
+      () => this.closed,
+      () => this.isHeld(),
+    );
+    return this.senderSync.sync();
+  }
+
+  /**
+   * Joins the room the caller opened (publishing our stream), or, warmed up, starts sending and
+   * receiving; rejects with 40206 when the relay is missing or refuses us.
+   */
   async answer(uid: string): Promise<undefined> {
     this.expect(uid, this.options.host.linkTimeout);
+    this.markLive(uid);
+    const warmed = !this.consented;
+    this.consented = true;
+    this.letIn();
     await this.join();
+    if (!warmed) return;
+    // The members learn at once that we are in (they would also see our media arrive).
+    for (const feed of this.feeds.values()) {
+      if (feed.uid !== uid) this.options.host.send(feed.uid, { type: 'accept', cid: this.options.cid }).catch(() => {});
+    }
+    this.enqueue(async () => {
+      if (this.subscriberHandle !== undefined) await this.session.message(this.subscriberHandle, { request: 'configure', streams: [{ send: true }] });
+    });
+    this.announce();
   }
 
   signalled(): void {}
@@ -109,6 +179,7 @@ export class RelayMedia implements ConversationMedia {
   }
 
   async handle(from: string, message: { type: string }): Promise<void> {
+    if (message.type === 'accept') return this.markLive(from);
     log.debug(`dropped ${message.type} from ${from}: not used in server_based conversations`);
   }
 
@@ -118,6 +189,10 @@ export class RelayMedia implements ConversationMedia {
 
   hangUp(uid: string): void {
     clearTimeout(this.expected.get(uid));
+    this.frameWatches.get(uid)?.();
+    this.frameWatches.delete(uid);
+    this.acceptedUids.delete(uid);
+    this.timelines.end(uid);
     const wasExpected = this.expected.delete(uid);
     if ((this.present.delete(uid) || wasExpected) && !this.closed) this.emitter.emit('gone', uid);
   }
@@ -142,7 +217,9 @@ export class RelayMedia implements ConversationMedia {
         ? undefined
         : setTimeout(() => {
             if (!this.expected.has(uid)) return;
-            this.emitter.emit('failed', new WdVideoError(ErrorCode.PARTICIPANT_CONNECTION_FAILED, `no media from ${uid} through the relay`), uid);
+            const error = new WdVideoError(ErrorCode.PARTICIPANT_CONNECTION_FAILED, `no media from ${uid} through the relay`);
+            this.timelines.of(uid).fail(error);
+            this.emitter.emit('failed', error, uid);
             this.hangUp(uid);
           }, timeoutMs);
     this.expected.set(uid, timer);
@@ -186,6 +263,8 @@ export class RelayMedia implements ConversationMedia {
     if (this.closed) return;
     this.closed = true;
     this.senderSync?.unbind();
+    for (const stop of this.frameWatches.values()) stop();
+    this.frameWatches.clear();
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     clearTimeout(this.recovery);
     for (const timer of this.expected.values()) clearTimeout(timer);
@@ -202,7 +281,28 @@ export class RelayMedia implements ConversationMedia {
     const joined = await this.session.message(handle, { request: 'join', ptype: 'publisher' });
     if (this.closed) return;
     await this.publish(handle);
-    this.addPublishers(joined.data.publishers);
+    this.addPublishers(joined.data.publishers, true);
+  }
+
+  /** Our publisher sends nothing until we take part and someone else is in. */
+  private isHeld(): boolean {
+    return !this.consented || !this.anyoneIn;
+  }
+
+  private letIn(): void {
+    if (this.anyoneIn && this.consented) return;
+    this.anyoneIn = true;
+    void this.senderSync?.sync();
+  }
+
+  /** `uid` is in the call: its feed may become a participant. */
+  private markLive(uid: string): void {
+    this.acceptedUids.add(uid);
+    const feed = this.feedOf(uid);
+    if (feed && !feed.live) {
+      feed.live = true;
+      this.announce();
+    }
   }
 
   /** One sendonly connection to the room with a transceiver per kind we capture. */
@@ -219,16 +319,17 @@ export class RelayMedia implements ConversationMedia {
           if (answer.jsep && !this.closed) await pc.setRemoteDescription(answer.jsep);
         })().catch((error) => log.debug('relay ICE restart (publisher) failed', error)),
     );
-    const { localStream } = this.options;
-    for (const track of localStream.mediaStream.getTracks()) {
-      const kind = track.kind as MediaKind;
-      const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [localStream.mediaStream] });
-      setSenderStreams(transceiver.sender, localStream.mediaStream);
+    const { localStream } = this;
+    // Warming up, there is no stream yet: a sender of each kind, to carry the one given on accept.
+    const tracks = localStream ? localStream.mediaStream.getTracks() : (['audio', 'video'] as const);
+    for (const track of tracks) {
+      const kind = (typeof track === 'string' ? track : track.kind) as MediaKind;
+      const transceiver = pc.addTransceiver(track, { direction: 'sendonly', ...(localStream ? { streams: [localStream.mediaStream] } : {}) });
+      if (localStream) setSenderStreams(transceiver.sender, localStream.mediaStream);
       preferSharedCodecs(transceiver, kind);
       this.senders.set(kind, transceiver.sender);
     }
-    this.senderSync = bindSenders(localStream, this.senders, 'the relay', () => this.closed);
-    await this.senderSync.sync();
+    if (localStream) await this.bindLocalStream(localStream);
     await pc.setLocalDescription();
     const answer = await this.session.message(handle, { request: 'publish' }, { type: 'offer', sdp: pc.localDescription!.sdp });
     if (!answer.jsep) throw new WdVideoError(ErrorCode.RELAY_FAILED, 'the relay did not answer our stream');
@@ -248,8 +349,8 @@ export class RelayMedia implements ConversationMedia {
     }
   }
 
-  /** Subscribes to publishers we have not seen yet. */
-  private addPublishers(publishers: unknown): void {
+  /** Subscribes to publishers we have not seen yet; `before` those in the room before us (they are live). */
+  private addPublishers(publishers: unknown, before = false): void {
     if (!Array.isArray(publishers)) return;
     const fresh = (publishers as Publisher[]).filter(
       (p) => typeof p.id === 'number' && typeof p.display === 'string' && p.display !== this.options.host.uid && !this.feeds.has(p.id),
@@ -259,7 +360,8 @@ export class RelayMedia implements ConversationMedia {
       // A uid that publishes again (a reloaded page) replaces its old feed.
       const old = this.feedOf(p.display!);
       if (old) this.removeFeed(old.id);
-      this.feeds.set(p.id!, { id: p.id!, uid: p.display!, mids: new Set(), stream: new RemoteStream(new MediaStream()), announced: false });
+      const live = before || this.acceptedUids.has(p.display!);
+      this.feeds.set(p.id!, { id: p.id!, uid: p.display!, mids: new Set(), stream: new RemoteStream(new MediaStream()), announced: false, live });
     }
     const streams = fresh.map((p) => ({ feed: p.id }));
     this.enqueue(async () => {
@@ -298,6 +400,8 @@ export class RelayMedia implements ConversationMedia {
     await pc.setRemoteDescription(jsep);
     this.mapStreams(data.streams);
     await pc.setLocalDescription();
+    // Ringing: Janus relays nothing down to us until we accept (every new offer turns it on again).
+    if (!this.consented) await this.session.message(this.subscriberHandle!, { request: 'configure', streams: [{ send: false }] });
     await this.session.message(this.subscriberHandle!, { request: 'start' }, { type: 'answer', sdp: pc.localDescription!.sdp });
     this.announce();
   }
@@ -308,7 +412,20 @@ export class RelayMedia implements ConversationMedia {
     const handle = this.subscriberHandle!;
     this.watch(pc, handle, () => this.enqueue(async () => this.applyOffer(await this.session.message(handle, { request: 'configure', restart: true }))));
     pc.addEventListener('connectionstatechange', () => pc.connectionState === 'connected' && this.announce());
+    const unwatch = watchSetup(pc, () => {
+      for (const feed of this.feeds.values()) this.markSetup(feed.uid);
+    });
+    this.cleanups.push(unwatch);
     return pc;
+  }
+
+  /** The shared subscriber connection's setup, on the timeline of `uid`'s leg. */
+  private markSetup(uid: string): void {
+    const pc = this.subscriberPc;
+    if (!pc) return;
+    const timeline = this.timelines.of(uid);
+    if (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed' || pc.connectionState === 'connected') timeline.mark('iceConnected');
+    if (pc.connectionState === 'connected') timeline.mark('dtlsConnected');
   }
 
   /**
@@ -361,20 +478,40 @@ export class RelayMedia implements ConversationMedia {
       const stream = feed.stream.mediaStream;
       for (const old of stream.getTracks()) if (old.kind === track.kind && old !== track) stream.removeTrack(old);
       if (!stream.getTrackById(track.id)) stream.addTrack(track);
+      this.markSetup(feed.uid);
+      // Media from a feed that warmed up while its invite rang: its member is in.
+      const live = () => this.feeds.get(feed.id) === feed && this.markLive(feed.uid);
+      if (!track.muted) live();
+      else track.addEventListener('unmute', live, { once: true });
     }
   }
 
   /** Feeds whose tracks are in place on a connected subscription become participants. */
   private announce(): void {
-    if (this.subscriberPc?.connectionState !== 'connected') return;
+    if (this.subscriberPc?.connectionState !== 'connected' || !this.consented) return;
     for (const feed of this.feeds.values()) {
-      if (feed.announced || feed.mids.size === 0) continue;
+      if (feed.announced || feed.mids.size === 0 || !feed.live) continue;
       feed.announced = true;
       clearTimeout(this.expected.get(feed.uid));
       this.expected.delete(feed.uid);
       this.present.add(feed.uid);
-      this.emitter.emit('participant', feed.uid, feed.stream);
+      this.watchFrames(feed.uid);
+      // After whatever settles now (an accept): whoever awaits it can listen first.
+      setTimeout(() => this.feeds.get(feed.id) === feed && !this.closed && this.emitter.emit('participant', feed.uid, feed.stream), 0);
     }
+  }
+
+  private watchFrames(uid: string): void {
+    this.frameWatches.get(uid)?.();
+    const timeline = this.timelines.of(uid);
+    this.frameWatches.set(
+      uid,
+      watchFirstFrames(
+        () => this.statsOf(uid),
+        () => !this.closed,
+        (step) => timeline.mark(step),
+      ),
+    );
   }
 
   private removeFeed(id: number): void {

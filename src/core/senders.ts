@@ -8,14 +8,21 @@ import { log } from './logger.js';
  * Mute, device switch and screen share change what a sender carries, never the SDP. One update
  * runs at a time and reads what is wanted when it starts, so quick toggles end in the last state.
  * Used by a p2p peer link and by the relay's publisher connection. `to` names the far end in logs.
+ * While `isHeld()` (the call rings, nobody has consented yet) every sender carries nothing.
  */
-export function bindSenders(localStream: LocalStream, senders: ReadonlyMap<MediaKind, RTCRtpSender>, to: string, isClosed: () => boolean) {
+export function bindSenders(
+  localStream: LocalStream,
+  senders: ReadonlyMap<MediaKind, RTCRtpSender>,
+  to: string,
+  isClosed: () => boolean,
+  isHeld: () => boolean = () => false,
+) {
   let running: Promise<void> = Promise.resolve();
   const update = async () => {
     if (isClosed()) return;
     await Promise.all(
       [...senders].map(async ([kind, sender]) => {
-        const track = localStream.sendable(kind);
+        const track = isHeld() ? null : localStream.sendable(kind);
         try {
           if (sender.track !== track) await sender.replaceTrack(track);
           await tuneSender(sender, kind, track !== null);

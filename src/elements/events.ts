@@ -1,4 +1,14 @@
-import type { Client, Conversation, IncomingInvite, LocalStream, OutgoingInvite, Participant, PresenceState, WdVideoError } from '../core/index.js';
+import type {
+  CallTimelineData,
+  Client,
+  Conversation,
+  IncomingInvite,
+  LocalStream,
+  OutgoingInvite,
+  Participant,
+  PresenceState,
+  WdVideoError,
+} from '../core/index.js';
 
 /** Every event the elements fire, with its detail. All bubble and cross shadow roots. */
 export interface WdEventDetails {
@@ -30,6 +40,8 @@ export interface WdEventDetails {
   'wd-invite-failed': { invite: OutgoingInvite; error: WdVideoError };
   /** An invite stopped ringing: the caller canceled it or its client died (incoming), or we hung up (outgoing). */
   'wd-invite-canceled': { invite: IncomingInvite | OutgoingInvite };
+  /** The call with `participantId` reached a new step (invite sent, ringing, accepted, ICE, DTLS, first frames) or failed at one. */
+  'wd-call-timeline': { participantId: string; timeline: CallTimelineData };
 }
 
 export type WdEvent<K extends keyof WdEventDetails> = CustomEvent<WdEventDetails[K]>;
@@ -55,5 +67,6 @@ declare global {
     'wd-invite-rejected': WdEvent<'wd-invite-rejected'>;
     'wd-invite-failed': WdEvent<'wd-invite-failed'>;
     'wd-invite-canceled': WdEvent<'wd-invite-canceled'>;
+    'wd-call-timeline': WdEvent<'wd-call-timeline'>;
   }
 }

@@ -5,7 +5,7 @@ import { isValidId } from './ids.js';
  * conversation (`cid`) and has its own id (`mid`). The sender is the topic's last level and is
  * never read from the payload.
  *
- * Validation is written by hand rather than with a schema library: nine flat shapes do not
+ * Validation is written by hand rather than with a schema library: twelve flat shapes do not
  * justify a dependency in a bundle whose size is a feature.
  */
 export const PROTOCOL_VERSION = 1;
@@ -38,8 +38,24 @@ export interface InviteMessage extends Base {
   sdp?: string;
   data?: unknown;
 }
+/**
+ * The callee takes the call. To the inviter it settles the invite (with the answer, unless the
+ * `ringing` message carried it); in a group, the newcomer sends it to every member it warmed a
+ * link to, and media starts flowing on that link.
+ */
 export interface AcceptMessage extends Base {
   type: 'accept';
+  sdp?: string;
+}
+/**
+ * The invite rings at the callee. A callee that warms up (`warm`) makes the connections while it
+ * rings: in p2p `sdp` is its answer, and ICE and DTLS complete before anyone accepts. Neither side
+ * sends media until the callee accepts.
+ */
+export interface RingingMessage extends Base {
+  type: 'ringing';
+  /** The callee warms up: connections are made while it rings (relay: it joined the room). */
+  warm?: boolean;
   sdp?: string;
 }
 export interface RejectMessage extends Base {
@@ -74,11 +90,15 @@ export interface ByeMessage extends Base {
 export interface JoinMessage extends Base {
   type: 'join';
   sdp?: string;
+  /** The sender is still being invited (its invite rings): link, but send nothing until its `accept`. */
+  ringing?: boolean;
 }
 /** Group calls: the other members a member is linked to, so a newcomer can join them all. */
 export interface MembersMessage extends Base {
   type: 'members';
   members: string[];
+  /** These were just invited and may ask to join while their invite rings; do not link to them first. */
+  invited?: boolean;
 }
 
 /** What the sender sends now: after `enableAudio` / `enableVideo`, so the others can show it. */
@@ -91,6 +111,7 @@ export interface MediaMessage extends Base {
 export type Message =
   | InviteMessage
   | AcceptMessage
+  | RingingMessage
   | RejectMessage
   | CancelMessage
   | BusyMessage
@@ -116,6 +137,7 @@ const MAX_MEMBERS = 32;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isSdp = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_SDP_LENGTH;
 const optional = (v: unknown, check: (v: unknown) => boolean) => v === undefined || check(v);
+const isBoolean = (v: unknown) => typeof v === 'boolean';
 const isShortString = (max: number) => (v: unknown) => typeof v === 'string' && v.length <= max;
 
 function isCandidate(v: unknown): v is IceCandidateData {
@@ -138,6 +160,7 @@ const bodyChecks: Record<MessageType, (m: Record<string, unknown>) => string | n
     return null;
   },
   accept: (m) => (optional(m.sdp, isSdp) ? null : 'bad sdp'),
+  ringing: (m) => (!optional(m.sdp, isSdp) ? 'bad sdp' : !optional(m.warm, isBoolean) ? 'bad warm' : null),
   reject: (m) => (optional(m.reason, isShortString(MAX_REASON_LENGTH)) ? null : 'bad reason'),
   cancel: () => null,
   busy: () => null,
@@ -145,8 +168,13 @@ const bodyChecks: Record<MessageType, (m: Record<string, unknown>) => string | n
   ice: (m) => (Array.isArray(m.candidates) && m.candidates.length <= MAX_CANDIDATES && m.candidates.every(isCandidate) ? null : 'bad candidates'),
   bye: () => null,
   media: (m) => (typeof m.audio === 'boolean' && typeof m.video === 'boolean' ? null : 'bad media state'),
-  join: (m) => (optional(m.sdp, isSdp) ? null : 'bad sdp'),
-  members: (m) => (Array.isArray(m.members) && m.members.length <= MAX_MEMBERS && m.members.every(isValidId) ? null : 'bad members'),
+  join: (m) => (!optional(m.sdp, isSdp) ? 'bad sdp' : !optional(m.ringing, isBoolean) ? 'bad ringing' : null),
+  members: (m) =>
+    !Array.isArray(m.members) || m.members.length > MAX_MEMBERS || !m.members.every(isValidId)
+      ? 'bad members'
+      : !optional(m.invited, isBoolean)
+        ? 'bad invited'
+        : null,
 };
 
 /** Parses and validates one payload. Never throws: a bad message gives a reason to log. */

@@ -75,7 +75,12 @@ describe('parseMessage accepts every message shape as sent', () => {
     bye: { type: 'bye' },
     'join with an offer': { type: 'join', sdp: SDP },
     'join asking for an offer': { type: 'join' },
+    'join while its invite rings': { type: 'join', sdp: SDP, ringing: true },
+    'ringing, warm, with an answer': { type: 'ringing', warm: true, sdp: SDP },
+    'ringing, warm, relayed': { type: 'ringing', warm: true },
+    'ringing, not warming up': { type: 'ringing' },
     members: { type: 'members', members: ['alice', 'bob_2', 'c-3'] },
+    'members just invited': { type: 'members', members: ['carol'], invited: true },
     'members, none': { type: 'members', members: [] },
     media: { type: 'media', audio: true, video: false },
   };
@@ -154,6 +159,13 @@ describe('parseMessage refuses a malformed message with a reason', () => {
     assert.equal(bad({ ...invite, sdp: bigSdp }), 'invite: bad sdp');
     assert.equal(bad({ ...invite, data: 'x'.repeat(4 * 1024) }), 'invite: data too large');
     assert.equal(parseMessage(json({ ...envelope, ...invite, data: 'x'.repeat(4 * 1024 - 2) })).ok, true);
+  });
+
+  it('ringing, join and members: a flag that is not a boolean', () => {
+    assert.equal(bad({ type: 'ringing', warm: 'yes' }), 'ringing: bad warm');
+    assert.equal(bad({ type: 'ringing', warm: true, sdp: '' }), 'ringing: bad sdp');
+    assert.equal(bad({ type: 'join', ringing: 1 }), 'join: bad ringing');
+    assert.equal(bad({ type: 'members', members: ['a'], invited: 'true' }), 'members: bad invited');
   });
 
   it('accept and join: a bad sdp', () => {

@@ -4,13 +4,14 @@ import { ref } from 'lit/directives/ref.js';
 import { repeat } from 'lit/directives/repeat.js';
 import {
   ErrorCode,
+  OutgoingInvite,
   WdVideoError,
   log,
+  type CallTimelineData,
   type Conversation,
   type ConversationMode,
   type IncomingInvite,
   type LocalStream,
-  type OutgoingInvite,
   type Participant,
 } from '../../core/index.js';
 import { fire } from '../events.js';
@@ -33,6 +34,7 @@ export type ConversationState = 'idle' | 'calling' | 'connected' | 'ended';
  * @fires wd-invite-rejected - Our invite was rejected (40202). Detail: `{ invite, error }`.
  * @fires wd-invite-failed - Our invite failed: offline or busy (40201), not answered (40203), full (40200). Detail: `{ invite, error }`.
  * @fires wd-invite-canceled - We hung up while it rang. Detail: `{ invite }`.
+ * @fires wd-call-timeline - The call with a participant reached a step (invite sent, ringing, accepted, ICE and DTLS connected, first frame sent and decoded) or failed at one. Detail: `{ participantId, timeline }`.
  * @fires wd-error - The element can not call: no client, no stream, already calling; a participant's connection failed (40204); or the relay of a server_based call died (40206). Detail: the WdVideoError.
  *
  * @slot - Overlays and controls, shown after the grid.
@@ -103,6 +105,8 @@ export class WdConversation extends LitElement {
       this.outgoing = invite;
       this.state = 'calling';
     }
+    // Once in the conversation, its own `timeline` events tell the rest.
+    const offTimeline = joining ? () => {} : this.reportTimeline(participantId, invite);
     try {
       const conversation = await invite;
       if (!joining) this.adopt(conversation);
@@ -113,6 +117,7 @@ export class WdConversation extends LitElement {
       this.reportOutcome(invite, error as WdVideoError);
       throw error;
     } finally {
+      offTimeline();
       if (this.outgoing === invite) this.outgoing = undefined;
     }
   }
@@ -123,6 +128,7 @@ export class WdConversation extends LitElement {
     if (!stream) throw this.report(new WdVideoError(ErrorCode.INVALID_STREAM, 'no local stream yet: add a <wd-local-stream> or set localStream'));
     if (this.current) throw this.report(new WdVideoError(ErrorCode.TOO_MANY_CONVERSATIONS, 'this <wd-conversation> is already in a call; hangUp() first'));
     this.state = 'calling';
+    const offTimeline = this.reportTimeline(invite.from, invite);
     try {
       const conversation = await invite.accept(stream);
       this.adopt(conversation);
@@ -130,7 +136,14 @@ export class WdConversation extends LitElement {
     } catch (error) {
       if (this.state === 'calling') this.state = 'idle';
       throw this.report(error as WdVideoError);
+    } finally {
+      offTimeline();
     }
+  }
+
+  private reportTimeline(participantId: string, invite: IncomingInvite | OutgoingInvite): () => void {
+    const report = (timeline: CallTimelineData) => fire(this, 'wd-call-timeline', { participantId, timeline });
+    return invite instanceof OutgoingInvite ? invite.on('timeline', report) : invite.on('timeline', report);
   }
 
   /** Leaves the call, or withdraws a ringing invite. */
@@ -274,6 +287,7 @@ export class WdConversation extends LitElement {
         fire(this, 'wd-participant-disconnected', { participant, conversation });
       }),
       conversation.on('participant_failed', (_participant, error) => this.report(error)),
+      conversation.on('timeline', (participantId, timeline) => fire(this, 'wd-call-timeline', { participantId, timeline })),
       conversation.on('error', (error) => this.report(error)),
       conversation.on('disconnected', () => this.onEnded(conversation)),
     );

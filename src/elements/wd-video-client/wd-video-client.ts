@@ -55,6 +55,11 @@ export class WdVideoClient extends LitElement {
    * coturn) gives each signed-in user its own credentials without this.
    */
   @property({ attribute: false }) iceServers: RTCIceServer[] = [];
+  /**
+   * Connect only when a call is accepted, not while it rings: the caller then learns nothing about
+   * this user's network before the user answers, and the call takes a moment longer to start.
+   */
+  @property({ type: Boolean, attribute: 'no-warm-up' }) noWarmUp = false;
   /** The interaction path: everyone on the same path can call each other. */
   @property() path = '';
   /** The wished user id; a random one when empty (with a token: the token's `sub`). */
@@ -109,7 +114,7 @@ export class WdVideoClient extends LitElement {
   }
 
   protected override updated(changed: Map<PropertyKey, unknown>): void {
-    const signIn = ['brokerUrl', 'iceTransportPolicy', 'iceServers', 'path', 'uid', 'password'].some((p) => changed.has(p));
+    const signIn = ['brokerUrl', 'iceTransportPolicy', 'iceServers', 'noWarmUp', 'path', 'uid', 'password'].some((p) => changed.has(p));
     const token = changed.has('token') || changed.has('getToken');
     if (signIn || (token && !this.renewInPlace(changed))) void this.reconnect();
   }
@@ -167,7 +172,7 @@ export class WdVideoClient extends LitElement {
     let client: Client;
     let user: User;
     try {
-      client = new Client({ brokerURL: this.brokerUrl, iceTransportPolicy: this.iceTransportPolicy, iceServers: this.iceServers });
+      client = new Client({ brokerURL: this.brokerUrl, iceTransportPolicy: this.iceTransportPolicy, iceServers: this.iceServers, warmUp: !this.noWarmUp });
       this.current = client;
       user = await this.signIn();
       if (attempt !== this.attempt) return; // a newer attempt closed this client
