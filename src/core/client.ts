@@ -511,6 +511,7 @@ export class Client {
       return client.options.statsInterval;
     },
     send: (to: string, message: OutgoingMessage) => client.send(to, message),
+    deliver: (from: string, message: Message) => client.route(from, message),
     release: (conversation: Conversation) => {
       if (client.conversations.get(conversation.conversationId) === conversation) {
         client.conversations.delete(conversation.conversationId);
@@ -564,21 +565,29 @@ export class Client {
       const { media } = conversation;
       if (!warmMedia) media.timelines.adopt(invite.from, invite.callTimeline);
       this.conversations.set(invite.conversationId, conversation);
-      this.updatePresence();
-      try {
-        if (warmMedia) await media.useStream(localStream);
-        const sdp = await media.answer(invite.from, invite.offer, invite.earlyCandidates.splice(0));
-        // Not waiting for the broker's ack: the caller may hear the accept (and go on with the
-        // call) before that ack is back to us, and by then the conversation must be ours.
-        this.send(invite.from, { type: 'accept', cid: invite.conversationId, sdp }).catch((error) => {
+      // Not waiting for the broker's ack: the caller may hear the accept (and go on with the
+      // call) before that ack is back to us, and by then the conversation must be ours.
+      const sendAccept = (sdp?: string) =>
+        this.send(invite.from, { type: 'accept', cid: invite.conversationId, ...(sdp ? { sdp } : {}) }).catch((error) => {
           log.warn(`could not send the accept to ${invite.from}`, error);
           conversation.end();
         });
+      try {
+        if (warmMedia) {
+          // Connected already: the caller hears at once (and over the connection itself), and both sides start sending.
+          void sendAccept();
+          await media.useStream(localStream);
+          await media.answer(invite.from, invite.offer, []);
+        } else {
+          void sendAccept(await media.answer(invite.from, invite.offer, invite.earlyCandidates.splice(0)));
+          media.signalled(invite.from);
+        }
+        this.updatePresence();
       } catch (error) {
-        conversation.end();
+        // The caller may have heard the accept: it hears the call is over too.
+        void conversation.disconnect();
         throw error;
       }
-      if (!warmMedia) media.signalled(invite.from);
       return conversation;
     },
     reject: (invite, reason) => this.send(invite.from, { type: 'reject', cid: invite.conversationId, ...(reason ? { reason } : {}) }),

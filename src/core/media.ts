@@ -92,6 +92,8 @@ export interface MediaHost {
   /** Most people in one `server_based` conversation, ourselves included. */
   readonly maxRelayParticipants: number;
   send(to: string, message: OutgoingMessage): Promise<void>;
+  /** A message `from` sent over the media connection instead of the broker: handled as if the broker had brought it. */
+  deliver(from: string, message: Message): void;
   /** `server_based`: the way to the relay gateway; `receive` gets its messages for this conversation. */
   relayPort(conversationId: string, receive: (message: RelayMessage) => void): RelayPort & { close(): void };
 }

@@ -4,7 +4,7 @@ import type { LocalStream } from './local-stream.js';
 import { log } from './logger.js';
 import type { ConversationMedia, MediaEvents, MediaOptions } from './media.js';
 import { PeerLink } from './peer-link.js';
-import { MAX_INVITE_AGE_MS, type IceCandidateData, type Message, type OutgoingMessage } from '../protocol/index.js';
+import { MAX_INVITE_AGE_MS, PROTOCOL_VERSION, type IceCandidateData, type Message, type OutgoingMessage } from '../protocol/index.js';
 import { CallTimelines } from './timeline.js';
 
 /** How long a join may wait for a member to announce its sender. */
@@ -33,6 +33,8 @@ export class MeshMedia implements ConversationMedia {
   private readonly pendingJoins = new Map<string, { sdp?: string; ringing: boolean; timer: ReturnType<typeof setTimeout> }>();
   /** Others who have not consented yet: their invite rings. */
   private readonly awaiting = new Set<string>();
+  /** Members we asked to link with while our invite rang: they hear our accept, link or not yet. */
+  private readonly toldRinging = new Set<string>();
   /** Links that connected while held: announced on release. */
   private readonly connectedHeld = new Set<string>();
   private localStream?: LocalStream;
@@ -104,11 +106,12 @@ export class MeshMedia implements ConversationMedia {
     const warmed = this.links.has(uid);
     this.consented = true;
     if (!warmed) return this.warm(uid, offer, candidates);
-    // We warmed up while it rang: everyone we linked to hears we are in, and media flows.
-    for (const id of this.members()) {
-      if (id !== uid) this.tell(id);
-      this.updateHold(id);
-    }
+    // We warmed up while it rang: everyone we linked to hears we are in (over the link itself
+    // first, the fastest way; through the broker too, as the inviter hears from the client), and media flows.
+    for (const link of this.links.values()) link.sendDirect({ v: PROTOCOL_VERSION, type: 'accept', cid: this.options.cid });
+    for (const id of new Set([...this.links.keys(), ...this.toldRinging])) if (id !== uid) this.tell(id);
+    this.toldRinging.clear();
+    for (const id of this.members()) this.updateHold(id);
     return undefined;
   }
 
@@ -215,9 +218,8 @@ export class MeshMedia implements ConversationMedia {
   private onConsent(from: string): void {
     const pending = this.pendingJoins.get(from);
     if (pending) pending.ringing = false;
-    if (!this.awaiting.has(from) || !this.links.has(from)) return;
-    this.awaiting.delete(from);
-    this.updateHold(from);
+    // Recorded even before the link exists: the link made later is not held.
+    if (this.awaiting.delete(from)) this.updateHold(from);
   }
 
   private isHeld(uid: string): boolean {
@@ -283,6 +285,8 @@ export class MeshMedia implements ConversationMedia {
       else this.emitter.emit('participant', remoteId, link.remoteStream);
     });
     link.on('failed', () => this.failLink(remoteId, link, flowing));
+    // Over the link comes only what the peer could send through the broker: handled the same way.
+    link.on('message', (message) => message.cid === cid && message.type === 'accept' && host.deliver(remoteId, message));
     link.on('interrupted', () => {
       // Give ICE restarts this long; then the participant counts as gone.
       this.setTimer(remoteId, link, host.reconnectTimeout, () => this.hangUp(remoteId));
@@ -305,6 +309,7 @@ export class MeshMedia implements ConversationMedia {
       return log.warn(`not joining ${memberId}: conversation ${cid} is full`);
     }
     const ringing = this.consented ? {} : { ringing: true };
+    if (!this.consented) this.toldRinging.add(memberId);
     if (host.uid > memberId) {
       await host.send(memberId, { type: 'join', cid, ...ringing });
       return;
@@ -338,7 +343,9 @@ export class MeshMedia implements ConversationMedia {
     if (this.links.size + 1 >= this.maxParticipants) {
       return log.warn(`refused join from ${from}: conversation ${this.options.cid} is full`);
     }
+    // The latest join says whether its sender still rings (an accept may have come in between).
     if (ringing) this.awaiting.add(from);
+    else this.awaiting.delete(from);
     if (!sdp) return this.join(from);
     const link = this.createLink(from);
     const answer = await link.answerOffer(sdp);

@@ -22,10 +22,13 @@ export function bindSenders(
     if (isClosed()) return;
     await Promise.all(
       [...senders].map(async ([kind, sender]) => {
-        const track = isHeld() ? null : localStream.sendable(kind);
+        const held = isHeld();
+        const track = held ? null : localStream.sendable(kind);
         try {
           if (sender.track !== track) await sender.replaceTrack(track);
-          await tuneSender(sender, kind, track !== null);
+          // Held senders have never sent a frame (there is none for Firefox to repeat), and leaving
+          // them active spares the encoder a restart when the call is accepted.
+          if (!held) await tuneSender(sender, kind, track !== null);
         } catch (error) {
           log.warn(`could not switch the ${kind} sent to ${to}`, error);
         }

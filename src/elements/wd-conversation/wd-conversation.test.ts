@@ -1,6 +1,6 @@
 import { brokerURL } from '/__wd-test-env.js';
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
-import { ErrorCode } from '../../core/index.js';
+import { CALL_STEPS, ErrorCode, type CallTimelineData } from '../../core/index.js';
 import { decodedFrames } from '../../../test/browser/helpers.js';
 import '../register.js';
 import type { WdVideoClient } from '../wd-video-client/wd-video-client.js';
@@ -73,6 +73,66 @@ describe('<wd-conversation>', () => {
     const { detail } = await oneEvent(alice.querySelector('wd-conversation')!, 'wd-invite-failed');
     expect(detail.error.code).to.equal(ErrorCode.INVITATION_FAILED);
     expect(detail.invite.status).to.equal('failed');
+  });
+
+  it('fires wd-call-timeline with every step of each side, warm by default and not with no-warm-up', async () => {
+    for (const warmUp of [true, false]) {
+      const path = `test/el-timeline/${Math.random().toString(36).slice(2)}`;
+      const bob = await fixture<WdVideoClient>(html`
+        <wd-video-client broker-url=${brokerURL} path=${path} uid="bob" ?no-warm-up=${!warmUp}>
+          <wd-local-stream video resolution="low"></wd-local-stream>
+          <wd-conversation auto-accept></wd-conversation>
+        </wd-video-client>
+      `);
+      if (bob.state !== 'ready') await oneEvent(bob, 'wd-ready');
+      const seen = { alice: [] as CallTimelineData[], bob: [] as CallTimelineData[] };
+      const complete = (uid: 'alice' | 'bob') =>
+        seen[uid].at(-1)?.steps.firstFrameDecoded !== undefined && seen[uid].at(-1)?.steps.firstFrameSent !== undefined;
+      let onTimeline = (_event: Event) => {};
+      const finished = new Promise<void>((resolve) => {
+        onTimeline = (event: Event) => {
+          const uid = (event.target as Element).closest('wd-video-client')!.getAttribute('uid') as 'alice' | 'bob';
+          seen[uid].push((event as CustomEvent<{ timeline: CallTimelineData }>).detail.timeline);
+          if (complete('alice') && complete('bob')) resolve();
+        };
+      });
+      document.addEventListener('wd-call-timeline', onTimeline);
+      await fixture<WdVideoClient>(html`
+        <wd-video-client broker-url=${brokerURL} path=${path} uid="alice">
+          <wd-local-stream video resolution="low"></wd-local-stream>
+          <wd-conversation participant-id="bob"></wd-conversation>
+        </wd-video-client>
+      `);
+      await finished;
+      document.removeEventListener('wd-call-timeline', onTimeline);
+      const caller = seen.alice.at(-1)!;
+      expect(Object.keys(caller.steps).sort()).to.deep.equal([...CALL_STEPS].sort());
+      expect(caller.warm).to.equal(warmUp);
+      expect(seen.alice[0]!.steps).to.have.keys(['inviteSent']);
+      const callee = seen.bob.at(-1)!;
+      expect(Object.keys(callee.steps).sort()).to.deep.equal(CALL_STEPS.filter((s) => s !== 'inviteSent').sort());
+      expect(callee.warm).to.equal(warmUp);
+      expect(caller.failed ?? callee.failed).to.equal(undefined);
+    }
+  });
+
+  it('a call that fails fires wd-call-timeline with the step it stopped at', async () => {
+    const path = `test/el-timeline/${Math.random().toString(36).slice(2)}`;
+    const alice = await fixture<WdVideoClient>(html`
+      <wd-video-client broker-url=${brokerURL} path=${path} uid="alice">
+        <wd-local-stream video resolution="low"></wd-local-stream>
+      </wd-video-client>
+    `);
+    if (alice.state !== 'ready') await oneEvent(alice, 'wd-ready');
+    const element = document.createElement('wd-conversation');
+    const failed = new Promise<CallTimelineData>((resolve) =>
+      element.addEventListener('wd-call-timeline', ({ detail }) => detail.timeline.failed && resolve(detail.timeline)),
+    );
+    element.participantId = 'nobody';
+    alice.append(element);
+    const timeline = await failed;
+    expect(timeline.failed).to.include({ step: 'ringing', code: ErrorCode.INVITATION_FAILED });
+    expect(timeline.steps.inviteSent).to.be.a('number');
   });
 
   it('call() without a client around it fails with 40100', async () => {
