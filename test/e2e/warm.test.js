@@ -39,6 +39,7 @@ async function online(engines, path = uniquePath('warm')) {
   const pages = {};
   for (const [uid, engine] of Object.entries(engines)) {
     const url = `${env.server.url}test/e2e/pages/harness.html`;
+    /** @type {{ context: { close(): Promise<unknown> }, page: any }} */
     let user;
     if (engine === 'chromium') user = await openUser(/** @type {import('playwright').Browser} */ (env.chromium), url);
     else {
