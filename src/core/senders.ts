@@ -26,9 +26,9 @@ export function bindSenders(
         const track = held ? null : localStream.sendable(kind);
         try {
           if (sender.track !== track) await sender.replaceTrack(track);
-          // Held senders have never sent a frame (there is none for Firefox to repeat), and leaving
-          // them active spares the encoder a restart when the call is accepted.
-          if (!held) await tuneSender(sender, kind, track !== null);
+          // Held senders have never sent a frame (there is none for Firefox to repeat): they stay
+          // active, which spares the encoder a restart when the call is accepted.
+          await tuneSender(sender, kind, held || track !== null);
         } catch (error) {
           log.warn(`could not switch the ${kind} sent to ${to}`, error);
         }
