@@ -2,6 +2,9 @@
 // (wd-video with and without warm-up, PeerJS), and group calls (a 4-way wd-video mesh beside 4 and
 // 6 through the Janus relay). Every call is 640x480 with audio, fake capture, in fresh browser contexts.
 import { PeerServer } from 'peer';
+import { turnCredentials } from '../dist/node/server/turn-credentials.js';
+import { startTurn } from '../dist/node/server/turn.js';
+import { delayTcp, delayUdp } from './delay-proxy.js';
 import { counters, delta, interleaved, openUser, sleep, within } from './lib.js';
 
 const RUN_TIMEOUT = 30_000;
@@ -30,7 +33,7 @@ async function closeAll(users) {
  * callee (wd-video's presence). `options` go to both pages' `b.init` ({ acceptAfter, warmUp }).
  * Pushes both onto `users` as soon as they are open, for the run to close whatever happens.
  */
-async function openPair(browser, kind, { server, peerServer }, users, options = undefined) {
+async function openPair(browser, kind, { server, peerServer, distance }, users, options = undefined) {
   const url = `${server.url}bench/pages/${kind}.html`;
   const [caller, callee] = await Promise.all([openUser(browser, url), openUser(browser, url)]);
   users.push(caller, callee);
@@ -38,9 +41,11 @@ async function openPair(browser, kind, { server, peerServer }, users, options = 
   const [from, to] = [`a${id}`, `b${id}`];
   if (kind === 'wd') {
     const path = `bench/call/${id}`;
+    const brokerURL = distance?.brokerURL ?? server.brokerURL;
+    const wdOptions = options && { ...options, client: { ...options.client, ...distance?.rtc } };
     await Promise.all([
-      caller.page.evaluate(([u, p, uid, o]) => window.b.init(u, p, uid, o), [server.brokerURL, path, from, options]),
-      callee.page.evaluate(([u, p, uid, o]) => window.b.init(u, p, uid, o), [server.brokerURL, path, to, options]),
+      caller.page.evaluate(([u, p, uid, o]) => window.b.init(u, p, uid, o), [brokerURL, path, from, wdOptions]),
+      callee.page.evaluate(([u, p, uid, o]) => window.b.init(u, p, uid, o), [brokerURL, path, to, wdOptions]),
     ]);
     await within(
       caller.page.evaluate((uid) => window.b.seeOnline([uid]), to),
@@ -48,9 +53,11 @@ async function openPair(browser, kind, { server, peerServer }, users, options = 
       'presence',
     );
   } else {
+    const peerOptions = distance?.peerServer ?? peerServer.options;
+    const pjOptions = options && { ...options, rtc: distance?.rtc };
     await Promise.all([
-      caller.page.evaluate(([s, uid, o]) => window.b.init(s, uid, o), [peerServer.options, from, options]),
-      callee.page.evaluate(([s, uid, o]) => window.b.init(s, uid, o), [peerServer.options, to, options]),
+      caller.page.evaluate(([s, uid, o]) => window.b.init(s, uid, o), [peerOptions, from, pjOptions]),
+      callee.page.evaluate(([s, uid, o]) => window.b.init(s, uid, o), [peerOptions, to, pjOptions]),
     ]);
   }
   return { caller, callee, from, to };
@@ -142,11 +149,43 @@ export function benchPickup(browser, env, { runs, deadline, log }) {
   return interleaved(
     [
       { name: 'wd warm', run: () => pickupCall(browser, 'wd', env) },
-      { name: 'wd cold', run: () => pickupCall(browser, 'wd', env, { warmUp: false }) },
+      { name: 'wd cold', run: () => pickupCall(browser, 'wd', env, { client: { warmUp: false } }) },
       { name: 'peerjs', run: () => pickupCall(browser, 'peerjs', env) },
     ],
     { runs, deadline, log },
   );
+}
+
+/**
+ * A distance between the two users for the pickup runs: every packet of signalling (the broker's
+ * and PeerServer's WebSockets) and of media (all of it through Debian's coturn, with
+ * iceTransportPolicy 'relay') is held `oneWayMs` on its way to and from each user, so two users are
+ * 2 × oneWayMs apart. Returns the `distance` for `env` and its stop.
+ */
+export async function startDistance({ server, peerServer }, oneWayMs) {
+  // Every page signs in to coturn as one user: allow it all the allocations of the runs.
+  const turn = await startTurn({ userQuota: 1000 });
+  const url = new URL(server.brokerURL);
+  const [turnProxy, brokerProxy, peerProxy] = await Promise.all([
+    delayUdp({ host: '127.0.0.1', port: turn.port }, oneWayMs),
+    delayTcp({ host: '127.0.0.1', port: Number(url.port) }, oneWayMs),
+    delayTcp({ host: '127.0.0.1', port: peerServer.options.port }, oneWayMs),
+  ]);
+  const { username, credential } = turnCredentials({ secret: turn.secret, uid: 'bench' });
+  url.host = `127.0.0.1:${brokerProxy.port}`;
+  return {
+    distance: {
+      oneWayMs,
+      brokerURL: url.href,
+      peerServer: { ...peerServer.options, port: peerProxy.port },
+      rtc: { iceServers: [{ urls: `turn:127.0.0.1:${turnProxy.port}?transport=udp`, username, credential }], iceTransportPolicy: 'relay' },
+    },
+    async stop() {
+      turnProxy.close();
+      await Promise.all([brokerProxy.close(), peerProxy.close()]);
+      await turn.stop();
+    },
+  };
 }
 
 /** The floor: both peer connections in one page, SDP and candidates handed over in memory. */

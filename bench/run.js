@@ -6,13 +6,15 @@
 //   signalling     messages and bytes per 1:1 call, invite → media on both sides (same calls)
 //   pickup         1:1 calls where the callee rings 1.5 s, then accepts: accept → first decoded remote
 //                  frame on both sides; wd-video with warm-up (the default) and with `warmUp: false`, PeerJS
+//   pickup-distance the same, the two users a 100 ms round trip apart: signalling and media (all
+//                  through coturn) delayed 25 ms each way at each user (bench/delay-proxy.js)
 //   group          4-way wd-video mesh: invite → every page decodes all three others
 //   brokers        embedded broker (Aedes) and Mosquitto with 1,000 and 5,000 simulated clients
 //   size           minified / gzip / brotli of dist/wd-video.min.js, core alone, and PeerJS
 // Every figure is min / median / max over --runs runs (default 20), the variants interleaved.
 // Writes bench/results/latest.json and bench/results/latest.md (also printed).
-//   node scripts/isolated.js node bench/run.js [--runs 20] [--only size,calls,pickup,group,brokers]
-//                                              [--sizes 1000,5000] [--budget-minutes 20]
+//   node scripts/isolated.js node bench/run.js [--runs 20]
+//        [--only size,calls,pickup,pickup-distance,group,brokers] [--sizes 1000,5000] [--budget-minutes 28]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -21,16 +23,16 @@ import { canRelay } from '../dist/node/server/relay.js';
 import { startServer } from '../dist/node/server/serve.js';
 import { CDN, CORE, PEERJS, sizes as measureSizes } from '../scripts/size.js';
 import { CLIENTS_PER_PATH, benchBrokers } from './brokers.js';
-import { PICKUP_RING_MS, benchGroup, benchOneToOne, benchPickup, startPeerServer } from './calls.js';
+import { PICKUP_RING_MS, benchGroup, benchOneToOne, benchPickup, startDistance, startPeerServer } from './calls.js';
 import { launchChromium, summarize } from './lib.js';
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '20' },
-    only: { type: 'string', default: 'size,calls,pickup,group,brokers' },
+    only: { type: 'string', default: 'size,calls,pickup,pickup-distance,group,brokers' },
     sizes: { type: 'string', default: '1000,5000' },
-    // 14 before pickup came; pickup (20 rounds) takes about 5 of the 20.
-    'budget-minutes': { type: 'string', default: '20' },
+    // 14 before pickup came; pickup (20 rounds) takes about 5, pickup-distance about 7.
+    'budget-minutes': { type: 'string', default: '28' },
   },
 });
 const runs = Math.max(1, Math.min(200, Number(values.runs)));
@@ -60,7 +62,10 @@ if (only.has('size')) {
   for (const [name, f] of Object.entries(results.size)) log(`  ${name}: ${f.minified} B minified, ${f.gzip} B gzip, ${f.brotli} B brotli`);
 }
 
-if (only.has('calls') || only.has('pickup') || only.has('group')) {
+/** Added each way at each user in pickup-distance: the two are a 4 × 25 = 100 ms round trip apart. */
+const DISTANCE_ONE_WAY_MS = 25;
+
+if (only.has('calls') || only.has('pickup') || only.has('pickup-distance') || only.has('group')) {
   // The relay (Janus) when installed, for the server_based group calls.
   const server = await startServer({ port: 0, relay: canRelay() ? 1 : 0 });
   const peerServer = await startPeerServer();
@@ -75,9 +80,21 @@ if (only.has('calls') || only.has('pickup') || only.has('group')) {
     }
     if (only.has('pickup')) {
       log(`\n== pickup after ${PICKUP_RING_MS} ms of ringing, ${runs} rounds (${elapsed()})`);
-      const share = only.has('group') || only.has('brokers') ? 0.4 : 1;
+      const share = only.has('pickup-distance') || only.has('group') || only.has('brokers') ? 0.3 : 1;
       const { rounds, results: byVariant } = await benchPickup(browser, { server, peerServer }, { runs, deadline: deadlineFor(share), log });
       results.pickup = { rounds, ringMs: PICKUP_RING_MS, runs: byVariant };
+    }
+    if (only.has('pickup-distance')) {
+      log(`\n== pickup after ${PICKUP_RING_MS} ms of ringing, the users a ${4 * DISTANCE_ONE_WAY_MS} ms round trip apart, ${runs} rounds (${elapsed()})`);
+      const share = only.has('group') || only.has('brokers') ? 0.45 : 1;
+      const far = await startDistance({ server, peerServer }, DISTANCE_ONE_WAY_MS);
+      try {
+        const env = { server, peerServer, distance: far.distance };
+        const { rounds, results: byVariant } = await benchPickup(browser, env, { runs, deadline: deadlineFor(share), log });
+        results.pickupDistance = { rounds, ringMs: PICKUP_RING_MS, oneWayMs: DISTANCE_ONE_WAY_MS, runs: byVariant };
+      } finally {
+        await far.stop();
+      }
     }
     if (only.has('group')) {
       log(`\n== group call, ${runs} runs (${elapsed()})`);
@@ -153,17 +170,21 @@ function summarizeAll(r) {
       );
     }
   }
-  if (r.pickup) {
-    summary.pickup = {};
-    for (const [name, list] of Object.entries(r.pickup.runs)) {
-      summary.pickup[name] = {
+  for (const [key, section] of [
+    ['pickup', r.pickup],
+    ['pickupDistance', r.pickupDistance],
+  ]) {
+    if (!section) continue;
+    const figures = (summary[key] = {});
+    for (const [name, list] of Object.entries(section.runs)) {
+      figures[name] = {
         ...Object.fromEntries(['both', 'callee', 'caller', 'ring', 'inviteToRing'].map((k) => [k, summarize(pick(list, k))])),
         errors: list.filter((x) => x.error).map((x) => x.error),
       };
     }
-    const med = (name, key) => summary.pickup[name]?.[key]?.median;
+    const med = (name, k) => figures[name]?.[k]?.median;
     const ratios = (a, b) => Object.fromEntries(['both', 'callee', 'caller'].map((k) => [k, med(a, k) / med(b, k)]));
-    summary.pickupRatios = {
+    summary[`${key}Ratios`] = {
       'wd warm ÷ peerjs': ratios('wd warm', 'peerjs'),
       'wd cold ÷ peerjs': ratios('wd cold', 'peerjs'),
       'wd warm ÷ wd cold': ratios('wd warm', 'wd cold'),
@@ -248,15 +269,25 @@ function toMarkdown(r) {
       '',
     );
   }
-  if (s.pickup) {
-    out.push(`## Pickup: the callee's accept → first decoded remote frame (ms, ${r.pickup.rounds} runs each)`, '');
+  for (const [key, title, where] of [
+    ['pickup', "Pickup: the callee's accept → first decoded remote frame", 'loopback'],
+    [
+      'pickupDistance',
+      `Pickup, the users a ${4 * (r.pickupDistance?.oneWayMs ?? 0)} ms round trip apart: accept → first decoded remote frame`,
+      `${r.pickupDistance?.oneWayMs} ms added each way at each user to every packet of signalling and of media, all media through coturn (\`iceTransportPolicy: 'relay'\`), so the two are a ${4 * (r.pickupDistance?.oneWayMs ?? 0)} ms round trip apart`,
+    ],
+  ]) {
+    const figures = s[key];
+    const section = r[key];
+    if (!figures) continue;
+    out.push(`## ${title} (ms, ${section.rounds} runs each)`, '');
     out.push('| variant | both sides (the later) | on the callee | on the caller | rang (invite arrived → accept) |', '|---|---|---|---|---|');
-    for (const [name, f] of Object.entries(s.pickup)) out.push(`| ${name} | ${mmm(f.both)} | ${mmm(f.callee)} | ${mmm(f.caller)} | ${mmm(f.ring)} |`);
+    for (const [name, f] of Object.entries(figures)) out.push(`| ${name} | ${mmm(f.both)} | ${mmm(f.callee)} | ${mmm(f.caller)} | ${mmm(f.ring)} |`);
     out.push('', '| median ÷ median | both sides | on the callee | on the caller |', '|---|---|---|---|');
-    for (const [name, q] of Object.entries(s.pickupRatios)) out.push(`| ${name} | ${ratio(q.both)} | ${ratio(q.callee)} | ${ratio(q.caller)} |`);
+    for (const [name, q] of Object.entries(s[`${key}Ratios`])) out.push(`| ${name} | ${ratio(q.both)} | ${ratio(q.callee)} | ${ratio(q.caller)} |`);
     out.push(
       '',
-      `The same 1:1 calls as above (640x480 with audio, fresh contexts, loopback), but the callee does not accept at once: it rings ${r.pickup.ringMs} ms from the invite's arrival, then calls \`invite.accept(stream)\` (PeerJS: \`call.answer(stream)\` after the \`call\` event). ` +
+      `The same 1:1 calls as above (640x480 with audio, fresh contexts, ${where}), but the callee does not accept at once: it rings ${section.ringMs} ms from the invite's arrival, then calls \`invite.accept(stream)\` (PeerJS: \`call.answer(stream)\` after the \`call\` event). ` +
         'The clock starts right before that call (one clock for all pages of the browser) and stops at the first presented remote frame on each side; "both sides" is the later of the two, per run. ' +
         'wd warm: `initializeApp({ brokerURL })` (the `warmUp` client option at its default, on: the callee answers and connects while it rings); wd cold: `initializeApp({ brokerURL, warmUp: false })` on both pages.',
       '',
