@@ -576,8 +576,11 @@ export class Client {
         if (warmMedia) {
           // Connected already: the caller hears at once (and over the connection itself), and both sides start sending.
           void sendAccept();
-          await media.useStream(localStream);
+          // The stream's senders are bound in order (see bindSenders): answer need not wait for them
+          // to say we are in over the connection, and to release.
+          const streamBound = media.useStream(localStream);
           await media.answer(invite.from, invite.offer, []);
+          await streamBound;
         } else {
           void sendAccept(await media.answer(invite.from, invite.offer, invite.earlyCandidates.splice(0)));
           media.signalled(invite.from);

@@ -3,7 +3,7 @@
 import type { Participant } from '../../src/core/conversation.js';
 import type { WdVideoError } from '../../src/core/errors.js';
 import '../../src/index.js';
-import type { WdConversation } from '../../src/index.js';
+import type { CallStep, WdConversation } from '../../src/index.js';
 
 const conversation = document.querySelector('wd-conversation');
 const typed: WdConversation | null = conversation;
@@ -20,6 +20,13 @@ conversation?.addEventListener('wd-error', (event) => {
   void code;
   void error;
 });
+conversation?.addEventListener('wd-call-timeline', (event) => {
+  const { participantId, timeline } = event.detail;
+  const decoded: number | undefined = timeline.steps.firstFrameDecoded;
+  const failedAt: CallStep | undefined = timeline.failed?.step;
+  void [participantId, decoded, failedAt, timeline.warm];
+});
+document.createElement('wd-video-client').noWarmUp = true;
 document.createElement('wd-local-stream').resolution = 'standard-16:9';
 const client = document.createElement('wd-video-client');
 client.getToken = () => fetch('/token').then((r) => r.text());
@@ -30,6 +37,8 @@ client.password = 'secret';
 // And the mistakes are caught:
 // @ts-expect-error a participant has no `name`
 conversation?.addEventListener('wd-participant-connected', (event) => event.detail.participant.name);
+// @ts-expect-error not a step of the timeline
+conversation?.addEventListener('wd-call-timeline', (event) => event.detail.timeline.steps.connected);
 // @ts-expect-error not a preset
 document.createElement('wd-local-stream').resolution = 'ultra';
 // @ts-expect-error participantId is a string
