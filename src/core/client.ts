@@ -405,8 +405,11 @@ export class Client {
    */
   private ring(invite: IncomingInvite): void {
     const { conversationId: cid, from } = invite;
-    const tell = (sdp?: string) => this.send(from, { type: 'ringing', cid, ...(sdp ? { warm: true, sdp } : this.options.warmUp ? { warm: true } : {}) });
-    if (!this.options.warmUp) return void tell().catch((error) => log.debug('could not send ringing', error));
+    // Each warm invite holds connections (and in server_based a relay session): a few at once at most, whoever sends them.
+    const warming = [...this.incoming.values()].filter((i) => i.warmMedia !== undefined).length;
+    const warm = this.options.warmUp && warming < MAX_WARM_INVITES;
+    const tell = (sdp?: string) => this.send(from, { type: 'ringing', cid, ...(warm ? { warm: true } : {}), ...(sdp ? { sdp } : {}) });
+    if (!warm) return void tell().catch((error) => log.debug('could not send ringing', error));
     const media = createMedia(invite.mode, { host: this.conversationHost, cid });
     media.timelines.adopt(from, invite.callTimeline);
     invite.callTimeline.warm = true;
@@ -578,9 +581,8 @@ export class Client {
           void sendAccept();
           // The stream's senders are bound in order (see bindSenders): answer need not wait for them
           // to say we are in over the connection, and to release.
-          const streamBound = media.useStream(localStream);
+          media.useStream(localStream).catch((error) => log.warn('could not put the local stream on the call', error));
           await media.answer(invite.from, invite.offer, []);
-          await streamBound;
         } else {
           void sendAccept(await media.answer(invite.from, invite.offer, invite.earlyCandidates.splice(0)));
           media.signalled(invite.from);
@@ -591,6 +593,7 @@ export class Client {
         void conversation.disconnect();
         throw error;
       }
+      conversation.handOver();
       return conversation;
     },
     reject: (invite, reason) => this.send(invite.from, { type: 'reject', cid: invite.conversationId, ...(reason ? { reason } : {}) }),
@@ -621,5 +624,7 @@ function acceptInto(incoming: IncomingInvite, localStream: LocalStream, outgoing
 
 /** How long init() waits for the TURN service's first credentials once it has seen the service online. */
 const TURN_WAIT_MS = 3_000;
+/** Invites ringing here at once that warm up; any more ring and connect on accept. */
+const MAX_WARM_INVITES = 4;
 const INVITE_WINDOW_MS = 10_000;
 const INVITE_BURST = 20;

@@ -117,6 +117,8 @@ export class Conversation {
   private readonly statsCounters = new Map<string, StatsCounters>();
   private statsTimer?: ReturnType<typeof setInterval>;
   private readonly unsubscribeStream: Unsubscribe;
+  /** Until the app has this conversation (see handOver), who connected waits here. */
+  private early?: Array<() => void> = [];
 
   constructor(
     private readonly host: ConversationHost,
@@ -136,9 +138,14 @@ export class Conversation {
       if (participant) this.emit(event, participant);
     };
     media.on('participant', (uid, stream) => {
-      // The same participant again (it published anew): the new stream replaces the old.
-      this.removeParticipant(uid);
-      this.addParticipant(uid, stream);
+      const add = () => {
+        if (this.ended || !media.members().includes(uid)) return;
+        // The same participant again (it published anew): the new stream replaces the old.
+        this.removeParticipant(uid);
+        this.addParticipant(uid, stream);
+      };
+      if (this.early) this.early.push(add);
+      else add();
     });
     media.on('gone', (uid) => {
       this.removeParticipant(uid);
@@ -156,6 +163,18 @@ export class Conversation {
 
   on<E extends keyof ConversationEvents>(event: E, callback: ConversationEvents[E]): Unsubscribe {
     return this.emitter.on(event, callback);
+  }
+
+  /**
+   * @internal The app gets this conversation now (its invite is accepted, or our accept returns
+   * it). A warm call may have connected before: its participants are told after the app's
+   * `await` has run, so that listeners it adds then hear them.
+   */
+  handOver(): void {
+    const early = this.early;
+    if (!early) return;
+    this.early = undefined;
+    if (early.length) setTimeout(() => early.forEach((add) => add()), 0);
   }
 
   /** True once this conversation has ended; it can not be used again. */

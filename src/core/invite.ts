@@ -218,6 +218,7 @@ export class OutgoingInvite implements PromiseLike<Conversation> {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     this.host?.settle(this);
     if (status === 'accepted') {
+      this.conversation!.handOver();
       this.resolve(this.conversation!);
       this.emitter.emit('accepted', this.conversation!);
       return;

@@ -233,8 +233,7 @@ export class MeshMedia implements ConversationMedia {
     void link.release();
     if (this.connectedHeld.delete(uid)) {
       clearTimeout(this.timers.get(uid));
-      // Announced after the accept has settled, so that whoever awaits it can listen first.
-      setTimeout(() => this.links.get(uid) === link && this.emitter.emit('participant', uid, link.remoteStream), 0);
+      this.emitter.emit('participant', uid, link.remoteStream);
     } else {
       this.waitForConnection(uid, link);
     }

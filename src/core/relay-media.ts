@@ -496,8 +496,7 @@ export class RelayMedia implements ConversationMedia {
       this.expected.delete(feed.uid);
       this.present.add(feed.uid);
       this.watchFrames(feed.uid);
-      // After whatever settles now (an accept): whoever awaits it can listen first.
-      setTimeout(() => this.feeds.get(feed.id) === feed && !this.closed && this.emitter.emit('participant', feed.uid, feed.stream), 0);
+      this.emitter.emit('participant', feed.uid, feed.stream);
     }
   }
 

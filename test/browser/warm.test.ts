@@ -49,8 +49,8 @@ async function ring(caller: Client, callee: Client, stream: LocalStream, to: str
 
 /** Waits for `conversation`'s participant `uid` (already there, or connecting) and its decoded 640x480 frames. */
 async function decodes(conversation: Conversation, uid: string): Promise<Participant> {
-  const participant = conversation.participants.get(uid) ?? (await once<[Participant]>(conversation, 'participant_connected'))[0];
-  expect(participant.participantId).to.equal(uid);
+  await until(() => conversation.participants.has(uid), `${uid} connected`, 15_000);
+  const participant = conversation.participants.get(uid)!;
   const video = videoElement();
   participant.stream.attach(video);
   await decodedFrames(video, 640, 480);
@@ -146,6 +146,25 @@ describe('instant pickup: a p2p call warms up while it rings', () => {
     await canceled;
     await until(() => peerConnections.open() === 0, 'every peer connection closed', 5_000);
     expect(incoming.status).to.equal('canceled');
+  });
+
+  it('at most four invites ringing at once warm up; a fifth rings and connects on accept', async () => {
+    const path = uniquePath('warm-many');
+    const bob = await onlineClient('bob', path);
+    const callers = await Promise.all(['c1', 'c2', 'c3', 'c4', 'c5'].map((uid) => onlineClient(uid, path)));
+    const streams = await Promise.all(callers.map(() => cameraStream('low')));
+    const ringing: IncomingInvite[] = [];
+    bob.on('invite', (invite) => void ringing.push(invite));
+    const invites = callers.map((caller, i) => caller.inviteToConversation({ mode: 'p2p', participantId: 'bob', localStream: streams[i]! }));
+    await until(() => ringing.length === 5 && invites.every((invite) => invite.timeline.steps.ringing !== undefined), 'five invites ringing');
+    expect(ringing.filter((invite) => invite.warmMedia !== undefined)).to.have.length(4);
+    expect(invites.filter((invite) => invite.timeline.warm)).to.have.length(4);
+    const cold = ringing.find((invite) => invite.warmMedia === undefined)!;
+    const bobStream = await cameraStream('low');
+    const conversation = await cold.accept(bobStream);
+    await once<[Participant]>(conversation, 'participant_connected');
+    for (const invite of ringing.filter((i) => i !== cold)) await invite.reject();
+    await until(() => peerConnections.open() === 2, 'only the accepted call open', 5_000);
   });
 
   it('a busy callee never warms up', async () => {
