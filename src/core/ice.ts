@@ -138,19 +138,21 @@ export async function isReceiving(
 /** How a connection's setup shows on the timeline (see CallTimeline). */
 export type SetupStep = 'iceConnected' | 'dtlsConnected' | 'firstFrameSent' | 'firstFrameDecoded';
 
-/** Reports when `pc`'s ICE, then its DTLS (the whole connection), first connect. Returns the unwatch. */
+/** The connection steps `pc` has reached now: ICE, then DTLS (the whole connection). */
+export function setupSteps(pc: RTCPeerConnection): SetupStep[] {
+  // Firefox may report the connection before the ICE state change.
+  if (pc.connectionState === 'connected') return ['iceConnected', 'dtlsConnected'];
+  return pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed' ? ['iceConnected'] : [];
+}
+
+/** Reports each step of `setupSteps` as `pc` reaches it (a step may be reported again). Returns the unwatch. */
 export function watchSetup(pc: RTCPeerConnection, reached: (step: SetupStep) => void): () => void {
-  const onIce = () => (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed') && reached('iceConnected');
-  const onConnection = () => {
-    if (pc.connectionState !== 'connected') return;
-    onIce(); // Firefox may report the connection before the ICE state change event
-    reached('dtlsConnected');
-  };
-  pc.addEventListener('iceconnectionstatechange', onIce);
-  pc.addEventListener('connectionstatechange', onConnection);
+  const check = () => setupSteps(pc).forEach((step) => reached(step));
+  pc.addEventListener('iceconnectionstatechange', check);
+  pc.addEventListener('connectionstatechange', check);
   return () => {
-    pc.removeEventListener('iceconnectionstatechange', onIce);
-    pc.removeEventListener('connectionstatechange', onConnection);
+    pc.removeEventListener('iceconnectionstatechange', check);
+    pc.removeEventListener('connectionstatechange', check);
   };
 }
 

@@ -1,7 +1,7 @@
 import { createEmitter } from './emitter.js';
 import { preferSharedCodecs, setSenderStreams } from './environment.js';
 import { ErrorCode, WdVideoError } from './errors.js';
-import { createPeerConnection, isReceiving, trickle, watchFirstFrames, watchPath, watchSetup } from './ice.js';
+import { createPeerConnection, isReceiving, setupSteps, trickle, watchFirstFrames, watchPath, watchSetup } from './ice.js';
 import { JanusSession, type RelayPort, type RoomEvent } from './janus.js';
 import type { LocalStream, MediaKind } from './local-stream.js';
 import { log } from './logger.js';
@@ -424,8 +424,7 @@ export class RelayMedia implements ConversationMedia {
     const pc = this.subscriberPc;
     if (!pc) return;
     const timeline = this.timelines.of(uid);
-    if (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed' || pc.connectionState === 'connected') timeline.mark('iceConnected');
-    if (pc.connectionState === 'connected') timeline.mark('dtlsConnected');
+    for (const step of setupSteps(pc)) timeline.mark(step);
   }
 
   /**
