@@ -45,18 +45,37 @@ type HandleListener = (event: RoomEvent | { janus: string }) => void;
 const REQUEST_TIMEOUT_MS = 8_000;
 /** Janus drops sessions silent for 30 s (server/janus/janus.jcfg). */
 const KEEPALIVE_MS = 10_000;
+/** Keepalives in a row that may go unanswered (a blinking broker) before the session counts as gone. */
+const KEEPALIVES_MISSED_MAX = 2;
 
 const relayError = (code: ErrorCodeValue, reason: string) => new WdVideoError(code, reason);
+/** A request the gateway did not answer in time (as opposed to one it refused). */
+class RelayTimeout extends WdVideoError {
+  constructor() {
+    super(ErrorCode.RELAY_FAILED, 'the relay did not answer: is the relay gateway running?');
+  }
+}
+
+/**
+ * Janus answers a plugin `message` with an `ack` and the plugin's result later under the same
+ * transaction; its `ack` is the whole answer to a keepalive or a trickle.
+ */
+const finalReply = (request: Record<string, unknown> | undefined) => (reply: JanusReply | undefined) => request?.janus !== 'message' || reply?.janus !== 'ack';
+
+interface Pending {
+  resolve: (reply: JanusReply) => void;
+  reject: (error: WdVideoError) => void;
+  timer: ReturnType<typeof setTimeout>;
+  isFinal: (reply: JanusReply | undefined) => boolean;
+}
 
 /** One Janus session, owned by one conversation. */
 export class JanusSession {
   private sessionId?: number;
-  private readonly pending = new Map<
-    string,
-    { resolve: (reply: JanusReply) => void; reject: (error: WdVideoError) => void; timer: ReturnType<typeof setTimeout> }
-  >();
+  private readonly pending = new Map<string, Pending>();
   private readonly handleListeners = new Map<number, HandleListener>();
   private keepalive?: ReturnType<typeof setInterval>;
+  private keepalivesMissed = 0;
   private closed = false;
 
   constructor(
@@ -70,12 +89,24 @@ export class JanusSession {
   async create(): Promise<void> {
     const reply = await this.request({ janus: 'create' });
     this.sessionId = reply.data?.id;
-    this.keepalive = setInterval(() => {
-      // Refused or unanswered, the session is gone on the relay's side (a restarted gateway or Janus).
-      this.request({ janus: 'keepalive', session_id: this.sessionId }).catch((error: WdVideoError) =>
-        this.lose(relayError(ErrorCode.RELAY_FAILED, `the relay lost this conversation (${error.message})`)),
-      );
-    }, KEEPALIVE_MS);
+    this.keepalive = setInterval(() => void this.keepAlive().catch(() => {}), KEEPALIVE_MS);
+  }
+
+  /**
+   * Tells Janus the session is in use (every KEEPALIVE_MS by itself). A refused keepalive means the
+   * relay forgot the session (a restarted gateway or Janus): the conversation is lost; so is one
+   * that stays unanswered KEEPALIVES_MISSED_MAX times in a row.
+   */
+  async keepAlive(): Promise<void> {
+    try {
+      await this.request({ janus: 'keepalive', session_id: this.sessionId });
+      this.keepalivesMissed = 0;
+    } catch (error) {
+      if (!(error instanceof RelayTimeout) || ++this.keepalivesMissed >= KEEPALIVES_MISSED_MAX) {
+        this.lose(relayError(ErrorCode.RELAY_FAILED, `the relay lost this conversation (${(error as Error).message})`));
+      }
+      throw error;
+    }
   }
 
   /** Lets `uid` into this conversation's room (we invite it). */
@@ -116,7 +147,7 @@ export class JanusSession {
     const waiting = typeof message.tx === 'string' ? this.pending.get(message.tx) : undefined;
     if (waiting) {
       const reply = message.janus;
-      if (reply?.janus === 'ack') return; // the plugin's answer follows with the same tx
+      if (!message.error && !waiting.isFinal(reply)) return;
       this.pending.delete(message.tx as string);
       clearTimeout(waiting.timer);
       const failure = this.failureOf(message);
@@ -174,9 +205,9 @@ export class JanusSession {
     return new Promise<JanusReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(tx);
-        reject(relayError(ErrorCode.RELAY_FAILED, 'the relay did not answer: is the relay gateway running?'));
+        reject(new RelayTimeout());
       }, REQUEST_TIMEOUT_MS);
-      this.pending.set(tx, { resolve, reject, timer });
+      this.pending.set(tx, { resolve, reject, timer, isFinal: finalReply(body.janus as Record<string, unknown> | undefined) });
       this.port.send({ cid: this.cid, tx, ...body }).catch((error) => {
         clearTimeout(timer);
         this.pending.delete(tx);

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
+import { JanusSession } from '../../dist/core/janus.js';
 import { canRelay } from '../../dist/node/server/relay.js';
 import { startServer } from '../../dist/node/server/serve.js';
 
@@ -151,5 +152,28 @@ describe('relay gateway', { skip }, () => {
     const dave = await user('dave');
     for (let i = 0; i < 8; i++) await sessionIn(dave, `conv-f${i}`);
     assert.equal((await dave.janus('conv-f8', { janus: 'create' })).error?.code, 40205, 'the 9th session is refused');
+  });
+
+  test('the browsers’ JanusSession through the gateway: a keepalive, which Janus answers with a bare ack, succeeds', async () => {
+    const erin = await user('erin');
+    const lost = [];
+    // The client's own relay port: requests on the user's topic, the gateway's answers in its inbox.
+    const port = {
+      send: (request) => erin.client.publishAsync('wd-relay/in/erin', JSON.stringify({ v: 1, path: PATH, ...request }), { qos: 1 }).then(() => {}),
+    };
+    const session = new JanusSession(port, 'conv-g', (error) => lost.push(error));
+    erin.client.on('message', (_topic, payload) => session.handle(JSON.parse(payload.toString())));
+    try {
+      await session.create();
+      const handle = await session.attach(() => {});
+      await session.keepAlive();
+      await session.keepAlive();
+      const joined = await session.message(handle, { request: 'join', ptype: 'publisher' });
+      assert.equal(joined.data.videoroom, 'joined', 'a plugin message resolves with the plugin’s answer, not its ack');
+      assert.deepEqual(lost, [], 'the session is not lost');
+    } finally {
+      await session.destroy();
+    }
+    assert.equal(roomOf('conv-g'), undefined, 'destroying the only session ended the room');
   });
 });
