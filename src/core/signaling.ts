@@ -97,6 +97,8 @@ export class Signaling {
       username: uid,
       password,
       keepalive: 30,
+      // We subscribe again ourselves on each reconnection, before announcing our presence.
+      resubscribe: false,
       reconnectPeriod: RECONNECT_MIN_MS,
       connectTimeout,
       will: { topic: presenceTopic(path, uid), payload: '', qos: 1, retain: true },
@@ -106,14 +108,9 @@ export class Signaling {
     try {
       await firstConnection(client, connectTimeout);
       client.on('message', (topic, payload) => this.receive(topic, payload));
-      // Subscribed on its own: a broker without the TURN service may refuse this one filter
-      // (SUBACK 128), and that must not fail the rest. Its retained status, if any, arrives
-      // before our presence echo below, so connect() knows whether credentials will come.
-      const turnStatus = client
-        .subscribeAsync(TURN_STATUS_TOPIC, { qos: 1 })
-        .catch((error) => log.debug('no TURN credential service on this broker:', String(error)));
-      await client.subscribeAsync([inboxFilter(path, uid), presenceFilter(path)], { qos: 1 });
-      await turnStatus;
+      // The TURN service's retained status, if any, arrives before our presence echo below, so
+      // connect() knows whether credentials will come.
+      await this.subscribe(client);
       // The broker sends the retained presence of everyone on the path right after the SUBACK;
       // our own presence coming back behind it means the map is filled when connect() resolves.
       const echoed = this.ownPresenceEcho(2_000);
@@ -133,15 +130,34 @@ export class Signaling {
     });
     client.on('connect', () => {
       client.options.reconnectPeriod = RECONNECT_MIN_MS;
-      // A reconnection: mqtt.js resubscribes by itself; the retained presence was cleared by our
-      // Will when the broker noticed the drop (or lost with a restarted broker), so announce it again.
-      this.setStatus('online');
-      this.publishPresence().catch((e) => log.warn('presence after reconnect failed', e));
+      // A reconnection. The broker forgot our subscriptions (a clean session): subscribe before we
+      // announce ourselves again, or someone who sees us online could write to an inbox that nobody
+      // reads yet. Our Will cleared the retained presence when the broker noticed the drop (or a
+      // restarted broker lost it).
+      this.subscribe(client)
+        .then(() => {
+          this.setStatus('online');
+          return this.publishPresence();
+        })
+        .catch((e) => log.warn('subscribing and announcing after a reconnection failed', e));
     });
     client.on('offline', () => this.setStatus('offline'));
     client.on('error', (error: Error & { code?: unknown }) => {
       if (error.code === 4 || error.code === 5) this.emit('refused', error.code);
     });
+  }
+
+  /**
+   * Our inbox and the path's presence; and, on its own, the TURN service's status: a broker without
+   * that service may refuse this one filter (SUBACK 128), and that must not fail the rest.
+   */
+  private async subscribe(client: MqttClient): Promise<void> {
+    const { path, uid } = this.options;
+    const turnStatus = client
+      .subscribeAsync(TURN_STATUS_TOPIC, { qos: 1 })
+      .catch((error) => log.debug('no TURN credential service on this broker:', String(error)));
+    await client.subscribeAsync([inboxFilter(path, uid), presenceFilter(path)], { qos: 1 });
+    await turnStatus;
   }
 
   /**
