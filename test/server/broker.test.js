@@ -32,6 +32,12 @@ const received = (client) => {
 
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits (at most 5 s: a loaded machine) until `messages` holds `count` messages. */
+async function arrived(messages, count = 1) {
+  const deadline = Date.now() + 5_000;
+  while (messages.length < count && Date.now() < deadline) await pause(10);
+}
+
 test('a user reads its own inbox but is refused another user’s', async () => {
   const bob = await connect('bob');
   const mallory = await connect('mallory');
@@ -48,7 +54,7 @@ test('a message reaches the addressee, and only from the sender named in the top
   const inbox = received(bob);
   await bob.subscribeAsync(`${P}/inbox/bob/+`, { qos: 1 });
   await alice.publishAsync(`${P}/inbox/bob/alice`, '{"v":1}', { qos: 1 });
-  await pause(100);
+  await arrived(inbox);
   assert.deepEqual(
     inbox.map((m) => m.topic),
     [`${P}/inbox/bob/alice`],
@@ -68,7 +74,7 @@ test('presence: one’s own only, and retained only there', async () => {
   const seen = received(watcher);
   await watcher.subscribeAsync(`${P}/presence/+`, { qos: 1 });
   await alice.publishAsync(`${P}/presence/alice`, '{"v":1,"state":"online"}', { qos: 1, retain: true });
-  await pause(100);
+  await arrived(seen);
   assert.deepEqual(
     seen.map((m) => m.topic),
     [`${P}/presence/alice`],
