@@ -1,4 +1,4 @@
-// For the tests of the MQTT client in the browsers (mqtt-browser.test.js):
+// For the tests of the MQTT client in the browsers (mqtt-browser.test.js, ../long/hidden-tab.test.js):
 // both engines through Puppeteer, brokers that can restart, and harness pages signed in on them.
 import puppeteer from 'puppeteer-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.js';
@@ -81,22 +81,23 @@ export const BROKERS = [
 /**
  * A harness page (the CDN file, driven as `window.h`) for `uid` in a browser context of its own,
  * signed in on `broker` at `path`, with its client's status changes in `h.log`. `context` may be
- * given to open another tab in it.
+ * given to open another tab in it; `video` is the capture preset (false: audio only).
  * @param {import('puppeteer-core').Browser} browser
  * @param {{ url: string }} pageServer
  * @param {Broker} broker
  * @param {string} uid
  * @param {string} path
  * @param {import('puppeteer-core').BrowserContext} [context]
+ * @param {{ video?: string | false }} [capture]
  */
-export async function openHarnessIn(browser, pageServer, broker, uid, path, context) {
+export async function openHarnessIn(browser, pageServer, broker, uid, path, context, { video = 'low' } = {}) {
   context ??= await browser.createBrowserContext();
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error(`[page error] ${error instanceof Error ? error.message : String(error)}`));
   await page.goto(`${pageServer.url}test/e2e/pages/harness.html`);
   await poll(page, () => Boolean(window.wdVideo && window.h), null, { what: 'the harness' });
   const credentials = broker.credentials ? { password: broker.credentials[uid] } : {};
-  await page.evaluate(([b, p, u, c]) => window.h.init(b, p, u, {}, c), [broker.brokerURL, path, uid, credentials]);
+  await page.evaluate(([b, p, u, c, v]) => window.h.init(b, p, u, {}, c, v), [broker.brokerURL, path, uid, credentials, video]);
   await page.evaluate(() => window.h.client.on('status', (status) => window.h.log.push(['status', status])));
   return { context, page };
 }
