@@ -4,8 +4,8 @@
 //  - dist/wd-video.min.js: everything inlined and minified, for a CDN <script type="module">.
 //  - dist/wd-video.classic.min.js: the same as a classic script with a global `wdVideo`.
 import typescript from '@rollup/plugin-typescript';
-import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
+import { bundlePlugins, terserOptions } from './scripts/mqtt-browser/index.js';
 
 const isDependency = (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0');
 
@@ -18,11 +18,11 @@ export default [
   },
   {
     input: 'src/cdn.ts',
-    // mqtt's browser export is a self-contained ESM bundle; the `browser` condition picks it.
+    // mqtt is built here from its CommonJS sources with the browser shims of scripts/mqtt-browser/.
     plugins: [
-      nodeResolve({ browser: true, exportConditions: ['browser'] }),
+      ...bundlePlugins(),
       typescript({ tsconfig: './tsconfig.build.json', declaration: false, sourceMap: false, outDir: 'dist' }),
-      terser({ format: { comments: false } }),
+      terser(terserOptions),
     ],
     output: { file: 'dist/wd-video.min.js', format: 'es' },
   },
@@ -31,9 +31,9 @@ export default [
     // global `wdVideo`.
     input: 'src/index.ts',
     plugins: [
-      nodeResolve({ browser: true, exportConditions: ['browser'] }),
+      ...bundlePlugins(),
       typescript({ tsconfig: './tsconfig.build.json', declaration: false, sourceMap: false, outDir: 'dist' }),
-      terser({ format: { comments: false } }),
+      terser(terserOptions),
     ],
     output: { file: 'dist/wd-video.classic.min.js', format: 'iife', name: 'wdVideo' },
   },

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The size budget: measures the CDN bundle (dist/wd-video.min.js, as `npm run build` / the build
 // stage of `npm test` wrote it) and a core-only bundle built here in memory (src/core/index.ts with
-// mqtt inlined, no elements, no Lit; rollup with the CDN build's resolve and terser settings, the
-// TypeScript stripped by esbuild, which is ~50x faster than @rollup/plugin-typescript's tsc run),
+// mqtt inlined, no elements, no Lit; rollup with the CDN build's resolve plugins, from
+// scripts/mqtt-browser/, and terser settings, the TypeScript stripped by esbuild, which is ~50x
+// faster than @rollup/plugin-typescript's tsc run),
 // prints minified, gzip and brotli sizes, and exits 1 when a gzip size is over its budget in
 // size-budget.json.
 //   node scripts/size.js            check against the budget
@@ -12,10 +13,10 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terserModule from '@rollup/plugin-terser';
 import { transform } from 'esbuild';
 import { rollup } from 'rollup';
+import { bundlePlugins, terserOptions } from './mqtt-browser/index.js';
 
 // The plugin's types declare a CommonJS module, so under NodeNext TypeScript sees the module object
 // as the default import; Node loads its ES build, whose default export is the plugin function.
@@ -54,15 +55,14 @@ function stripTypes() {
   };
 }
 
-/** The minified core-only bundle: src/core/index.ts with its dependencies (mqtt's browser build) inlined. */
-export async function buildCore() {
+/**
+ * The minified core-only bundle: src/core/index.ts with its dependencies (mqtt built for browsers)
+ * inlined; `workerTimers: false` builds it with mqtt.js's keepalive on the page's own timers.
+ */
+export async function buildCore({ workerTimers = true } = {}) {
   const bundle = await rollup({
     input: join(projectRoot, 'src/core/index.ts'),
-    plugins: [
-      nodeResolve({ browser: true, exportConditions: ['browser'], extensions: ['.ts', '.js', '.mjs'] }),
-      stripTypes(),
-      terser({ format: { comments: false } }),
-    ],
+    plugins: [...bundlePlugins({ workerTimers, extensions: ['.ts', '.js', '.mjs'] }), stripTypes(), terser(terserOptions)],
     onwarn: () => {},
   });
   try {

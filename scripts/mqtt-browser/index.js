@@ -1,0 +1,115 @@
+// mqtt.js for the browser bundles, built here from the package as published (its CommonJS build,
+// mqtt/build/*.js) instead of its prebuilt browser file (mqtt/dist/mqtt.esm.js), which carries
+// Node polyfills a page never needs. rollup.config.mjs (the CDN files) and scripts/size.js (the
+// core bundle) both take their plugins from here, so the two cannot drift apart.
+//
+// The modules mqtt.js requires that a browser lacks are replaced by shims in ./shims/, written
+// for wd-video (each file says why it exists):
+//   url.js          Node's url.parse, by WHATWG URL
+//   process.js      process.nextTick and env (also for process-nextick-args and readable-stream)
+//   debug.js        the `debug` package: silent
+//   lru-cache.js    lru-cache, by a Map (MQTT 5 topic aliases)
+//   unavailable-transport.js   mqtt.js's TCP, TLS, SOCKS, WeChat and Alipay transports: an error
+//   native-timers.js           worker-timers, when built with `workerTimers: false`
+// Kept from npm: readable-stream, buffer, events, rfdc, worker-timers (and mqtt-packet, bl's
+// BufferList, mqtt.js itself).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import commonjsModule from '@rollup/plugin-commonjs';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+
+// The plugin's types declare a CommonJS module, so under NodeNext TypeScript sees the module object
+// as the default import; Node loads its ES build, whose default export is the plugin function.
+const commonjs = /** @type {typeof commonjsModule.default} */ (/** @type {unknown} */ (commonjsModule));
+const require = createRequire(import.meta.url);
+const shim = (name) => fileURLToPath(new URL(`./shims/${name}.js`, import.meta.url));
+/** The directory of an installed package: the nearest one with a package.json above its main file. */
+function packageDir(name) {
+  let dir = dirname(require.resolve(name));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+const mqttDir = packageDir('mqtt');
+const mqttBuild = join(mqttDir, 'build') + sep;
+const rfdcDir = packageDir('rfdc') + sep;
+const VERSION_MODULE = '\0mqtt-version';
+
+/** The transports in mqtt/build/lib/connect/ that the bundle leaves out. */
+const UNAVAILABLE_TRANSPORTS = ['./tcp', './tls', './socks', './wx', './ali'];
+
+/**
+ * The Node globals some CommonJS modules read without requiring them, by the directory the modules
+ * are in: mqtt.js reads `process` (typeof process?.nextTick, process.versions), rfdc `Buffer`.
+ */
+const GLOBALS_READ = [
+  { dir: mqttBuild, name: 'process', from: `require(${JSON.stringify(shim('process'))})` },
+  { dir: rfdcDir, name: 'Buffer', from: "require('buffer').Buffer" },
+];
+
+/**
+ * Resolves `mqtt` to its CommonJS build and what that build requires to the shims. `workerTimers:
+ * false` gives mqtt.js the page's own setInterval instead of worker-timers.
+ */
+/** @param {{ workerTimers: boolean }} options @returns {import('rollup').Plugin} */
+function mqttForBrowsers({ workerTimers }) {
+  const shims = {
+    mqtt: join(mqttBuild, 'index.js'),
+    url: shim('url'),
+    process: shim('process'),
+    'process/': shim('process'),
+    'process-nextick-args': shim('process'),
+    debug: shim('debug'),
+    'lru-cache': shim('lru-cache'),
+    // mqtt-packet's parser uses bl only as a list of buffers, never as the stream bl's index makes.
+    bl: join(packageDir('bl'), 'BufferList.js'),
+    ...(workerTimers ? {} : { 'worker-timers': shim('native-timers') }),
+  };
+  return {
+    name: 'mqtt-for-browsers',
+    resolveId(source, importer) {
+      if (Object.hasOwn(shims, source)) return shims[source];
+      if (!importer?.startsWith(mqttBuild)) return null;
+      const from = dirname(importer);
+      if (from === join(mqttBuild, 'lib/connect') && UNAVAILABLE_TRANSPORTS.includes(source)) return shim('unavailable-transport');
+      // shared.js reads MQTTJS_VERSION from require('../../package.json').
+      if (join(from, source) === join(mqttDir, 'package.json')) return VERSION_MODULE;
+      return null;
+    },
+    load(id) {
+      return id === VERSION_MODULE ? `export const version = ${JSON.stringify(require('mqtt/package.json').version)};` : null;
+    },
+    generateBundle(_options, bundle) {
+      // A browser bundle stands alone: an import left in it is a module that did not resolve.
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type === 'chunk' && chunk.imports.length)
+          this.error(`${chunk.fileName} imports ${chunk.imports.join(', ')}: a browser bundle must inline everything`);
+      }
+    },
+    transform(code, id) {
+      // Declared on the first line, so that no line moves (the source map stays right).
+      const reads = GLOBALS_READ.filter(({ dir, name }) => id.startsWith(dir) && new RegExp(`\\b${name}\\b`).test(code));
+      if (!reads.length) return null;
+      return { code: reads.map(({ name, from }) => `var ${name} = ${from};`).join('') + code, map: null };
+    },
+  };
+}
+
+/**
+ * The resolve and CommonJS plugins of a browser bundle with mqtt inlined. `extensions` is passed to
+ * node-resolve; `workerTimers` (default true) keeps mqtt.js's keepalive timer in a Web Worker.
+ * @param {{ workerTimers?: boolean, extensions?: string[] }} [options]
+ */
+export function bundlePlugins({ workerTimers = true, extensions } = {}) {
+  return [
+    mqttForBrowsers({ workerTimers }),
+    // preferBuiltins false: `buffer` and `events` are the npm packages, never Node's modules.
+    nodeResolve({ browser: true, exportConditions: ['browser'], preferBuiltins: false, ...(extensions ? { extensions } : {}) }),
+    commonjs({ include: /node_modules/ }),
+  ];
+}
+
+/** Terser options for those bundles. */
+export const terserOptions = { format: { comments: false } };

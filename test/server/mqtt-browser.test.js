@@ -1,0 +1,317 @@
+// mqtt.js as the browser bundles carry it (built from mqtt/build with the shims of
+// scripts/mqtt-browser/), against plain Aedes (MQTT 3.1.1; not the embedded broker, whose ACL and
+// limits are not under test here) and Mosquitto (MQTT 5): what wd-video needs of MQTT (QoS 0 and
+// 1, retained messages, the Last Will, keepalive, reconnecting and resubscribing, MQTT 5 with
+// properties and topic aliases, backpressure) still works with the shims in place of Node's
+// modules. The bundle runs here with `process`, `Buffer` and `require` hidden from it, as in a
+// page. Node has no browser WebSocket: the `ws` package's stands in (the same interface); the e2e
+// tests run the same build in Chromium and Firefox. Node has no Worker either, so this build uses
+// the page's timers (`workerTimers: false`), the e2e tests worker-timers.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Aedes } from 'aedes';
+import { rollup } from 'rollup';
+import WebSocket, { WebSocketServer, createWebSocketStream } from 'ws';
+import { bundlePlugins } from '../../scripts/mqtt-browser/index.js';
+
+const ENTRY = '\0mqtt-entry';
+
+/** The browser build of mqtt.js, evaluated where `process`, `Buffer`, `global` and `require` are undefined. */
+async function loadBrowserMqtt() {
+  const entry = { name: 'entry', resolveId: (id) => (id === ENTRY ? id : null), load: (id) => (id === ENTRY ? "export { default } from 'mqtt';" : null) };
+  const bundle = await rollup({ input: ENTRY, plugins: [entry, ...bundlePlugins({ workerTimers: false })], onwarn: () => {} });
+  const { output } = await bundle.generate({ format: 'iife', name: 'mqtt' });
+  await bundle.close();
+  const hidden = ['process', 'Buffer', 'global', 'require', 'module', 'exports'];
+  const page = { WebSocket, window: { document: {} }, document: {} };
+  const run = new Function(...Object.keys(page), ...hidden, `${output[0].code}\nreturn mqtt;`);
+  return run(...Object.values(page));
+}
+
+/** @returns {Promise<number>} */
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {net.AddressInfo} */ (server.address());
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+
+/**
+ * The arguments of the first `event` for which `test` holds.
+ * @param {import('node:events').EventEmitter} emitter
+ * @param {string} event
+ * @param {(...args: any[]) => boolean} [test]
+ * @returns {Promise<any[]>}
+ */
+const waitFor = (emitter, event, test = () => true, ms = 5000) =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} within ${ms} ms`)), ms);
+    const listener = (...args) => {
+      if (!test(...args)) return;
+      clearTimeout(timer);
+      emitter.off(event, listener);
+      resolve(args);
+    };
+    emitter.on(event, listener);
+  });
+
+/** Messages as [topic, text, packet], in arrival order. */
+function collect(client) {
+  const messages = [];
+  client.on('message', (topic, payload, packet) => messages.push([topic, payload.toString(), packet]));
+  return messages;
+}
+
+async function until(check, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not so within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Aedes, with nothing of wd-video's, behind a WebSocket server on `port` (0: a free one). */
+async function startAedes(port = 0) {
+  const broker = await Aedes.createBroker();
+  const http = createServer();
+  const sockets = new WebSocketServer({ server: http });
+  sockets.on('connection', (socket) => broker.handle(createWebSocketStream(socket)));
+  await new Promise((resolve) => http.listen(port, '127.0.0.1', () => resolve(undefined)));
+  return {
+    url: `ws://127.0.0.1:${/** @type {net.AddressInfo} */ (http.address()).port}/mqtt`,
+    async close() {
+      for (const socket of sockets.clients) socket.terminate();
+      await new Promise((resolve) => sockets.close(resolve));
+      await new Promise((resolve) => http.close(resolve));
+      await new Promise((resolve) => broker.close(() => resolve(undefined)));
+    },
+  };
+}
+
+/** An anonymous Mosquitto (MQTT 5, topic aliases up to 10) with a WebSocket listener on a free port. */
+async function startAnonymousMosquitto() {
+  const dir = mkdtempSync(join(tmpdir(), 'wd-mqtt-browser-'));
+  const [wsPort, tcpPort] = [await freePort(), await freePort()];
+  const lines = [
+    'allow_anonymous true',
+    'persistence false',
+    'log_dest stderr',
+    'log_type error',
+    `listener ${tcpPort} 127.0.0.1`,
+    `listener ${wsPort} lo`,
+    'protocol websockets',
+  ];
+  if (process.getuid?.() === 0) lines.unshift('user root');
+  writeFileSync(join(dir, 'mosquitto.conf'), `${lines.join('\n')}\n`);
+  const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(wsPort, '127.0.0.1', () => resolve(socket.end() && true)).on('error', () => resolve(false));
+    });
+    if (open) break;
+    if (Date.now() > deadline) throw new Error('mosquitto did not start');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    url: `ws://127.0.0.1:${wsPort}`,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const hasMosquitto = spawnSync('mosquitto', ['-h'], { stdio: 'ignore' }).error === undefined;
+
+describe('mqtt.js as built for the browser bundles', () => {
+  let mqtt;
+  let server;
+  const clients = [];
+  /** A client that the test's end closes. */
+  const connect = (url, options = {}) => {
+    const client = mqtt.connect(url, { reconnectPeriod: 200, connectTimeout: 5000, ...options });
+    clients.push(client);
+    return client;
+  };
+
+  before(async () => {
+    mqtt = await loadBrowserMqtt();
+    server = await startAedes();
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((client) => client.endAsync(true)));
+    await server?.close();
+  });
+
+  test('publishes and receives at QoS 0 and 1, and a later subscriber gets the retained message', async () => {
+    const alice = connect(server.url);
+    const bob = connect(server.url);
+    await Promise.all([waitFor(alice, 'connect'), waitFor(bob, 'connect')]);
+    const received = collect(bob);
+    await bob.subscribeAsync('slim/qos/#', { qos: 1 });
+    await alice.publishAsync('slim/qos/0', 'at most once', { qos: 0 });
+    await alice.publishAsync('slim/qos/1', 'at least once', { qos: 1 });
+    await until(() => received.length === 2);
+    assert.deepEqual(
+      received.map(([topic, text, packet]) => [topic, text, packet.qos]),
+      [
+        ['slim/qos/0', 'at most once', 0],
+        ['slim/qos/1', 'at least once', 1],
+      ],
+    );
+
+    await alice.publishAsync('slim/retained', '{"state":"online"}', { qos: 1, retain: true });
+    const carol = connect(server.url);
+    const carolReceived = collect(carol);
+    await carol.subscribeAsync('slim/retained', { qos: 1 });
+    await until(() => carolReceived.length === 1);
+    assert.equal(carolReceived[0][1], '{"state":"online"}');
+    assert.equal(carolReceived[0][2].retain, true);
+  });
+
+  test('a client that drops without DISCONNECT has its Last Will published; one that ends cleanly has not', async () => {
+    const watcher = connect(server.url);
+    const received = collect(watcher);
+    await watcher.subscribeAsync('slim/will/#', { qos: 1 });
+    const dropped = connect(server.url, { reconnectPeriod: 0, will: { topic: 'slim/will/dropped', payload: 'gone', qos: 1, retain: false } });
+    const ended = connect(server.url, { reconnectPeriod: 0, will: { topic: 'slim/will/ended', payload: 'gone', qos: 1, retain: false } });
+    await Promise.all([waitFor(dropped, 'connect'), waitFor(ended, 'connect')]);
+    await ended.endAsync();
+    dropped.stream.socket.terminate();
+    await until(() => received.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(
+      received.map(([topic, text]) => [topic, text]),
+      [['slim/will/dropped', 'gone']],
+    );
+  });
+
+  test('keepalive: pings the broker every keepalive seconds and gets the answer', async () => {
+    const client = connect(server.url, { keepalive: 1 });
+    await waitFor(client, 'connect');
+    const started = Date.now();
+    await waitFor(client, 'packetsend', (packet) => packet.cmd === 'pingreq', 3000);
+    await waitFor(client, 'packetreceive', (packet) => packet.cmd === 'pingresp', 3000);
+    assert.ok(Date.now() - started >= 500, 'the first ping came after about a second');
+  });
+
+  test('reconnects after the broker restarts and resubscribes by itself', async () => {
+    const port = await freePort();
+    let broker = await startAedes(port);
+    try {
+      const subscriber = connect(broker.url);
+      const received = collect(subscriber);
+      await waitFor(subscriber, 'connect');
+      await subscriber.subscribeAsync('slim/restart', { qos: 1 });
+      const closed = waitFor(subscriber, 'close');
+      await broker.close();
+      await closed;
+      broker = await startAedes(port);
+      await waitFor(subscriber, 'connect', () => true, 10000);
+      const publisher = connect(broker.url);
+      await waitFor(publisher, 'connect');
+      // The resubscription is sent on connect; give the broker its SUBACK's time.
+      await until(() => subscriber.connected && Object.keys(subscriber._resubscribeTopics ?? {}).length > 0);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await publisher.publishAsync('slim/restart', 'after the restart', { qos: 1 });
+      await until(() => received.length === 1);
+      assert.equal(received[0][1], 'after the restart');
+    } finally {
+      await Promise.all(clients.splice(0).map((client) => client.endAsync(true)));
+      await broker.close();
+    }
+  });
+
+  test('backpressure: a 1 MB payload and 300 messages after it, sent at once, all arrive in order', async () => {
+    const alice = connect(server.url);
+    const bob = connect(server.url);
+    await Promise.all([waitFor(alice, 'connect'), waitFor(bob, 'connect')]);
+    const received = collect(bob);
+    await bob.subscribeAsync('slim/bulk/#', { qos: 1 });
+    const big = 'x'.repeat(1024 * 1024);
+    const sent = [alice.publishAsync('slim/bulk/big', big, { qos: 1 })];
+    for (let i = 0; i < 300; i++) sent.push(alice.publishAsync(`slim/bulk/${i % 3}`, `m${i}`, { qos: 1 }));
+    await Promise.all(sent);
+    await until(() => received.length === 301, 10000);
+    assert.equal(received[0][1].length, big.length);
+    assert.deepEqual(
+      received.slice(1).map(([, text]) => text),
+      Array.from({ length: 300 }, (_, i) => `m${i}`),
+    );
+  });
+
+  test('a broker URL with credentials, a path and a clientId query is taken apart as mqtt.js does', async () => {
+    const client = connect('ws://pat:s3cr%40t@127.0.0.1:1/some/path?clientId=from-url', { reconnectPeriod: 0 });
+    client.on('error', () => {});
+    assert.equal(client.options.protocol, 'ws');
+    assert.equal(client.options.hostname, '127.0.0.1');
+    assert.equal(client.options.port, 1);
+    assert.equal(client.options.path, '/some/path?clientId=from-url');
+    assert.equal(client.options.username, 'pat');
+    assert.equal(client.options.password, 's3cr@t');
+    assert.equal(client.options.clientId, 'from-url');
+  });
+
+  test('the transports the bundle leaves out say so', () => {
+    for (const url of ['wx://127.0.0.1:1/mqtt', 'alis://127.0.0.1:1/mqtt']) {
+      assert.throws(() => mqtt.connect(url, { reconnectPeriod: 0 }), /has no (wx|alis):\/\/ transport: use a ws:\/\/ or wss:\/\/ broker URL/);
+    }
+  });
+
+  describe('MQTT 5, with Mosquitto', { skip: !hasMosquitto && 'mosquitto is not installed' }, () => {
+    let mosquitto;
+    before(async () => {
+      mosquitto = await startAnonymousMosquitto();
+    });
+    after(async () => {
+      await Promise.all(clients.splice(0).map((client) => client.endAsync(true)));
+      await mosquitto?.stop();
+    });
+
+    test('properties go through, and topic aliases stand for their topics, also past the alias maximum', async () => {
+      const options = { protocolVersion: 5, properties: { topicAliasMaximum: 10, sessionExpiryInterval: 0 } };
+      const alice = connect(mosquitto.url, { ...options, autoAssignTopicAlias: true });
+      const bob = connect(mosquitto.url, options);
+      const [[connack]] = await Promise.all([waitFor(alice, 'connect'), waitFor(bob, 'connect')]);
+      assert.equal(connack.properties?.topicAliasMaximum, 10, 'Mosquitto offers 10 topic aliases');
+      const received = collect(bob);
+      await bob.subscribeAsync('slim/v5/#', { qos: 1 });
+      const aliased = [];
+      alice.on('packetsend', (packet) => packet.cmd === 'publish' && aliased.push(packet.properties?.topicAlias));
+
+      await alice.publishAsync('slim/v5/props', 'with properties', {
+        qos: 1,
+        properties: { userProperties: { room: 'r1' }, contentType: 'application/json', messageExpiryInterval: 60 },
+      });
+      // 12 topics, twice each: more than the 10 aliases, so the least recently used are reassigned.
+      const topics = Array.from({ length: 12 }, (_, i) => `slim/v5/t${i}`);
+      for (const round of [1, 2]) for (const topic of topics) await alice.publishAsync(topic, `${topic} ${round}`, { qos: 1 });
+      await until(() => received.length === 25);
+
+      const [topic, text, packet] = received[0];
+      assert.deepEqual([topic, text], ['slim/v5/props', 'with properties']);
+      assert.deepEqual({ ...packet.properties.userProperties }, { room: 'r1' });
+      assert.equal(packet.properties.contentType, 'application/json');
+      assert.deepEqual(
+        received.slice(1).map(([t, m]) => [t, m]),
+        [1, 2].flatMap((round) => topics.map((t) => [t, `${t} ${round}`])),
+      );
+      assert.ok(
+        aliased.every((alias) => alias >= 1 && alias <= 10),
+        `every publish used an alias of 1..10: ${aliased}`,
+      );
+    });
+  });
+});
