@@ -5,13 +5,14 @@
 //
 // The modules mqtt.js requires that a browser lacks are replaced by shims in ./shims/, written
 // for wd-video (each file says why it exists):
+//   stream.js       readable-stream (and the parts of Node's streams mqtt.js uses)
 //   url.js          Node's url.parse, by WHATWG URL
-//   process.js      process.nextTick and env (also for process-nextick-args and readable-stream)
+//   process.js      process.nextTick and env (also for process-nextick-args)
 //   debug.js        the `debug` package: silent
 //   lru-cache.js    lru-cache, by a Map (MQTT 5 topic aliases)
 //   unavailable-transport.js   mqtt.js's TCP, TLS, SOCKS, WeChat and Alipay transports: an error
 //   native-timers.js           worker-timers, when built with `workerTimers: false`
-// Kept from npm: readable-stream, buffer, events, rfdc, worker-timers (and mqtt-packet, bl's
+// Kept from npm: buffer, events, rfdc, worker-timers (and mqtt-packet, bl's
 // BufferList, mqtt.js itself).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -57,9 +58,9 @@ const GLOBALS_READ = [
 function mqttForBrowsers({ workerTimers }) {
   const shims = {
     mqtt: join(mqttBuild, 'index.js'),
+    'readable-stream': shim('stream'),
     url: shim('url'),
     process: shim('process'),
-    'process/': shim('process'),
     'process-nextick-args': shim('process'),
     debug: shim('debug'),
     'lru-cache': shim('lru-cache'),

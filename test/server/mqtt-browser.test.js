@@ -19,6 +19,7 @@ import { Aedes } from 'aedes';
 import { rollup } from 'rollup';
 import WebSocket, { WebSocketServer, createWebSocketStream } from 'ws';
 import { bundlePlugins } from '../../scripts/mqtt-browser/index.js';
+import * as streams from '../../scripts/mqtt-browser/shims/stream.js';
 
 const ENTRY = '\0mqtt-entry';
 
@@ -313,5 +314,246 @@ describe('mqtt.js as built for the browser bundles', () => {
         `every publish used an alias of 1..10: ${aliased}`,
       );
     });
+  });
+});
+
+// The stream shim on its own, in the situations mqtt.js puts streams in. Each expected log is what
+// Node's streams (node:stream, Node 20) and readable-stream 4 both give for the same steps; the
+// asynchronous callbacks are held and released at explicit steps, so the order is deterministic.
+describe('the stream shim does what Node streams do', () => {
+  const step = () => new Promise((resolve) => setImmediate(resolve));
+  const text = (chunk) => (typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk));
+
+  test('backpressure: write() is false at the high-water mark, then drain, finish and close, in order', async () => {
+    const { Writable } = streams;
+    const log = [];
+    const held = [];
+    const w = new Writable({
+      highWaterMark: 3,
+      objectMode: true,
+      write: (chunk, _e, cb) => {
+        log.push(`write ${chunk}`);
+        held.push(cb);
+      },
+    });
+    for (const e of ['drain', 'prefinish', 'finish', 'close']) w.on(e, () => log.push(e));
+    for (let i = 0; i < 5; i++) log.push(`ret ${w.write(i, () => log.push(`cb ${i}`))}`);
+    while (held.length) {
+      held.shift()();
+      await step();
+    }
+    w.end(() => log.push('end cb'));
+    log.push(`writable ${w.writable}`);
+    await step();
+    log.push(`destroyed ${w.destroyed}`);
+    assert.deepEqual(log, [
+      'write 0',
+      'ret true',
+      'ret true',
+      'ret false',
+      'ret false',
+      'ret false',
+      'write 1',
+      'cb 0',
+      'write 2',
+      'cb 1',
+      'write 3',
+      'cb 2',
+      'write 4',
+      'cb 3',
+      'drain',
+      'cb 4',
+      'prefinish',
+      'writable false',
+      'end cb',
+      'finish',
+      'close',
+      'destroyed true',
+    ]);
+  });
+
+  test('cork() holds writes and uncork() hands them to _writev at once', async () => {
+    const { Writable } = streams;
+    const log = [];
+    const held = [];
+    const w = new Writable({
+      write: (c, _e, cb) => {
+        log.push(`write ${text(c)}`);
+        cb();
+      },
+      writev: (chunks, cb) => {
+        log.push(`writev ${chunks.map((c) => text(c.chunk)).join('|')}`);
+        held.push(cb);
+      },
+    });
+    w.on('drain', () => log.push('drain'));
+    w.cork();
+    w.write('a');
+    w.write(new TextEncoder().encode('b'));
+    w.write('c');
+    await step();
+    log.push('uncork');
+    w.uncork();
+    w.write('d');
+    w.write('e');
+    await step();
+    held.shift()();
+    await step();
+    held.shift()();
+    await step();
+    assert.deepEqual(log, ['uncork', 'writev a|b|c', 'writev d|e']);
+  });
+
+  test('an object-mode Readable replays its values through read(1) and readable, then ends and closes', async () => {
+    const { Readable } = streams;
+    const log = [];
+    const values = [1, 2, 3];
+    let i = 0;
+    const r = new Readable({
+      objectMode: true,
+      read: () => {
+        log.push('_read');
+        r.push(i < values.length ? values[i++] : null);
+      },
+    });
+    r.on('end', () => log.push('end'));
+    r.on('close', () => log.push('close'));
+    const deliver = () => {
+      const value = r.read(1);
+      if (value === null) {
+        log.push('wait');
+        r.once('readable', deliver);
+        return;
+      }
+      log.push(`got ${value}`);
+    };
+    for (let k = 0; k < 5; k++) {
+      deliver();
+      await step();
+    }
+    await step();
+    assert.deepEqual(log, ['_read', 'got 1', '_read', '_read', '_read', 'got 2', 'got 3', 'wait', 'end', 'close', 'wait']);
+  });
+
+  test('a Transform whose _write is replaced sends writes out and pushes reads in; end() flushes, then finish, end and close', async () => {
+    const { Transform, Writable } = streams;
+    const log = [];
+    const proxy = new Transform();
+    proxy._write = (chunk, _e, next) => {
+      log.push(`socket ${text(chunk)}`);
+      next();
+    };
+    proxy._flush = (done) => {
+      log.push('flush');
+      done();
+    };
+    for (const e of ['prefinish', 'finish', 'end', 'close']) proxy.on(e, () => log.push(e));
+    const sink = new Writable({
+      write: (c, _e, cb) => {
+        log.push(`sink ${text(c)}`);
+        cb();
+      },
+    });
+    sink.on('finish', () => log.push('sink finish'));
+    proxy.pipe(sink);
+    proxy.push(new TextEncoder().encode('in1'));
+    proxy.write('o1');
+    proxy.write('o2');
+    await step();
+    proxy.push(new TextEncoder().encode('in2'));
+    log.push(`readable ${proxy.readable} writable ${proxy.writable}`);
+    proxy.end(() => log.push('end cb'));
+    await step();
+    await step();
+    log.push(`destroyed ${proxy.destroyed}`);
+    assert.deepEqual(log, [
+      'sink in1',
+      'socket o1',
+      'socket o2',
+      'sink in2',
+      'readable true writable true',
+      'flush',
+      'prefinish',
+      'end',
+      'end cb',
+      'finish',
+      'sink finish',
+      'close',
+      'destroyed true',
+    ]);
+  });
+
+  test('a Readable piped into a slow Writable pauses at its high-water mark and delivers everything in order', async () => {
+    const { Readable, Writable } = streams;
+    const log = [];
+    const held = [];
+    let n = 0;
+    const r = new Readable({ objectMode: true, highWaterMark: 2, read: () => r.push(n < 8 ? n++ : null) });
+    const w = new Writable({
+      objectMode: true,
+      highWaterMark: 2,
+      write: (c, _e, cb) => {
+        log.push(c);
+        held.push(cb);
+      },
+    });
+    w.on('drain', () => log.push('drain'));
+    w.on('finish', () => log.push('finish'));
+    r.on('end', () => log.push('end'));
+    r.pipe(w);
+    for (let k = 0; k < 20; k++) {
+      await step();
+      held.shift()?.();
+    }
+    await step();
+    assert.deepEqual(log, [0, 1, 'drain', 2, 3, 'drain', 4, 5, 'drain', 6, 'end', 7, 'finish']);
+  });
+
+  test('destroy(error) during a write: error then close; queued callbacks wait for that write, as in Node; a later write fails', async () => {
+    const { Duplex } = streams;
+    const log = [];
+    const d = new Duplex({ read() {}, write: (_c, _e, _cb) => log.push('write') });
+    for (const e of ['error', 'close', 'finish', 'end']) d.on(e, (x) => log.push(`${e}${x ? ` ${x.message}` : ''}`));
+    d.write('a', (err) => log.push(`cb a ${err?.message}`));
+    d.write('b', (err) => log.push(`cb b ${err?.message}`));
+    d.end((err) => log.push(`end cb ${err?.message}`));
+    d.destroy(new Error('boom'));
+    log.push(`destroyed ${d.destroyed} readable ${d.readable} writable ${d.writable}`);
+    d.write('c', (err) => log.push(`cb c ${err?.code}`));
+    await step();
+    await step();
+    assert.deepEqual(log, ['write', 'destroyed true readable false writable false', 'error boom', 'close', 'cb c ERR_STREAM_WRITE_AFTER_END']);
+  });
+
+  test('a write after end() is an ERR_STREAM_WRITE_AFTER_END error that destroys the stream', async () => {
+    const { Writable } = streams;
+    const log = [];
+    const w = new Writable({ write: (_c, _e, cb) => cb() });
+    w.on('error', (e) => log.push(`error ${e.code}`));
+    w.on('close', () => log.push('close'));
+    w.end();
+    log.push(`ret ${w.write('x', (e) => log.push(`cb ${e?.code}`))}`);
+    await step();
+    await step();
+    assert.deepEqual(log, ['ret false', 'cb ERR_STREAM_WRITE_AFTER_END', 'error ERR_STREAM_WRITE_AFTER_END', 'close']);
+  });
+
+  test('end() then destroy(), as the WebSocket transport does on close: _final starts, close follows, no finish', async () => {
+    const { Duplex } = streams;
+    const log = [];
+    const d = new Duplex({
+      read() {},
+      write: (_c, _e, cb) => cb(),
+      final: (cb) => {
+        log.push('final');
+        setImmediate(cb);
+      },
+    });
+    for (const e of ['error', 'close', 'finish', 'end', 'prefinish']) d.on(e, (x) => log.push(`${e}${x ? ` ${x.message}` : ''}`));
+    d.end();
+    d.destroy();
+    await step();
+    await step();
+    assert.deepEqual(log, ['final', 'close']);
   });
 });
