@@ -6,14 +6,14 @@
 // The modules mqtt.js requires that a browser lacks are replaced by shims in ./shims/, written
 // for wd-video (each file says why it exists):
 //   stream.js       readable-stream (and the parts of Node's streams mqtt.js uses)
+//   buffer.js       the `buffer` package (the parts of Node's Buffer mqtt-packet uses)
 //   url.js          Node's url.parse, by WHATWG URL
 //   process.js      process.nextTick and env (also for process-nextick-args)
 //   debug.js        the `debug` package: silent
 //   lru-cache.js    lru-cache, by a Map (MQTT 5 topic aliases)
 //   unavailable-transport.js   mqtt.js's TCP, TLS, SOCKS, WeChat and Alipay transports: an error
 //   native-timers.js           worker-timers, when built with `workerTimers: false`
-// Kept from npm: buffer, events, rfdc, worker-timers (and mqtt-packet, bl's
-// BufferList, mqtt.js itself).
+// Kept from npm: events, rfdc, worker-timers (and mqtt-packet, bl's BufferList, mqtt.js itself).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
@@ -47,7 +47,7 @@ const UNAVAILABLE_TRANSPORTS = ['./tcp', './tls', './socks', './wx', './ali'];
  */
 const GLOBALS_READ = [
   { dir: mqttBuild, name: 'process', from: `require(${JSON.stringify(shim('process'))})` },
-  { dir: rfdcDir, name: 'Buffer', from: "require('buffer').Buffer" },
+  { dir: rfdcDir, name: 'Buffer', from: `require(${JSON.stringify(shim('buffer'))}).Buffer` },
 ];
 
 /**
@@ -59,6 +59,7 @@ function mqttForBrowsers({ workerTimers }) {
   const shims = {
     mqtt: join(mqttBuild, 'index.js'),
     'readable-stream': shim('stream'),
+    buffer: shim('buffer'),
     url: shim('url'),
     process: shim('process'),
     'process-nextick-args': shim('process'),
@@ -106,7 +107,7 @@ function mqttForBrowsers({ workerTimers }) {
 export function bundlePlugins({ workerTimers = true, extensions } = {}) {
   return [
     mqttForBrowsers({ workerTimers }),
-    // preferBuiltins false: `buffer` and `events` are the npm packages, never Node's modules.
+    // preferBuiltins false: `events` is the npm package, never Node's module.
     nodeResolve({ browser: true, exportConditions: ['browser'], preferBuiltins: false, ...(extensions ? { extensions } : {}) }),
     commonjs({ include: /node_modules/ }),
   ];

@@ -19,6 +19,7 @@ import { Aedes } from 'aedes';
 import { rollup } from 'rollup';
 import WebSocket, { WebSocketServer, createWebSocketStream } from 'ws';
 import { bundlePlugins } from '../../scripts/mqtt-browser/index.js';
+import { Buffer as ShimBuffer } from '../../scripts/mqtt-browser/shims/buffer.js';
 import * as streams from '../../scripts/mqtt-browser/shims/stream.js';
 
 const ENTRY = '\0mqtt-entry';
@@ -555,5 +556,76 @@ describe('the stream shim does what Node streams do', () => {
     await step();
     await step();
     assert.deepEqual(log, ['final', 'close']);
+  });
+});
+
+// The Buffer shim on its own: what mqtt-packet, bl, mqtt.js and rfdc call, beside Node's Buffer.
+describe('the Buffer shim does what Node’s Buffer does', () => {
+  const text = 'MQTT ✓ größe 😀';
+  /** The same steps with Node's Buffer and with the shim, as plain values. */
+  const plain = (value) => (value instanceof Uint8Array ? [...value] : Array.isArray(value) ? value.map(plain) : value);
+  const both = (steps) => [plain(steps(Buffer)), plain(steps(ShimBuffer))];
+
+  test('from() a string as UTF-8, and back with toString(encoding, start, end); byteLength counts bytes', () => {
+    const [node, shim] = both((B) => {
+      const buffer = B.from(text, 'utf8');
+      return [buffer, buffer.toString(), buffer.toString('utf8', 5, 8), B.byteLength(text), B.byteLength(buffer), B.isBuffer(buffer)];
+    });
+    assert.deepEqual(shim, node);
+  });
+
+  test('from() copies arrays and typed arrays, and views an ArrayBuffer; slice() and subarray() are views', () => {
+    const [node, shim] = both((B) => {
+      const source = new Uint8Array([1, 2, 3, 4, 5, 6]);
+      const copy = B.from(source);
+      const view = B.from(source.buffer, 2, 3);
+      source[3] = 40;
+      const sliced = copy.slice(1, 3);
+      sliced[0] = 20;
+      return [copy, view, B.from([257, 2, 3]), sliced, B.isBuffer(sliced), B.isBuffer(copy.subarray(1)), B.isBuffer(new Uint8Array(2))];
+    });
+    assert.deepEqual(shim, node);
+  });
+
+  test('alloc, allocUnsafe, concat (with and without totalLength), write, copy', () => {
+    const [node, shim] = both((B) => {
+      const target = B.alloc(8);
+      const written = target.write('héllo', 1);
+      const into = B.alloc(6, 7);
+      const copied = B.from([9, 8, 7, 6]).copy(into, 4, 1);
+      return [
+        target,
+        written,
+        into,
+        copied,
+        B.concat([B.from('ab'), B.from([0, 1]), B.from('c')]),
+        B.concat([B.from('abc'), B.from('def')], 4),
+        B.allocUnsafe(3).length,
+      ];
+    });
+    assert.deepEqual(shim, node);
+  });
+
+  test('readUInt8/16BE/32BE and writeUInt8/16BE/32BE, with RangeError past the end', () => {
+    const [node, shim] = both((B) => {
+      const buffer = B.alloc(7);
+      const ends = [buffer.writeUInt8(0xfe, 0), buffer.writeUInt16BE(0xbeef, 1), buffer.writeUInt32BE(0xdeadbeef, 3)];
+      const reads = [buffer.readUInt8(0), buffer.readUInt16BE(1), buffer.readUInt32BE(3), buffer.readUInt32BE(2)];
+      const errors = [() => buffer.readUInt8(7), () => buffer.readUInt16BE(6), () => buffer.readUInt32BE(4), () => buffer.writeUInt16BE(1, 6)].map((f) => {
+        try {
+          f();
+          return 'no error';
+        } catch (error) {
+          return /** @type {Error} */ (error).name;
+        }
+      });
+      return [buffer, ends, reads, errors];
+    });
+    assert.deepEqual(shim, node);
+  });
+
+  test('an encoding other than UTF-8 is refused, not garbled', () => {
+    assert.throws(() => ShimBuffer.from('00ff', 'hex'), /Unknown encoding: hex/);
+    assert.throws(() => ShimBuffer.from('abc').toString('base64'), /Unknown encoding: base64/);
   });
 });
