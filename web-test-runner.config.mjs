@@ -10,6 +10,7 @@ import { chromeLauncher } from '@web/test-runner-chrome';
 import { playwrightLauncher } from '@web/test-runner-playwright';
 import { SignJWT } from 'jose';
 import puppeteer from 'puppeteer-core';
+import { buildMqtt } from './scripts/mqtt-browser/index.js';
 import { hashPassword } from './dist/node/server/passwords.js';
 import { startServer } from './dist/node/server/serve.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/chromium.js';
@@ -71,11 +72,30 @@ const brokerPlugin = {
   },
 };
 
+/**
+ * `mqtt` as the CDN bundles carry it (built from its CommonJS sources with scripts/mqtt-browser/'s
+ * shims, worker-timers and all), not the npm package's prebuilt browser file: built once at start,
+ * served as one module in place of every `import … from 'mqtt'`.
+ */
+let mqttModule;
+const mqttPlugin = {
+  name: 'wd-mqtt-browser',
+  async serverStart() {
+    mqttModule = await buildMqtt();
+  },
+  resolveImport({ source }) {
+    if (source === 'mqtt') return '/__wd-mqtt.js';
+  },
+  serve(context) {
+    if (context.path === '/__wd-mqtt.js') return { type: 'js', body: mqttModule };
+  },
+};
+
 export default {
   files: ['test/browser/**/*.test.ts', 'src/**/*.test.ts'],
-  // The browser export of mqtt (a self-contained ESM file), as bundlers pick it.
+  // The browser exports of the other packages, as bundlers pick them.
   nodeResolve: { exportConditions: ['browser'] },
-  plugins: [brokerPlugin, esbuildPlugin({ ts: true, tsconfig: './tsconfig.json', target: 'es2022' })],
+  plugins: [mqttPlugin, brokerPlugin, esbuildPlugin({ ts: true, tsconfig: './tsconfig.json', target: 'es2022' })],
   browsers: [
     playwrightLauncher({
       product: 'chromium',

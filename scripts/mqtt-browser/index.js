@@ -20,10 +20,13 @@ import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import commonjsModule from '@rollup/plugin-commonjs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
+import terserModule from '@rollup/plugin-terser';
+import { rollup } from 'rollup';
 
 // The plugin's types declare a CommonJS module, so under NodeNext TypeScript sees the module object
 // as the default import; Node loads its ES build, whose default export is the plugin function.
 const commonjs = /** @type {typeof commonjsModule.default} */ (/** @type {unknown} */ (commonjsModule));
+const terser = /** @type {typeof terserModule.default} */ (/** @type {unknown} */ (terserModule));
 const require = createRequire(import.meta.url);
 const shim = (name) => fileURLToPath(new URL(`./shims/${name}.js`, import.meta.url));
 /** The directory of an installed package: the nearest one with a package.json above its main file. */
@@ -37,6 +40,7 @@ const mqttDir = packageDir('mqtt');
 const mqttBuild = join(mqttDir, 'build') + sep;
 const rfdcDir = packageDir('rfdc') + sep;
 const VERSION_MODULE = '\0mqtt-version';
+const MQTT_ENTRY = '\0mqtt-entry';
 
 /** The transports in mqtt/build/lib/connect/ that the bundle leaves out. */
 const UNAVAILABLE_TRANSPORTS = ['./tcp', './tls', './socks', './wx', './ali'];
@@ -119,3 +123,29 @@ export function bundlePlugins({ workerTimers = true, extensions } = {}) {
  * holds for any call spelt so in the bundle, ours included; mqtt.js's `log` option goes with it.
  */
 export const terserOptions = { format: { comments: false }, compress: { pure_funcs: ['this.log', 'debug'] } };
+
+/**
+ * mqtt.js alone, built as the bundles carry it, for tests: an ES module whose default export is
+ * mqtt's (format 'es'), or a script that sets `var mqtt` (format 'iife'); minified as shipped
+ * unless `minify` is false.
+ * @param {{ workerTimers?: boolean, format?: 'es' | 'iife', minify?: boolean }} [options]
+ */
+export async function buildMqtt({ workerTimers = true, format = 'es', minify = true } = {}) {
+  /** @type {import('rollup').Plugin} */
+  const entry = {
+    name: 'mqtt-entry',
+    resolveId: (id) => (id === MQTT_ENTRY ? id : null),
+    load: (id) => (id === MQTT_ENTRY ? "export { default } from 'mqtt';" : null),
+  };
+  const bundle = await rollup({
+    input: MQTT_ENTRY,
+    plugins: [entry, ...bundlePlugins({ workerTimers }), ...(minify ? [terser(terserOptions)] : [])],
+    onwarn: () => {},
+  });
+  try {
+    const { output } = await bundle.generate({ format, name: 'mqtt' });
+    return output[0].code;
+  } finally {
+    await bundle.close();
+  }
+}

@@ -15,27 +15,18 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import terserModule from '@rollup/plugin-terser';
 import { Aedes } from 'aedes';
-import { rollup } from 'rollup';
 import WebSocket, { WebSocketServer, createWebSocketStream } from 'ws';
-import { bundlePlugins, terserOptions } from '../../scripts/mqtt-browser/index.js';
+import { buildMqtt } from '../../scripts/mqtt-browser/index.js';
 import { Buffer as ShimBuffer } from '../../scripts/mqtt-browser/shims/buffer.js';
 import * as streams from '../../scripts/mqtt-browser/shims/stream.js';
 
-const ENTRY = '\0mqtt-entry';
-// The plugin's types declare a CommonJS module; Node loads its ES build (as in scripts/size.js).
-const terser = /** @type {typeof terserModule.default} */ (/** @type {unknown} */ (terserModule));
-
 /** The browser build of mqtt.js, minified as shipped, evaluated where `process`, `Buffer`, `global` and `require` are undefined. */
 async function loadBrowserMqtt() {
-  const entry = { name: 'entry', resolveId: (id) => (id === ENTRY ? id : null), load: (id) => (id === ENTRY ? "export { default } from 'mqtt';" : null) };
-  const bundle = await rollup({ input: ENTRY, plugins: [entry, ...bundlePlugins({ workerTimers: false }), terser(terserOptions)], onwarn: () => {} });
-  const { output } = await bundle.generate({ format: 'iife', name: 'mqtt' });
-  await bundle.close();
+  const code = await buildMqtt({ workerTimers: false, format: 'iife' });
   const hidden = ['process', 'Buffer', 'global', 'require', 'module', 'exports'];
   const page = { WebSocket, window: { document: {} }, document: {} };
-  const run = new Function(...Object.keys(page), ...hidden, `${output[0].code}\nreturn mqtt;`);
+  const run = new Function(...Object.keys(page), ...hidden, `${code}\nreturn mqtt;`);
   return run(...Object.values(page));
 }
 
