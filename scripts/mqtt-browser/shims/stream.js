@@ -1,5 +1,5 @@
 // Written for wd-video (not part of mqtt.js or Node): the part of Node's streams that mqtt.js uses,
-// in place of readable-stream (about 20 KB of the gzipped bundle; this file is about 3 KB).
+// in place of readable-stream (about 20 KB of the gzipped bundle; this file is about 4 KB).
 // mqtt.js uses four classes: a Writable feeds its packet parser, an object-mode Readable replays
 // its message store, and a Transform and a Duplex make the WebSocket transport. For what mqtt.js
 // does with them they follow Node's algorithms (lib/internal/streams/{readable,writable}.js, whose
@@ -17,6 +17,54 @@ const toBuffer = (chunk, encoding) =>
   typeof chunk === 'string' ? Buffer.from(chunk, encoding) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 const isChunk = (chunk) => typeof chunk === 'string' || chunk instanceof Uint8Array;
 
+/** The readable side's state: the fields of Node's ReadableState that these algorithms use. */
+const readableState = (objectMode, highWaterMark) => ({
+  objectMode,
+  highWaterMark,
+  buffer: [],
+  length: 0,
+  // null: no consumer yet; true: 'data' flows; false: paused, or read through 'readable'.
+  flowing: null,
+  ended: false,
+  endEmitted: false,
+  reading: false,
+  // A push() before the first read() is buffered, as in Node.
+  sync: true,
+  needReadable: false,
+  emittedReadable: false,
+  readableListening: false,
+  resumeScheduled: false,
+  readingMore: false,
+  pipes: [],
+  awaitDrain: false,
+});
+
+/** The writable side's state: the fields of Node's WritableState that these algorithms use. */
+const writableState = (objectMode, highWaterMark, decodeStrings) => ({
+  objectMode,
+  highWaterMark,
+  decodeStrings,
+  length: 0,
+  writing: false,
+  writelen: 0,
+  writecb: null,
+  sync: false,
+  buffered: [],
+  corked: 0,
+  bufferProcessing: false,
+  needDrain: false,
+  ending: false,
+  ended: false,
+  finalCalled: false,
+  prefinished: false,
+  finished: false,
+  // Write and _final callbacks not yet called: 'finish' waits for them.
+  pendingcb: 0,
+  // end() callbacks, called at 'finish' (or with the error).
+  onFinished: [],
+  onwrite: null,
+});
+
 /** Readable, Writable or both: `sides` says which of the two states a stream has. */
 class Stream extends EventEmitter {
   constructor(options = {}, sides = { readable: true, writable: true }) {
@@ -29,24 +77,9 @@ class Stream extends EventEmitter {
     this._closeEmitted = false;
     this._autoDestroy = options.autoDestroy !== false;
     this._emitClose = options.emitClose !== false;
-    if (sides.readable) {
-      // sync: a push() before the first read() is buffered, as in Node.
-      this._readableState = { objectMode, highWaterMark, buffer: [], length: 0, flowing: null, ended: false, endEmitted: false, reading: false };
-      Object.assign(this._readableState, { sync: true, needReadable: false, emittedReadable: false, readableListening: false, resumeScheduled: false });
-      Object.assign(this._readableState, { readingMore: false, pipes: [], awaitDrain: false });
-    }
+    if (sides.readable) this._readableState = readableState(objectMode, highWaterMark);
     if (sides.writable) {
-      this._writableState = { objectMode, highWaterMark, decodeStrings: options.decodeStrings !== false, length: 0, writing: false, writelen: 0 };
-      Object.assign(this._writableState, { writecb: null, sync: false, buffered: [], corked: 0, bufferProcessing: false, needDrain: false });
-      Object.assign(this._writableState, {
-        ending: false,
-        ended: false,
-        finalCalled: false,
-        prefinished: false,
-        finished: false,
-        pendingcb: 0,
-        onFinished: [],
-      });
+      this._writableState = writableState(objectMode, highWaterMark, options.decodeStrings !== false);
       this._writableState.onwrite = (error) => onwrite(this, error);
     }
     for (const name of ['read', 'write', 'writev', 'final', 'destroy', 'transform', 'flush']) {
