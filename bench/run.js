@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { canRelay } from '../dist/node/server/relay.js';
 import { startServer } from '../dist/node/server/serve.js';
-import { CDN, CORE, CORE_NATIVE_TIMERS, PEERJS, sizes as measureSizes } from '../scripts/size.js';
+import { CDN, CLASSIC, CORE, CORE_NATIVE_TIMERS, PEERJS, sizes as measureSizes } from '../scripts/size.js';
 import { CLIENTS_PER_PATH, benchBrokers } from './brokers.js';
 import { PICKUP_RING_MS, benchGroup, benchOneToOne, benchPickup, startDistance, startPeerServer } from './calls.js';
 import { launchChromium, summarize } from './lib.js';
@@ -335,7 +335,7 @@ function toMarkdown(r) {
       );
     out.push(
       '',
-      `${CDN}: as built by \`npm run build\`; ${CORE}: src/core/index.ts with mqtt inlined (built for browsers by scripts/mqtt-browser/), minified with the same terser settings (built by scripts/size.js); ${CORE_NATIVE_TIMERS}: the same with mqtt's keepalive on the page's timers. gzip level 9, brotli quality 11.`,
+      `${CDN} and ${CLASSIC}: as built by \`npm run build\`; ${CORE}: src/core/index.ts with mqtt inlined (built for browsers by scripts/mqtt-browser/), minified with the same terser settings (built by scripts/size.js); ${CORE_NATIVE_TIMERS}: the same with mqtt's keepalive on the page's timers. gzip level 9, brotli quality 11.`,
       '',
     );
   }

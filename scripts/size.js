@@ -27,6 +27,7 @@ const budgetFile = join(projectRoot, 'size-budget.json');
 const cdnFile = join(projectRoot, 'dist/wd-video.min.js');
 
 export const CDN = 'dist/wd-video.min.js';
+export const CLASSIC = 'dist/wd-video.classic.min.js';
 export const CORE = 'core (src/core + mqtt)';
 /** The core as it would be with mqtt.js's keepalive on the page's timers: what dropping worker-timers saves. */
 export const CORE_NATIVE_TIMERS = 'core without worker-timers';
@@ -101,6 +102,7 @@ export function readCdnBundle() {
 export async function sizes() {
   const result = {
     [CDN]: measure(readCdnBundle()),
+    [CLASSIC]: measure(readFileSync(join(projectRoot, CLASSIC))),
     [CORE]: measure(await buildCore()),
     [CORE_NATIVE_TIMERS]: measure(await buildCore({ workerTimers: false })),
   };
