@@ -5,7 +5,7 @@
 // gateway's own session and VideoRoom handle, through which rooms are made and destroyed (with the
 // admin key), alive with keepalives. When an instance dies, its pending requests fail at once.
 import type { MqttClient } from 'mqtt';
-import { ErrorCode, janusRequestTopic } from '../src/protocol/index.js';
+import { ErrorCode, isFinalJanusReply, janusRequestTopic } from '../src/protocol/index.js';
 
 export const VIDEOROOM = 'janus.plugin.videoroom';
 /** How long Janus may take to answer before the requester gets an error (ms). */
@@ -51,10 +51,6 @@ interface AdminState {
   ready: Promise<Admin>;
   keepalive?: NodeJS.Timeout;
 }
-
-/** Janus answers a plugin message with an `ack` first and its result later. */
-const isPluginFinal = (reply: JanusReply) => reply.janus !== 'ack';
-const always = () => true;
 
 /** Janus's final reply as an error, or null: a transport error, or a plugin's `error_code`. */
 function failureOf(reply: JanusReply): { reason?: string } | null {
@@ -102,7 +98,7 @@ export class JanusRpc {
       this.#pending.delete(transaction);
       onReply({ janus: 'error', error: { code: ErrorCode.RELAY_FAILED, reason: 'the relay server did not answer in time' } });
     }, JANUS_TIMEOUT_MS);
-    this.#pending.set(transaction, { instance: id, onReply, timer, final: request.janus === 'message' ? isPluginFinal : always });
+    this.#pending.set(transaction, { instance: id, onReply, timer, final: (reply) => isFinalJanusReply(request.janus, reply) });
     // QoS 0: Janus would answer a QoS 1 request with a PUBACK first, and its answer would wait behind it (server/janus/janus.transport.mqtt.jcfg).
     this.#mq.publish(janusRequestTopic(id), JSON.stringify({ ...request, transaction, apisecret: this.#apiSecret }), { qos: 0 });
   }

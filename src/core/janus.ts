@@ -1,3 +1,4 @@
+import { isFinalJanusReply } from '../protocol/index.js';
 import { ErrorCode, WdVideoError, type ErrorCodeValue } from './errors.js';
 import { randomId } from './ids.js';
 import { log } from './logger.js';
@@ -55,12 +56,6 @@ class RelayTimeout extends WdVideoError {
     super(ErrorCode.RELAY_FAILED, 'the relay did not answer: is the relay gateway running?');
   }
 }
-
-/**
- * Janus answers a plugin `message` with an `ack` and the plugin's result later under the same
- * transaction; its `ack` is the whole answer to a keepalive or a trickle.
- */
-const finalReply = (request: Record<string, unknown> | undefined) => (reply: JanusReply | undefined) => request?.janus !== 'message' || reply?.janus !== 'ack';
 
 interface Pending {
   resolve: (reply: JanusReply) => void;
@@ -207,7 +202,7 @@ export class JanusSession {
         this.pending.delete(tx);
         reject(new RelayTimeout());
       }, REQUEST_TIMEOUT_MS);
-      this.pending.set(tx, { resolve, reject, timer, isFinal: finalReply(body.janus as Record<string, unknown> | undefined) });
+      this.pending.set(tx, { resolve, reject, timer, isFinal: (reply) => isFinalJanusReply((body.janus as { janus?: unknown } | undefined)?.janus, reply) });
       this.port.send({ cid: this.cid, tx, ...body }).catch((error) => {
         clearTimeout(timer);
         this.pending.delete(tx);

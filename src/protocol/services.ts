@@ -108,3 +108,12 @@ export function parseTurnRequest(payload: Uint8Array | string): Parsed<TurnReque
   if (value?.v !== PROTOCOL_VERSION || !isInteractionPath(value.path)) return { ok: false, reason: 'malformed' };
   return { ok: true, value: { v: PROTOCOL_VERSION, path: value.path } };
 }
+
+/**
+ * Whether `reply` is the last Janus sends for a request of verb `requestVerb`: Janus answers a
+ * plugin `message` with an `ack` and the plugin's result later under the same transaction; its
+ * `ack` is the whole answer to a keepalive or a trickle.
+ */
+export function isFinalJanusReply(requestVerb: unknown, reply: { janus?: unknown } | undefined): boolean {
+  return requestVerb !== 'message' || reply?.janus !== 'ack';
+}
