@@ -32,6 +32,7 @@ export const PACKAGES = [
   { name: 'janus', commands: ['janus'], service: 'janus', override: 'WD_JANUS_BIN' }, // the media relay (server_based)
   { name: 'coturn', commands: ['turnserver'], service: 'coturn', override: 'WD_TURNSERVER_BIN' }, // STUN and TURN
   { name: 'openssl', commands: ['openssl'] }, // certificates for the TLS tests
+  { name: 'redis-server', commands: ['redis-server'], service: 'redis-server' }, // the broker cluster's shared state
 ];
 
 // Debian leaves these out of the PATH of users other than root, though packages put commands there.

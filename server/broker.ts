@@ -7,13 +7,15 @@ import type { Server as HttpsServer } from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
-import type { AuthenticateError, Client } from 'aedes';
+import type { AuthenticateError, Client, PublishPacket } from 'aedes';
 import mqemitter from 'mqemitter';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { WebSocket } from 'ws';
 import { topicAcl } from './acl.js';
 import { SignInError, createAuthenticator } from './auth.js';
 import type { RefusalCode } from './auth.js';
+import { clusterBackend } from './cluster.js';
+import type { ClusterBackend } from './cluster.js';
 import { resolveConfig } from './config.js';
 import type { BrokerConfig, BrokerConfigInput } from './config.js';
 
@@ -37,14 +39,29 @@ declare module 'aedes' {
     uid?: string;
     /** The account a service signed in with (unset for a user). */
     service?: ServiceAccount;
+    /** Its Will, once stored (Aedes sets it at connect; its declarations omit it). */
+    readonly will?: PublishPacket | null;
   }
   interface Aedes {
     /** The connected clients by client id (Aedes keeps this map; its declarations omit it). */
     readonly clients: Readonly<Record<string, Client>>;
     /** The configuration createBroker() resolved. */
     wdConfig?: BrokerConfig;
+    /** Where Aedes keeps sessions, retained messages and Wills (its declarations omit it). */
+    readonly persistence: BrokerPersistence;
   }
 }
+
+/** What the broker uses of Aedes's persistence (aedes-persistence's async interface). */
+interface BrokerPersistence {
+  createRetainedStream(pattern: string): AsyncIterable<PublishPacket & { brokerId?: string }>;
+  delWill(client: { id: string; brokerId: string }): Promise<unknown>;
+}
+
+/** A Will as Aedes keeps it: the packet, with the client and node it belongs to. */
+type StoredWill = PublishPacket & { clientId: string; brokerId: string };
+const isStoredWill = (packet: PublishPacket): packet is StoredWill =>
+  typeof (packet as Partial<StoredWill>).brokerId === 'string' && typeof (packet as Partial<StoredWill>).clientId === 'string';
 
 export type Broker = Aedes & { wdConfig: BrokerConfig };
 
@@ -57,10 +74,11 @@ const CONCURRENCY = 100;
  * overflows the stack and kills the broker. This emitter keeps the queue but moves every 64th
  * nested delivery to a fresh stack.
  */
-function shallowEmitter(): mqemitter.MQEmitter {
-  // `_do` is mqemitter's internal "deliver one message" step, not in its declarations.
+function shallow(emitter: mqemitter.MQEmitter): mqemitter.MQEmitter {
+  // `_do` is mqemitter's internal "deliver one message" step, not in its declarations
+  // (mqemitter-redis inherits it: it hands what Redis brings to the same local queue).
   type Deliver = (message: mqemitter.Message, callback: (error?: Error) => void) => unknown;
-  const mq = mqemitter({ concurrency: CONCURRENCY, matchEmptyLevels: true }) as mqemitter.MQEmitter & { _do: Deliver };
+  const mq = emitter as mqemitter.MQEmitter & { _do: Deliver };
   const deliver = mq._do.bind(mq);
   let depth = 0;
   mq._do = (message, callback) => {
@@ -89,6 +107,11 @@ const sameSecret = (a: Buffer | string, b: string) => {
 export interface BrokerOptions {
   config?: BrokerConfigInput;
   services?: Record<string, ServiceAccount>;
+  /**
+   * A Redis URL (redis:// or rediss://): this broker is then one node of a cluster, sharing
+   * messages, retained messages (presence) and Wills with every node that names the same Redis.
+   */
+  redis?: string;
   log?: (message: string) => void;
 }
 
@@ -96,11 +119,16 @@ export interface BrokerOptions {
 const refusal = (message: string, returnCode: number): AuthenticateError => Object.assign(new Error(message), { returnCode });
 
 /** Creates the broker. */
-export async function createBroker({ config: overrides = {}, services = {}, log = () => {} }: BrokerOptions = {}): Promise<Broker> {
+export async function createBroker({ config: overrides = {}, services = {}, redis, log = () => {} }: BrokerOptions = {}): Promise<Broker> {
   const config = resolveConfig(overrides);
   const acl = topicAcl(config.paths);
   const check = createAuthenticator(config.auth);
-  const broker = await Aedes.createBroker({ concurrency: CONCURRENCY, mq: shallowEmitter() });
+  const cluster: ClusterBackend | undefined = redis ? await clusterBackend(redis, { concurrency: CONCURRENCY, log }) : undefined;
+  const mq = shallow(cluster?.aedes.mq ?? mqemitter({ concurrency: CONCURRENCY, matchEmptyLevels: true }));
+  const broker = await Aedes.createBroker({ concurrency: CONCURRENCY, ...cluster?.aedes, mq }).catch(async (error: unknown) => {
+    await cluster?.close();
+    throw error;
+  });
   const buckets = new Map<string, { tokens: number; at: number }>(); // by client id
   const expiries = new Map<string, NodeJS.Timeout>(); // by client id
 
@@ -139,6 +167,34 @@ export async function createBroker({ config: overrides = {}, services = {}, log 
 
   broker.authorizePublish = (client, packet, callback) => {
     // A client's Will is published after it is gone: checked here too (client is then set).
+    if (cluster && client && packet === client.will && isStoredWill(packet) && packet.retain) {
+      overtakenWill(packet).then(
+        (overtaken) => {
+          if (!overtaken) return authorizeOrdinary(client, packet, callback);
+          log(`dropped the Will of ${client.uid ?? client.id}: it reconnected through another node`);
+          callback(new Error('the client reconnected through another node'));
+        },
+        (error: Error) => callback(error),
+      );
+      return;
+    }
+    authorizeOrdinary(client, packet, callback);
+  };
+
+  /**
+   * In a cluster a client that lost its node reconnects through another, and when its old
+   * connection ends only then (taken over), that connection's Will must not clear what the new
+   * one has written since: it is overtaken when the retained message on its topic came through
+   * another node.
+   */
+  async function overtakenWill(will: StoredWill): Promise<boolean> {
+    for await (const retained of broker.persistence.createRetainedStream(will.topic)) {
+      if (retained.topic === will.topic) return retained.brokerId !== undefined && retained.brokerId !== will.brokerId;
+    }
+    return false;
+  }
+
+  const authorizeOrdinary: typeof broker.authorizePublish = (client, packet, callback) => {
     if (client?.service) {
       if (client.service.prefixes.some((p) => packet.topic.startsWith(p))) return callback(null);
       log(`refused publish by service ${client.id} to ${packet.topic}`);
@@ -169,6 +225,19 @@ export async function createBroker({ config: overrides = {}, services = {}, log 
     }
     callback(null, subscription);
   };
+
+  if (cluster) {
+    // When a node dies, another publishes the Wills of its clients a few seconds later. Those that
+    // have reconnected here by then are alive: their old Wills go. (Aedes deletes a client's Will
+    // on connect only on the node it connects to.)
+    broker.on('client', (client) => {
+      for (const brokerId of Object.keys(broker.brokers)) {
+        if (brokerId !== broker.id) broker.persistence.delWill({ id: client.id, brokerId }).catch(() => {});
+      }
+    });
+    const close = broker.close.bind(broker);
+    broker.close = (callback) => close(() => void cluster.close().finally(() => callback?.()));
+  }
 
   broker.on('clientDisconnect', (client) => {
     buckets.delete(client.id);

@@ -18,6 +18,9 @@ import { canTurn, isLoopback } from './turn.js';
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** `url` without its password, for logs. */
+const redactedURL = (url: string) => url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
+
 /**
  * Reads and checks the files of `--cert` and `--key` (both or neither), for the serve commands.
  * Undefined when neither is given; throws an error with a one-line message naming the flag and the file.
@@ -79,6 +82,24 @@ export function relaySettingFrom(values: RelayCliValues): RelaySetting {
   const ports = values['relay-rtp-ports'];
   if (ports !== undefined && !parsePortRange(ports)) throw new Error(`--relay-rtp-ports must be "min-max" within 1024-65535, got "${ports}"`);
   return { relay, relayPublicIp: publicIp, relayRtpPorts: ports };
+}
+
+/** The command-line option of a broker cluster, shared by both commands. */
+export const CLUSTER_CLI_OPTIONS = {
+  redis: { type: 'string', default: process.env.WD_REDIS },
+} as const;
+
+export const CLUSTER_CLI_HELP = `  --redis <url>           run as one node of a broker cluster that shares this Redis (redis:// or
+                          rediss://; or $WD_REDIS). Every node needs the same sign-in settings. The
+                          relay and TURN then start only when asked (--relay N, --turn on): run them
+                          on one node of the cluster (README: A broker cluster)`;
+
+/**
+ * The relay and TURN settings of a cluster node: off unless asked for, since the cluster shares
+ * one relay gateway and one TURN credential service, and each node would otherwise start its own.
+ */
+export function clusterDefaults<T extends RelayCliValues & TurnCliValues>(values: T): T {
+  return { ...values, turn: values.turn === 'auto' ? 'off' : values.turn, relay: values.relay ?? '0' };
 }
 
 /** The startup line about the relay. */
@@ -207,6 +228,7 @@ export const turnStatusLine = (running: Pick<RunningServer, 'turn'>): string =>
 
 /** What both commands read the same way. */
 interface CommonValues extends RelayCliValues, TurnCliValues {
+  redis?: string | undefined;
   port: string | undefined;
   host: string | undefined;
   cert?: string | undefined;
@@ -232,7 +254,9 @@ interface Command {
 
 /** The flow of both commands: check everything, start, say what runs, stop on SIGINT/SIGTERM. */
 async function run(command: Command): Promise<RunningServer> {
-  const { values, fail } = command;
+  const { fail } = command;
+  const redis = command.values.redis || undefined;
+  const values = redis ? clusterDefaults(command.values) : command.values;
   const attempt = <T>(step: () => T, prefix = ''): T => {
     try {
       return step();
@@ -250,11 +274,12 @@ async function run(command: Command): Promise<RunningServer> {
   const turn = attempt(() => guardTurn(turnSettingFrom(values, { fileTurn: config.turn }), config, host));
   const relayOptions = attempt(() => relaySettingFrom(values));
   const log = values.verbose ? (m: string) => console.log(`[broker] ${m}`) : undefined;
-  const running = await startServerWithTurn({ port, host, config, ...command.options, ...relayOptions, tls, log }, turn).catch((error: unknown) =>
+  const running = await startServerWithTurn({ port, host, config, ...command.options, ...relayOptions, tls, redis, log }, turn).catch((error: unknown) =>
     fail(`could not start: ${messageOf(error)}`, command.startFailureExit),
   );
   const signIn = [config.auth.anonymous && 'anonymous', config.auth.passwordFile && 'password', config.auth.jwt && 'token'].filter(Boolean).join(', ');
   command.announce(running, { signIn, relay: relayOptions.relay, tls, config, host });
+  if (redis) console.log(`  cluster node ${running.broker.id} over Redis ${redactedURL(redis)}`);
   const stop = async () => {
     await running.close();
     process.exit(0);
@@ -290,6 +315,7 @@ options:
   --verbose               log refused sign-ins and messages
 ${RELAY_CLI_HELP}
 ${TURN_CLI_HELP}
+${CLUSTER_CLI_HELP}
   -h, --help              this help`;
 
 const serveFail = (message: string): never => {
@@ -318,6 +344,7 @@ async function serve(args: string[]): Promise<RunningServer | undefined> {
         'allow-anonymous-on-network': { type: 'boolean', default: false },
         ...RELAY_CLI_OPTIONS,
         ...TURN_CLI_OPTIONS,
+        ...CLUSTER_CLI_OPTIONS,
         verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -377,7 +404,8 @@ Without --config or WD_AUTH the broker allows anonymous sign-in (the demo): keep
 Broker settings: --config FILE (JSON) and WD_AUTH, WD_PASSWORD_FILE, WD_JWT_SECRET,
 WD_JWT_PUBLIC_KEY_FILE, WD_PATHS, WD_MAX_PAYLOAD, WD_RATE (see README).
 ${RELAY_CLI_HELP}
-${TURN_CLI_HELP}`;
+${TURN_CLI_HELP}
+${CLUSTER_CLI_HELP}`;
 
 const demoFail = (message: string, exitCode = 2): never => {
   console.error(message);
@@ -397,6 +425,7 @@ export async function runDemo(args: string[]): Promise<RunningServer | undefined
         verbose: { type: 'boolean', short: 'v', default: false },
         ...RELAY_CLI_OPTIONS,
         ...TURN_CLI_OPTIONS,
+        ...CLUSTER_CLI_OPTIONS,
         cert: { type: 'string' },
         key: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },

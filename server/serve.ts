@@ -110,6 +110,8 @@ export interface ServerOptions {
    * access only to secure origins, and a page over https may only open wss)
    */
   tls?: TlsFiles;
+  /** a Redis URL: the broker is one node of the cluster of all brokers that name it (server/cluster.ts) */
+  redis?: string;
   log?: (message: string) => void;
 }
 
@@ -150,6 +152,7 @@ export async function startServer({
   relayRtpPorts,
   turn: turnSetting = false,
   tls,
+  redis,
   log = () => {},
 }: ServerOptions = {}): Promise<RunningServer> {
   // Checked before anything starts, so a bad certificate leaves no broker or relay behind.
@@ -158,7 +161,7 @@ export async function startServer({
   const turnAccount: Record<string, ServiceAccount> = turnSetting
     ? { [TURN_ACCOUNT]: { password: randomBytes(24).toString('base64url'), prefixes: [''] } }
     : {};
-  const broker = await createBroker({ config, services: { ...accounts.services, ...turnAccount }, log });
+  const broker = await createBroker({ config, services: { ...accounts.services, ...turnAccount }, redis, log });
   /** Everything started so far, stopped in reverse order by close() or when a later start fails. */
   const started: (() => Promise<void>)[] = [async () => new Promise<void>((resolve) => broker.close(resolve))];
   const stopAll = async () => {

@@ -1,6 +1,6 @@
 import { Auth } from './auth.js';
 import { Client, type ClientOptions } from './client.js';
-import { toBrokerUrl } from './environment.js';
+import { toBrokerUrls } from './environment.js';
 import { invalidArgument } from './errors.js';
 import { LocalStream, listDevices, type CreateStreamOptions } from './local-stream.js';
 
@@ -63,7 +63,7 @@ export class App {
 /** Configures wd-video: `initializeApp({ brokerURL: 'ws://localhost:8080/mqtt' })`. */
 export function initializeApp(config: AppConfig, name = DEFAULT_APP): App {
   if (typeof config !== 'object' || config === null) throw invalidArgument('initializeApp() takes { brokerURL }');
-  toBrokerUrl(config.brokerURL); // fail now, not at init, on a URL that can never work
+  toBrokerUrls(config.brokerURL); // fail now, not at init, on a URL that can never work
   new Client(config); // and on ICE settings that can never work (40001)
   if (apps.has(name)) throw invalidArgument(`an app named "${name}" is already initialised`);
   const app = new App(name, { ...config });

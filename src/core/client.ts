@@ -2,7 +2,7 @@ import type { Unsubscribe } from 'nanoevents';
 import { createEmitter } from './emitter.js';
 import { Conversation, type ConversationHost } from './conversation.js';
 import { createMedia } from './create-media.js';
-import { toBrokerUrl } from './environment.js';
+import { toBrokerUrls } from './environment.js';
 import { ErrorCode, WdVideoError, invalidArgument } from './errors.js';
 import { assertUid, randomId } from './ids.js';
 import { IncomingInvite, OutgoingInvite, type IncomingInviteHost, type OutgoingInviteHost } from './invite.js';
@@ -16,8 +16,13 @@ import type { RelayMessage } from './janus.js';
 import { TurnCredentials } from './turn-credentials.js';
 
 export interface ClientOptions {
-  /** The broker's WebSocket URL (`ws://…`, `wss://…`, or a path such as `/mqtt` on the page's host). */
-  brokerURL: string;
+  /**
+   * The broker's WebSocket URL (`ws://…`, `wss://…`, or a path such as `/mqtt` on the page's host).
+   * Several (an array, or one string of URLs separated by spaces) for the nodes of a broker
+   * cluster: the client connects to one picked at random and, when its connection drops or a node
+   * does not answer, to the next.
+   */
+  brokerURL: string | readonly string[];
   /**
    * ICE servers (STUN/TURN) of your own. The server's TURN credential service, when the broker
    * has one (`wd-video serve` with coturn), adds its own per-user credentials to these by itself.
@@ -144,6 +149,14 @@ export class Client {
     return this.signaling?.presence ?? new Map();
   }
 
+  /**
+   * The broker this client is connected to (or tries next while it reconnects): of several
+   * `brokerURL`s, the node of the moment. Undefined before `init()`.
+   */
+  get brokerURL(): string | undefined {
+    return this.signaling?.brokerURL;
+  }
+
   /** Messages and bytes this client sent and received. */
   get signalingStats(): Readonly<SignalingStats> | undefined {
     return this.signaling?.stats;
@@ -228,14 +241,14 @@ export class Client {
     if (this.signaling) throw new WdVideoError(ErrorCode.INIT_FAILED, 'this client is already initialised; close() it first');
     const path = toInteractionPath(ref);
     const uid = assertUid((user as { uid?: unknown } | undefined)?.uid, 'user.uid');
-    const brokerURL = toBrokerUrl(this.options.brokerURL);
+    const brokerURLs = toBrokerUrls(this.options.brokerURL);
     const { expiresAt } = user as Partial<User>;
     if (expiresAt !== undefined && expiresAt <= Date.now()) {
       throw new WdVideoError(ErrorCode.TOKEN_EXPIRED, `the token expired at ${new Date(expiresAt).toISOString()}: sign in again`);
     }
     this.user = user;
     const signaling = new Signaling({
-      brokerURL,
+      brokerURLs,
       path,
       uid,
       password: (user as Partial<User>).token,

@@ -26,6 +26,16 @@ export function toBrokerUrl(input: unknown): string {
   return url.href;
 }
 
+/**
+ * Several broker URLs, for the nodes of a broker cluster: an array, or one string of URLs
+ * separated by spaces (a URL has none), as an attribute gives them. Each as toBrokerUrl() reads it.
+ */
+export function toBrokerUrls(input: unknown): string[] {
+  const list = Array.isArray(input) ? (input as unknown[]) : typeof input === 'string' ? input.trim().split(/\s+/) : [input];
+  if (list.length === 0) throw invalidArgument('brokerURL must name at least one broker');
+  return [...new Set(list.map(toBrokerUrl))];
+}
+
 /** Firefox, for the few places where its WebRTC differs in a way no feature test shows. */
 export const isFirefox = () => typeof navigator !== 'undefined' && /\bFirefox\//.test(navigator.userAgent);
 

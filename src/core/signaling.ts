@@ -40,7 +40,8 @@ export interface SignalingEvents {
 }
 
 export interface SignalingOptions {
-  brokerURL: string;
+  /** One broker, or the nodes of a cluster (absolute ws: or wss: URLs). */
+  brokerURLs: readonly string[];
   path: string;
   uid: string;
   password?: string;
@@ -76,8 +77,18 @@ export class Signaling {
   private readonly emitter = createEmitter<SignalingEvents>();
   private client?: MqttClient;
   private presenceState: PresenceState = 'online';
+  /** The broker URL the next connection goes to. */
+  private urlIndex: number;
 
-  constructor(private readonly options: SignalingOptions) {}
+  constructor(private readonly options: SignalingOptions) {
+    // A random node first, so that the clients of a cluster spread over its nodes.
+    this.urlIndex = Math.floor(Math.random() * options.brokerURLs.length);
+  }
+
+  /** The broker URL this client is connected to, or tries next. */
+  get brokerURL(): string {
+    return this.options.brokerURLs[this.urlIndex]!;
+  }
 
   get uid(): string {
     return this.options.uid;
@@ -89,8 +100,8 @@ export class Signaling {
 
   /** Connects, subscribes to the inbox and to presence, and announces this user online. */
   async connect(): Promise<void> {
-    const { brokerURL, path, uid, password, connectTimeout = 10_000, mqttOptions } = this.options;
-    const client = mqtt.connect(brokerURL, {
+    const { brokerURLs, path, uid, password, connectTimeout = 10_000, mqttOptions } = this.options;
+    const client = mqtt.connect(this.brokerURL, {
       protocolVersion: 4,
       clean: true,
       clientId: `wd_${randomId(16)}`,
@@ -102,11 +113,15 @@ export class Signaling {
       reconnectPeriod: RECONNECT_MIN_MS,
       connectTimeout,
       will: { topic: presenceTopic(path, uid), payload: '', qos: 1, retain: true },
+      // Each connection, the first one too, goes to the URL of the moment (see 'close' below).
+      transformWsUrl: () => this.brokerURL,
       ...mqttOptions,
     });
     this.client = client;
+    // A connection that ends, or never came up: the next one tries the next node of the cluster.
+    client.on('close', () => (this.urlIndex = (this.urlIndex + 1) % brokerURLs.length));
     try {
-      await firstConnection(client, connectTimeout);
+      await firstConnection(client, connectTimeout, brokerURLs.length);
       client.on('message', (topic, payload) => this.receive(topic, payload));
       // The TURN service's retained status, if any, arrives before our presence echo below, so
       // connect() knows whether credentials will come.
@@ -121,7 +136,7 @@ export class Signaling {
       this.setStatus('closed');
       throw error instanceof WdVideoError
         ? error
-        : new WdVideoError(ErrorCode.INIT_FAILED, `could not subscribe at ${brokerURL}: ${String(error)}`, { cause: error });
+        : new WdVideoError(ErrorCode.INIT_FAILED, `could not subscribe at ${this.brokerURL}: ${String(error)}`, { cause: error });
     }
     this.setStatus('online');
     // Back off between reconnection attempts: 1 s, 2 s, 4 s, then every 5 s.
@@ -343,7 +358,8 @@ export class Signaling {
 }
 
 /** Resolves on the first CONNACK; fails fast on a refused or unreachable broker instead of retrying forever. */
-function firstConnection(client: MqttClient, timeoutMs: number): Promise<void> {
+function firstConnection(client: MqttClient, timeoutMs: number, brokers: number): Promise<void> {
+  let closes = 0;
   return new Promise((resolve, reject) => {
     const fail = (why: string, cause?: unknown) => {
       cleanup();
@@ -356,9 +372,16 @@ function firstConnection(client: MqttClient, timeoutMs: number): Promise<void> {
     const onError = (error: Error & { code?: unknown }) => {
       if (error.code === 5) return fail('the broker does not let this user in (not authorized: is anonymous sign-in allowed there?)', error);
       if (error.code === 4) return fail('the broker refused the credentials (wrong password, or a token that is invalid or expired)', error);
-      fail(error.message, error);
+      if (brokers === 1) fail(error.message, error); // else the close that follows moves to the next broker
     };
-    const onClose = () => fail('the connection closed (is the broker URL right and the broker running?)');
+    // With several brokers, mqtt.js tries the next one after its reconnect period; all of them
+    // failed once is a failure.
+    const onClose = () => {
+      if (++closes >= brokers)
+        fail(
+          `the connection closed (${brokers > 1 ? `all ${brokers} brokers: are the URLs right and the brokers running?` : 'is the broker URL right and the broker running?'})`,
+        );
+    };
     const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
     const cleanup = () => {
       clearTimeout(timer);

@@ -120,6 +120,33 @@ describe('invalid input is refused with a coded error, not a hang', () => {
     expect(() => initializeApp({ brokerURL: '' }, 'empty-url'))
       .to.throw(WdVideoError)
       .with.property('code', ErrorCode.INVALID_ARGUMENT);
+    // Several brokers (a cluster's nodes): an empty list, or one bad URL in it, is refused too.
+    for (const [name, brokers] of [
+      ['no-urls', []],
+      ['one-bad', [brokerURL, 'ftp://example/mqtt']],
+      ['one-bad-spaced', `${brokerURL} ftp://example/mqtt`],
+    ] as const) {
+      expect(() => initializeApp({ brokerURL: brokers }, name))
+        .to.throw(WdVideoError)
+        .with.property('code', ErrorCode.INVALID_ARGUMENT);
+    }
+  });
+
+  it('with several broker URLs, a dead one is skipped: init() connects to a live one', async () => {
+    const dead = 'ws://127.0.0.1:9/mqtt';
+    for (const brokers of [[dead, brokerURL], `${brokerURL} ${dead}`]) {
+      const client = new Client({ brokerURL: brokers, connectTimeout: 8000 });
+      await client.init({ ref: uniquePath('failover'), user: { uid: 'alice' } });
+      expect(client.brokerURL).to.equal(new URL(brokerURL, location.href).href);
+      await client.close();
+    }
+  });
+
+  it('with several broker URLs that are all dead, init() fails with 40100 once each was tried', async () => {
+    const client = new Client({ brokerURL: ['ws://127.0.0.1:9/mqtt', 'ws://127.0.0.1:7/mqtt'], connectTimeout: 8000 });
+    const error = await failure(client.init({ ref: uniquePath('all-down'), user: { uid: 'alice' } }));
+    expect(error.code).to.equal(ErrorCode.INIT_FAILED);
+    expect(error.message).to.contain('all 2 brokers');
   });
 
   it('init() twice on one client is refused with 40100, the first session intact', async () => {

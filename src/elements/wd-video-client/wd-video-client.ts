@@ -43,7 +43,11 @@ export type ClientState = 'idle' | 'connecting' | 'ready' | 'error';
 export class WdVideoClient extends LitElement {
   static override styles = styles;
 
-  /** The broker's WebSocket URL; a path such as `/mqtt` means the page's own host. */
+  /**
+   * The broker's WebSocket URL; a path such as `/mqtt` means the page's own host. Several,
+   * separated by spaces, for the nodes of a broker cluster: one is picked at random, the next
+   * taken when its connection drops.
+   */
   @property({ attribute: 'broker-url' }) brokerUrl = '/mqtt';
   /**
    * `relay` sends all media through TURN, so the other side never learns this user's addresses;

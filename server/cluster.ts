@@ -1,0 +1,101 @@
+// A broker node of a cluster: what several embedded-broker processes share through one Redis.
+// Messages go between nodes through mqemitter-redis (Redis pub/sub); retained messages (the
+// presence), Wills and the nodes' heartbeats through aedes-persistence-redis. The broker's own
+// rules (sign-in, ACL, limits) run on each node, unchanged.
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import type { AedesOptions } from 'aedes';
+import persistenceRedis from 'aedes-persistence-redis';
+import mqemitterRedis from 'mqemitter-redis';
+import type { MQEmitter } from 'mqemitter';
+
+/**
+ * How often a node says it is alive (ms). Aedes counts a node dead after three silent intervals
+ * and then publishes the Wills of the clients it had, within one more: a few seconds, so the
+ * presence of users whose page died together with their node is cleared soon. Shorter would
+ * count a node dead during a long pause of its event loop, and clear its live users' presence.
+ */
+export const HEARTBEAT_MS = 2_000;
+
+/** How long a node waits for Redis at start before it gives up. */
+const REDIS_CONNECT_MS = 5_000;
+
+export interface ClusterBackend {
+  /** Aedes's message bus (`mq`) and persistence, and the heartbeat that goes with them. */
+  aedes: Pick<AedesOptions, 'mq' | 'persistence' | 'heartbeatInterval'>;
+  /** Closes the Redis connections (after the broker has closed). */
+  close(): Promise<void>;
+}
+
+/** Checks `url` and opens one connection, refusing with a readable error when Redis is not there. */
+async function openRedis(url: string, log: (message: string) => void): Promise<Redis> {
+  if (!/^rediss?:\/\//.test(url)) throw new Error(`the Redis URL must start with redis:// or rediss://, got "${url}"`);
+  // Once connected, ioredis reconnects by itself and queues commands meanwhile.
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: REDIS_CONNECT_MS, maxRetriesPerRequest: null } satisfies RedisOptions);
+  let lastError: Error | undefined;
+  redis.on('error', (error: Error) => {
+    if (redis.status === 'ready' || lastError?.message !== error.message) log(`Redis: ${error.message}`);
+    lastError = error;
+  });
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    const why = (lastError ?? (error as Error)).message;
+    throw new Error(`cannot reach Redis at ${url}: ${why}`, { cause: error });
+  }
+  return redis;
+}
+
+/**
+ * The connection on which mqemitter-redis subscribes, made to subscribe once to every channel.
+ * mqemitter-redis subscribes one Redis channel pattern per MQTT subscription, and Redis matches
+ * every PUBLISH against every pattern: with 20,000 users (an inbox each) a publish cost about 1 ms
+ * of Redis's one thread, so the whole cluster could carry about a thousand messages a second.
+ * With one pattern per node, every node receives every message and delivers it to the clients it
+ * has (mqemitter matches topics in memory), which stays cheap for a cluster of a few nodes.
+ */
+function subscribingToEverything(redis: Redis): Redis {
+  const everything = redis.psubscribe('*');
+  everything.catch(() => {}); // the errors reach whoever waits on a subscription below
+  type Callback = (error?: Error | null) => void;
+  const subscribed = (...args: unknown[]) => {
+    const callback = args.find((a): a is Callback => typeof a === 'function');
+    everything.then(
+      () => callback?.(null),
+      (error: Error) => callback?.(error),
+    );
+    return everything;
+  };
+  const unsubscribed = (...args: unknown[]) => {
+    args.find((a): a is Callback => typeof a === 'function')?.(null);
+    return Promise.resolve(0);
+  };
+  // mqemitter-redis calls these four and listens for 'pmessageBuffer' (and 'messageBuffer').
+  return Object.assign(redis, { subscribe: subscribed, psubscribe: subscribed, unsubscribe: unsubscribed, punsubscribe: unsubscribed });
+}
+
+/** Connects to the Redis at `url` (redis:// or rediss://): the bus and persistence of one node. */
+export async function clusterBackend(url: string, { concurrency, log }: { concurrency: number; log: (message: string) => void }): Promise<ClusterBackend> {
+  const connections: Redis[] = [];
+  try {
+    for (let i = 0; i < 3; i++) connections.push(await openRedis(url, log));
+  } catch (error) {
+    for (const redis of connections) redis.disconnect();
+    throw error;
+  }
+  const [subConn, pubConn, store] = connections as [Redis, Redis, Redis];
+  const bus = mqemitterRedis({ subConn: subscribingToEverything(subConn), pubConn, concurrency, matchEmptyLevels: true });
+  // mqemitter-redis re-emits Redis errors on `state`; unheard, an EventEmitter's error would throw.
+  (bus as unknown as { state: NodeJS.EventEmitter }).state.on('error', (error: Error) => log(`Redis bus: ${error.message}`));
+  const mq = bus as unknown as MQEmitter;
+  const persistence = persistenceRedis({ conn: store });
+  return {
+    aedes: { mq, persistence, heartbeatInterval: HEARTBEAT_MS },
+    async close() {
+      // The broker's close() closed mq (its two connections); the store is ours to end.
+      await persistence.destroy().catch(() => {});
+      for (const redis of connections) if (redis.status !== 'end') redis.disconnect();
+    },
+  };
+}
