@@ -23,7 +23,7 @@ const PASSWORD = 'bench-load-password';
  * @param {string[]} args
  * @param {{ stdin?: 'ignore' | 'pipe' }} [options]
  */
-function jsonChild(command, args, { stdin = 'ignore' } = {}) {
+export function jsonChild(command, args, { stdin = 'ignore' } = {}) {
   const child = spawn(command, args, { cwd: root, stdio: [stdin, 'pipe', 'pipe'] });
   const lines = [];
   let waiting = null;

@@ -7,7 +7,14 @@
 // random peer on its path, which answers with a reject. Prints one JSON line when all are
 // connected ({"ready":…}) and one when it stops ({"done":…}).
 //
-// With --control (used by bench/brokers.js) there is no random inviting: it reads commands on
+// --url may list several brokers (the nodes of a cluster), comma-separated: the members of each
+// path take the nodes in turn, and invite round trips are counted apart for a peer on the same node and on
+// another one. It prints {"settled":…} once every client has seen the presence of everyone on its
+// path (the time a big path takes to settle).
+//
+// With --watch K each client follows only K others' presence (the `presence: 'watched'` option).
+//
+// With --control (used by bench/brokers.js and bench/cluster.js) there is no random inviting: it reads commands on
 // stdin, one a line. `round ID` runs one measurement round on the connected fleet and prints
 // {"round":ID,…}: presence fan-out (one client per path changes its presence; time until everyone
 // else on the path has it), an invite burst (every client invites a random peer on its path within
@@ -31,9 +38,18 @@ const { values } = parseArgs({
     joiners: { type: 'string', default: '100' },
     'burst-ms': { type: 'string', default: '1000' },
     invites: { type: 'string' },
+    watch: { type: 'string', default: '0' },
   },
 });
 const count = Math.min(Number(values.clients), 10_000);
+const urls = (values.url ?? '').split(',').filter(Boolean);
+/** With --watch K, each client follows the presence of K others on its path (wd-video's `presence: 'watched'`), not all. */
+const watchCount = Math.max(0, Number(values.watch));
+/**
+ * The broker node of client `i`: the members of a path (i, i + paths, i + 2 × paths…) take the
+ * nodes in turn, so a third of a path's invites stay on one node and the rest cross.
+ */
+const nodeOf = (i) => Math.floor(i / pathCount) % urls.length;
 const seconds = Math.min(Number(values.seconds), 600);
 const pathCount = Math.max(1, Number(values.paths));
 const interval = Math.max(200, Number(values.interval));
@@ -47,6 +63,10 @@ const burstMs = Math.min(Math.max(0, Number(values['burst-ms'])), 10_000);
 /** Invites per round (--control): default one per client. */
 const invitesPerRound = Math.min(Math.max(1, Number(values.invites ?? count)), 20_000);
 const stats = { connected: 0, failed: 0, invitesSent: 0, invitesAnswered: 0, received: 0, rtts: [] };
+/** Members per path (of the fleet, not the joiners), and how many clients have seen all the others on theirs. */
+const onPath = (i) => Math.floor(count / pathCount) + (i % pathCount < count % pathCount ? 1 : 0);
+let settledClients = 0;
+let settledAt = null;
 /** The presence probe of the running round: per path, when it was sent and how many got it. */
 let probe = null;
 const clients = [];
@@ -56,7 +76,7 @@ let stopping = false;
 async function connectOne(i, { joiner = false } = {}) {
   const uid = `sim${i}`;
   const path = `${values.prefix}/p${i % pathCount}`;
-  const client = mqtt.connect(values.url, {
+  const client = mqtt.connect(urls[nodeOf(i)], {
     protocolVersion: 4,
     clientId: `${values.prefix}_${uid}_${process.pid}`,
     username: uid,
@@ -70,8 +90,17 @@ async function connectOne(i, { joiner = false } = {}) {
     client.once('error', reject);
     client.once('close', () => reject(new Error('closed')));
   });
+  // Everyone on this path this client has seen online (the fleet's settling; not for joiners).
+  const seen = new Set();
   client.on('message', (topic, payload) => {
     stats.received++;
+    if (!joiner && settledAt === null && topic.startsWith(`${path}/presence/`) && payload.length > 0) {
+      const other = topic.slice(topic.lastIndexOf('/') + 1);
+      if (other !== uid && Number(other.slice(3)) < count && !seen.has(other)) {
+        seen.add(other);
+        if (seen.size === (watchCount ? Math.min(watchCount, onPath(i) - 1) : onPath(i) - 1) && ++settledClients === count) settledAt = Date.now();
+      }
+    }
     if (probe && topic.startsWith(`${path}/presence/`) && topic !== `${path}/presence/${uid}` && payload.includes(probe.id)) {
       probe.got.set(path, (probe.got.get(path) ?? 0) + 1);
       probe.last.set(path, Date.now());
@@ -91,12 +120,17 @@ async function connectOne(i, { joiner = false } = {}) {
     const sent = pending.get(message.cid);
     if (message.type === 'reject' && sent) {
       pending.delete(message.cid);
+      const rtt = Date.now() - sent.at;
       stats.invitesAnswered++;
-      stats.rtts.push(Date.now() - sent);
-      roundRtts?.[message.cid.startsWith('B') ? 'big' : 'small'].push(Date.now() - sent);
+      stats.rtts.push(rtt);
+      roundRtts?.[message.cid.startsWith('B') ? 'big' : 'small'].push(rtt);
+      if (!message.cid.startsWith('B')) roundRtts?.[sent.crossNode ? 'crossNode' : 'sameNode'].push(rtt);
     }
   });
-  await client.subscribeAsync([`${path}/inbox/${uid}/+`, `${path}/presence/+`], { qos: 1 });
+  // The next K members of the path (wrapping round), when watching.
+  const watched = Array.from({ length: Math.min(watchCount, onPath(i) - 1) }, (_, k) => `sim${(i + (k + 1) * pathCount) % (onPath(i) * pathCount)}`);
+  const presence = watchCount ? [uid, ...watched].map((u) => `${path}/presence/${u}`) : [`${path}/presence/+`];
+  await client.subscribeAsync([`${path}/inbox/${uid}/+`, ...presence], { qos: 1 });
   await client.publishAsync(`${path}/presence/${uid}`, JSON.stringify({ v: 1, state: 'online', ts: Date.now() }), { qos: 1, retain: true });
   const entry = { client, uid, path, pending, index: i };
   if (joiner) return entry;
@@ -106,17 +140,18 @@ async function connectOne(i, { joiner = false } = {}) {
 }
 
 /**
- * @param {{ client: import('mqtt').MqttClient, uid: string, path: string, pending: Map<string, number>, index: number }} entry
+ * @param {{ client: import('mqtt').MqttClient, uid: string, path: string, pending: Map<string, { at: number, crossNode: boolean }>, index: number }} entry
  * @param {{ sdp?: string }} [options]
  */
 function inviteSomeone({ client, uid, path, pending, index }, { sdp } = {}) {
   if (stopping || !client.connected) return false;
-  const onPath = Math.ceil(count / pathCount);
-  let peer = uid;
-  while (peer === uid && onPath > 1) peer = `sim${(Math.floor(Math.random() * onPath) * pathCount + (index % pathCount)) % count}`;
-  if (peer === uid) return false;
+  const members = onPath(index);
+  let peerIndex = index;
+  while (peerIndex === index && members > 1) peerIndex = Math.floor(Math.random() * members) * pathCount + (index % pathCount);
+  if (peerIndex === index) return false;
+  const peer = `sim${peerIndex}`;
   const cid = `${sdp ? 'B' : 'L'}${index}x${stats.invitesSent}`.slice(0, 64);
-  pending.set(cid, Date.now());
+  pending.set(cid, { at: Date.now(), crossNode: nodeOf(peerIndex) !== nodeOf(index) });
   stats.invitesSent++;
   client.publish(
     `${path}/inbox/${peer}/${uid}`,
@@ -172,7 +207,7 @@ async function measureRound(id) {
 
   // Invite burst: invitesPerRound clients (all of them by default, each once), each at a random
   // moment within burstMs; then a few large invites.
-  roundRtts = { small: [], big: [] };
+  roundRtts = { small: [], big: [], sameNode: [], crossNode: [] };
   let sent = 0;
   const inviters =
     invitesPerRound >= clients.length ? clients : Array.from({ length: invitesPerRound }, () => clients[Math.floor(Math.random() * clients.length)]);
@@ -184,6 +219,12 @@ async function measureRound(id) {
   figures.answered = roundRtts.small.length;
   figures.inviteP50 = sortedPct(roundRtts.small, 50);
   figures.inviteP99 = sortedPct(roundRtts.small, 99);
+  if (urls.length > 1) {
+    figures.sameNodeP50 = sortedPct(roundRtts.sameNode, 50);
+    figures.sameNodeP99 = sortedPct(roundRtts.sameNode, 99);
+    figures.crossNodeP50 = sortedPct(roundRtts.crossNode, 50);
+    figures.crossNodeP99 = sortedPct(roundRtts.crossNode, 99);
+  }
   const sdp = 'v=0 '.padEnd(5400, 'a');
   let bigSent = 0;
   for (const c of clients.slice(0, 10)) {
@@ -251,12 +292,18 @@ for (let i = 0; i < count && !stopping; i += batch) {
   stats.failed += results.filter((r) => r.status === 'rejected').length;
 }
 console.log(JSON.stringify({ ready: stats.connected, failed: stats.failed, connectSeconds: (Date.now() - startedAt) / 1000 }));
+// Settled: every client has seen everyone on its path online (presence fan-out done). Reported
+// once, from the start of the ramp; the round commands below wait for it.
+const settled = until(() => settledAt !== null || stats.failed > 0, 120_000).then(() => {
+  console.log(JSON.stringify({ settled: settledAt === null ? null : (settledAt - startedAt) / 1000, settledClients }));
+});
 if (values.control) {
   // One command at a time, in order.
   let queue = Promise.resolve();
   createInterface({ input: process.stdin }).on('line', (line) => {
     const [command, id] = line.trim().split(/\s+/);
     queue = queue.then(async () => {
+      await settled;
       if (command === 'stop') return stop('stopped');
       if (command === 'round') {
         const figures = await measureRound(Number(id)).catch((error) => ({ round: Number(id), error: String(error) }));

@@ -10,11 +10,14 @@
 //                  through coturn) delayed 25 ms each way at each user (bench/delay-proxy.js)
 //   group          4-way wd-video mesh: invite → every page decodes all three others
 //   brokers        embedded broker (Aedes) and Mosquitto with 1,000 and 5,000 simulated clients
+//   cluster        one embedded broker and three nodes over Redis with 5,000 and 20,000 simulated
+//                  clients (invite round trips within and across nodes), then one path of 1,000 users
 //   size           minified / gzip / brotli of dist/wd-video.min.js, core alone, and PeerJS
 // Every figure is min / median / max over --runs runs (default 20), the variants interleaved.
 // Writes bench/results/latest.json and bench/results/latest.md (also printed).
 //   node scripts/isolated.js node bench/run.js [--runs 20]
-//        [--only size,calls,pickup,pickup-distance,group,brokers] [--sizes 1000,5000] [--budget-minutes 28]
+//        [--only size,calls,pickup,pickup-distance,group,brokers,cluster] [--sizes 1000,5000]
+//        [--cluster-sizes 5000,20000] [--budget-minutes 28]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +26,7 @@ import { canRelay } from '../dist/node/server/relay.js';
 import { startServer } from '../dist/node/server/serve.js';
 import { CDN, CLASSIC, CORE, CORE_NATIVE_TIMERS, PEERJS, sizes as measureSizes } from '../scripts/size.js';
 import { CLIENTS_PER_PATH, benchBrokers } from './brokers.js';
+import { benchCluster } from './cluster.js';
 import { PICKUP_RING_MS, benchGroup, benchOneToOne, benchPickup, startDistance, startPeerServer } from './calls.js';
 import { launchChromium, summarize } from './lib.js';
 
@@ -31,6 +35,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '20' },
     only: { type: 'string', default: 'size,calls,pickup,pickup-distance,group,brokers' },
     sizes: { type: 'string', default: '1000,5000' },
+    'cluster-sizes': { type: 'string', default: '5000,20000' },
     // 14 before pickup came; pickup (20 rounds) takes about 5, pickup-distance about 7.
     'budget-minutes': { type: 'string', default: '28' },
   },
@@ -116,6 +121,15 @@ if (only.has('brokers')) {
     const share = i === fleetSizes.length - 1 ? 1 : 0.3;
     Object.assign(results.brokers, await benchBrokers({ sizes: [size], runs, deadline: deadlineFor(share), log }));
   }
+}
+
+if (only.has('cluster')) {
+  const clusterSizes = values['cluster-sizes']
+    .split(',')
+    .map(Number)
+    .filter((n) => n >= CLIENTS_PER_PATH && n <= 20_000 && n % CLIENTS_PER_PATH === 0);
+  log(`\n== cluster, ${clusterSizes.join(' and ')} clients, ${runs} rounds each (${elapsed()})`);
+  results.cluster = await benchCluster({ sizes: clusterSizes, runs, deadline: deadlineFor(1), log });
 }
 
 results.finishedAt = new Date().toISOString();
@@ -212,6 +226,23 @@ function summarizeAll(r) {
         rampSeconds: b.rampSeconds,
         ...Object.fromEntries(keys.map((k) => [k, summarize(pick(b.rounds, k))])),
         errors: b.rounds.filter((x) => x.error).map((x) => x.error),
+      };
+    }
+  }
+  if (r.cluster) {
+    summary.cluster = {};
+    for (const [key, c] of Object.entries(r.cluster)) {
+      if (key === 'bigPath') continue; // reported as measured
+      const keys = ['inviteP50', 'inviteP99', 'sameNodeP50', 'sameNodeP99', 'crossNodeP50', 'crossNodeP99', 'fanoutMs', 'joinMs'];
+      summary.cluster[key] = {
+        size: c.size,
+        variant: c.variant,
+        connected: c.connected,
+        failedToConnect: c.failedToConnect,
+        rampSeconds: c.rampSeconds,
+        settledSeconds: c.settledSeconds,
+        ...Object.fromEntries(keys.map((k) => [k, summarize(pick(c.rounds, k))])),
+        errors: c.rounds.filter((x) => x.error).map((x) => x.error),
       };
     }
   }
@@ -322,6 +353,30 @@ function toMarkdown(r) {
         'Each round: one client per path changes its presence (fan-out: until all 49 others on the path have it, slowest path); 1,000 invites from random clients spread over 1 s, each answered by a reject (RTT invite → reject); 10 invites carrying a 5.4 KB SDP-sized field; 50 new clients connect at once (CONNECT, SUBSCRIBE, retained presence, own presence acknowledged) and leave cleanly. ' +
         'Fleet connect: the generator connects the fleet 100 at a time (presence fan-out included), once per broker and size. ' +
         'Mosquitto 2.0.11 is known to delay WebSocket messages above about 4 KB by about 100 ms (its bundled libwebsockets); the 5.4 KB columns show what of it this run saw. Not fixed here.',
+      '',
+    );
+  }
+  if (s.cluster) {
+    out.push(`## A broker cluster: one node, and three nodes over one Redis (${CLIENTS_PER_PATH} simulated clients per path, loopback)`, '');
+    out.push(
+      '| clients | brokers | connected (failed) | fleet connect (s, once) | invite RTT p50 (ms) | invite RTT p99 (ms) | within a node p50 / p99 (ms) | across nodes p50 / p99 (ms) | presence fan-out (ms) | 50 joining clients (ms) |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
+    const both = (a, b) => (!a || a.n === 0 ? '–' : `${ms(a.median)} / ${ms(b.median)}`);
+    for (const c of Object.values(s.cluster)) {
+      out.push(
+        `| ${c.size.toLocaleString('en-US')} | ${c.variant} | ${c.connected.toLocaleString('en-US')} (${c.failedToConnect}) | ${c.rampSeconds?.toFixed(1) ?? '–'} | ${mmm(c.inviteP50)} | ${mmm(c.inviteP99)} | ${both(c.sameNodeP50, c.sameNodeP99)} | ${both(c.crossNodeP50, c.crossNodeP99)} | ${mmm(c.fanoutMs)} | ${mmm(c.joinMs)} |`,
+      );
+    }
+    for (const big of r.cluster.bigPath ?? []) {
+      out.push(
+        '',
+        `One path of ${big.clients.toLocaleString('en-US')} clients on one node, ${big.watch ? `each following ${big.watch} others (\`presence: 'watched'\`)` : 'everyone following everyone'}: ${big.connected} connected (${big.failedToConnect} failed) in ${big.rampSeconds} s, 100 at a time; presence settled (each has seen all it follows) at ${big.settledSeconds ?? '–'} s.`,
+      );
+    }
+    out.push(
+      '',
+      'Both variants of a size stay connected while the rounds alternate between them; each round as in the brokers section (1,000 invites over 1 s, each answered by a reject). Three nodes: the members of each path take the nodes in turn, so about two invites in three cross nodes; percentiles of a fleet of two generator processes are the worse of the two.',
       '',
     );
   }

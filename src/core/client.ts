@@ -39,6 +39,14 @@ export interface ClientOptions {
    * accept. Default true.
    */
   warmUp?: boolean;
+  /**
+   * Whose presence this client follows. `all` (the default): everyone on the path, as
+   * `client.online` and `presence` events show. `watched`: only the users given to
+   * `watchPresence()`, and those this client invites or is invited by. On a path of hundreds of
+   * users, where everyone hearing everyone costs the broker the square of their number, a page that
+   * shows a contact list of its own should watch just those.
+   */
+  presence?: PresenceScope;
   /** How long an invite rings before it fails with 40203 (ms). Default 30 s. */
   inviteTimeout?: number;
   /** How long a peer connection may take to connect (ms). Default 20 s. */
@@ -117,8 +125,12 @@ export class Client {
     if (iceTransportPolicy !== undefined && iceTransportPolicy !== 'all' && iceTransportPolicy !== 'relay') {
       throw invalidArgument(`iceTransportPolicy must be "all" or "relay", got ${JSON.stringify(iceTransportPolicy)}`);
     }
+    if (options.presence !== undefined && !PRESENCE_SCOPES.includes(options.presence)) {
+      throw invalidArgument(`presence must be "all" or "watched", got ${JSON.stringify(options.presence)}`);
+    }
     this.options = {
       brokerURL: options.brokerURL,
+      presence: options.presence ?? 'all',
       inviteTimeout: options.inviteTimeout ?? 30_000,
       linkTimeout: options.linkTimeout ?? 20_000,
       reconnectTimeout: options.reconnectTimeout ?? 15_000,
@@ -157,6 +169,27 @@ export class Client {
     return this.signaling?.brokerURL;
   }
 
+  /**
+   * Follows the presence of `uids` (with `presence: 'watched'`; with `all` everyone is followed
+   * already): they appear in `online` and fire `presence` events. Resolves once the broker has
+   * taken the subscription; their current presence follows at once.
+   */
+  async watchPresence(uids: readonly string[]): Promise<void> {
+    const checked = toUids(uids, 'watchPresence()');
+    await this.requireSignaling().watch(checked);
+  }
+
+  /** Stops following the presence of `uids` (`presence: 'watched'`): they leave `online`, with no event. */
+  async unwatchPresence(uids: readonly string[]): Promise<void> {
+    const checked = toUids(uids, 'unwatchPresence()');
+    await this.requireSignaling().unwatch(checked);
+  }
+
+  private requireSignaling(): Signaling {
+    if (!this.signaling || !this.uid) throw new WdVideoError(ErrorCode.INIT_FAILED, 'the client is not initialised: await client.init({ ref, user }) first');
+    return this.signaling;
+  }
+
   /** Messages and bytes this client sent and received. */
   get signalingStats(): Readonly<SignalingStats> | undefined {
     return this.signaling?.stats;
@@ -191,6 +224,8 @@ export class Client {
         throw new WdVideoError(ErrorCode.TOO_MANY_CONVERSATIONS, `already in ${this.conversations.size} conversation(s); disconnect first or invite into it`);
       }
       const cid = randomId(16);
+      // Whether the callee is there, and whether it leaves while it rings (`watched` presence).
+      this.signaling?.watch([participantId]).catch((error) => log.warn('could not watch the presence of', participantId, error));
       const conversation = new Conversation(this.conversationHost, cid, mode, localStream);
       conversation.media.add(participantId);
       const invite = new OutgoingInvite(participantId, cid, mode, conversation, this.outgoingHost, data);
@@ -249,6 +284,7 @@ export class Client {
     this.user = user;
     const signaling = new Signaling({
       brokerURLs,
+      presence: this.options.presence,
       path,
       uid,
       password: (user as Partial<User>).token,
@@ -391,6 +427,8 @@ export class Client {
     }
     if (Math.abs(Date.now() - message.ts) > MAX_INVITE_AGE_MS) return log.debug(`dropped stale invite from ${from}`);
     const invite = new IncomingInvite(from, message, this.incomingHost);
+    // A caller whose page dies stops ringing here through its presence (`watched` presence too).
+    this.signaling?.watch([from]).catch((error) => log.warn('could not watch the presence of', from, error));
     const crossing = [...this.outgoing.values()].find((o) => o.to === from && o.opensConversation && o.status === 'pending');
     if (crossing) {
       // Glare: we invited each other. The invite of the smaller uid wins on both sides.
@@ -465,6 +503,7 @@ export class Client {
   private inviteInto(conversation: Conversation, to: string): OutgoingInvite {
     try {
       const participantId = assertUid(to, 'participantId');
+      this.signaling?.watch([participantId]).catch((error) => log.warn('could not watch the presence of', participantId, error));
       conversation.media.add(participantId);
       const invite = new OutgoingInvite(participantId, conversation.conversationId, conversation.mode, conversation, this.outgoingHost, undefined, false);
       this.outgoing.set(outgoingKey(conversation.conversationId, participantId), invite);
@@ -626,6 +665,16 @@ export class Client {
 }
 
 const outgoingKey = (cid: string, to: string) => `${cid}:${to}`;
+
+/** The scopes of `presence` (ClientOptions). */
+export type PresenceScope = 'all' | 'watched';
+const PRESENCE_SCOPES: readonly PresenceScope[] = ['all', 'watched'];
+
+/** `uids` checked as a list of valid uids, for `what`; throws 40001. */
+function toUids(uids: readonly string[], what: string): string[] {
+  if (!Array.isArray(uids)) throw invalidArgument(`${what} takes an array of uids`);
+  return uids.map((uid, i) => assertUid(uid, `${what}[${i}]`));
+}
 
 /** Crossing invites: accept `incoming` and settle our own `outgoing` with the conversation it gives. */
 function acceptInto(incoming: IncomingInvite, localStream: LocalStream, outgoing: OutgoingInvite): void {

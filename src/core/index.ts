@@ -1,7 +1,7 @@
 /** wd-video core: no elements, no lit. */
 export { initializeApp, app, auth, video, App, Video, type AppConfig } from './app.js';
 export { Auth, type User, type AnonymousSignInOptions } from './auth.js';
-export { Client, type ClientOptions, type ClientEvents, type InitOptions, type InviteOptions } from './client.js';
+export { Client, type ClientOptions, type ClientEvents, type InitOptions, type InviteOptions, type PresenceScope } from './client.js';
 export { Conversation, Participant, type ConversationEvents, type ParticipantEvents } from './conversation.js';
 export { ErrorCode, WdVideoError, type ErrorCodeValue } from './errors.js';
 export {

@@ -42,6 +42,8 @@ export interface SignalingEvents {
 export interface SignalingOptions {
   /** One broker, or the nodes of a cluster (absolute ws: or wss: URLs). */
   brokerURLs: readonly string[];
+  /** Everyone's presence on the path (`all`), or only that of the uids given to watch(). Default all. */
+  presence?: 'all' | 'watched';
   path: string;
   uid: string;
   password?: string;
@@ -79,6 +81,8 @@ export class Signaling {
   private presenceState: PresenceState = 'online';
   /** The broker URL the next connection goes to. */
   private urlIndex: number;
+  /** Whose presence we follow besides our own, with `presence: 'watched'`. */
+  private readonly watched = new Set<string>();
 
   constructor(private readonly options: SignalingOptions) {
     // A random node first, so that the clients of a cluster spread over its nodes.
@@ -171,8 +175,41 @@ export class Signaling {
     const turnStatus = client
       .subscribeAsync(TURN_STATUS_TOPIC, { qos: 1 })
       .catch((error) => log.debug('no TURN credential service on this broker:', String(error)));
-    await client.subscribeAsync([inboxFilter(path, uid), presenceFilter(path)], { qos: 1 });
+    await client.subscribeAsync([inboxFilter(path, uid), ...this.presenceTopics()], { qos: 1 });
     await turnStatus;
+  }
+
+  /** The presence topics we follow: the path's (`all`), or our own and the watched users'. */
+  private presenceTopics(uids: Iterable<string> = this.watched): string[] {
+    const { path, uid, presence = 'all' } = this.options;
+    return presence === 'all' ? [presenceFilter(path)] : [uid, ...uids].map((u) => presenceTopic(path, u));
+  }
+
+  /**
+   * Follows the presence of `uids` too (`presence: 'watched'`; with `all` there is nothing to add).
+   * Their retained presence comes right after the broker's SUBACK. On a reconnection subscribe()
+   * takes them all again.
+   */
+  async watch(uids: readonly string[]): Promise<void> {
+    if ((this.options.presence ?? 'all') === 'all') return;
+    const fresh = uids.filter((u) => u !== this.uid && !this.watched.has(u));
+    if (fresh.length === 0) return;
+    for (const u of fresh) this.watched.add(u);
+    const client = this.client;
+    if (client?.connected)
+      await client.subscribeAsync(
+        fresh.map((u) => presenceTopic(this.options.path, u)),
+        { qos: 1 },
+      );
+  }
+
+  /** Stops following the presence of `uids` (`presence: 'watched'`); they leave the map, with no event. */
+  async unwatch(uids: readonly string[]): Promise<void> {
+    if ((this.options.presence ?? 'all') === 'all') return;
+    const gone = uids.filter((u) => this.watched.delete(u));
+    for (const u of gone) this.presence.delete(u);
+    const client = this.client;
+    if (gone.length && client?.connected) await client.unsubscribeAsync(gone.map((u) => presenceTopic(this.options.path, u)));
   }
 
   /**
@@ -326,6 +363,8 @@ export class Signaling {
   }
 
   private receivePresence(uid: string, payload: Uint8Array): void {
+    // A presence still on its way when its user was unwatched.
+    if (this.options.presence === 'watched' && uid !== this.uid && !this.watched.has(uid)) return;
     let state: PresenceState | null = null;
     if (payload.byteLength > 0) {
       try {

@@ -5,6 +5,17 @@ import type { IncomingInvite } from '../../src/core/invite.js';
 import { cameraStream, closeAll, decodedFrames, onlineClient, once, trackPeerConnections, uniquePath, videoElement } from './helpers.js';
 
 const peerConnections = trackPeerConnections();
+const until = async (done: () => boolean, ms = 5000) => {
+  const deadline = performance.now() + ms;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+const failure = async (promise: Promise<unknown>, code: number) => {
+  const error = await promise.then(unexpectedSuccess, (e: WdVideoError) => e);
+  expect(error.code).to.equal(code);
+};
 const unexpectedSuccess = (): never => {
   throw new Error('expected the invite to fail');
 };
@@ -123,5 +134,40 @@ describe('a 1:1 p2p call between two clients', () => {
     await bob.close();
     await left;
     expect(alice.online.has('bob')).to.equal(false);
+  });
+
+  it('with presence "watched", a client follows only whom it watches, calls or is called by', async () => {
+    const path = uniquePath('watched');
+    const bob = await onlineClient('bob', path);
+    const carol = await onlineClient('carol', path);
+    const alice = await onlineClient('alice', path, { presence: 'watched' });
+    expect([...alice.online.keys()]).to.deep.equal(['alice']);
+
+    await alice.watchPresence(['bob']);
+    await until(() => alice.online.get('bob') === 'online');
+    expect(alice.online.has('carol')).to.equal(false);
+    const bobLeaves = new Promise<void>((resolve) => alice.on('presence', (uid, state) => uid === 'bob' && state === null && resolve()));
+
+    // An invite to someone not watched watches them: carol rings, rejects, and stays followed.
+    const ringing = once<[IncomingInvite]>(carol, 'invite');
+    const invite = alice.inviteToConversation({ mode: 'p2p', participantId: 'carol', localStream: await cameraStream('low') });
+    const [incoming] = await ringing;
+    await incoming.reject('no');
+    const error = await invite.then(unexpectedSuccess, (e: WdVideoError) => e);
+    expect(error.code).to.equal(ErrorCode.REJECTED);
+    expect(alice.online.get('carol')).to.equal('online');
+    // And someone who calls is followed on this side too (dave's page dying would stop its ring).
+    const dave = await onlineClient('dave', path, { presence: 'watched' });
+    const daveRings = once<[IncomingInvite]>(dave, 'invite');
+    const daveInvite = alice.inviteToConversation({ mode: 'p2p', participantId: 'dave', localStream: await cameraStream('low') });
+    await daveRings;
+    await until(() => dave.online.get('alice') !== undefined);
+    daveInvite.cancel();
+
+    await bob.close();
+    await bobLeaves;
+    await alice.unwatchPresence(['carol']);
+    expect(alice.online.has('carol')).to.equal(false);
+    await failure(alice.watchPresence(['no/slash']), ErrorCode.INVALID_ARGUMENT);
   });
 });

@@ -10,6 +10,7 @@ import {
   checkToken,
   log,
   tokenFrom,
+  type PresenceScope,
   type PresenceState,
   type SignalingStatus,
   type TokenSource,
@@ -54,6 +55,12 @@ export class WdVideoClient extends LitElement {
    * `all` (the default) lets ICE pick the best path.
    */
   @property({ attribute: 'ice-transport-policy' }) iceTransportPolicy: RTCIceTransportPolicy = 'all';
+  /**
+   * Whose presence the client follows: `all` (everyone on the path, the default) or `watched`
+   * (only those given to `client.watchPresence()`, and whoever it calls or is called by). For
+   * paths of hundreds of users.
+   */
+  @property() presence: PresenceScope = 'all';
   /**
    * STUN/TURN servers of your own. A server with a TURN credential service (`wd-video serve` with
    * coturn) gives each signed-in user its own credentials without this.
@@ -118,7 +125,7 @@ export class WdVideoClient extends LitElement {
   }
 
   protected override updated(changed: Map<PropertyKey, unknown>): void {
-    const signIn = ['brokerUrl', 'iceTransportPolicy', 'iceServers', 'noWarmUp', 'path', 'uid', 'password'].some((p) => changed.has(p));
+    const signIn = ['brokerUrl', 'iceTransportPolicy', 'iceServers', 'noWarmUp', 'presence', 'path', 'uid', 'password'].some((p) => changed.has(p));
     const token = changed.has('token') || changed.has('getToken');
     if (signIn || (token && !this.renewInPlace(changed))) void this.reconnect();
   }
@@ -176,7 +183,13 @@ export class WdVideoClient extends LitElement {
     let client: Client;
     let user: User;
     try {
-      client = new Client({ brokerURL: this.brokerUrl, iceTransportPolicy: this.iceTransportPolicy, iceServers: this.iceServers, warmUp: !this.noWarmUp });
+      client = new Client({
+        brokerURL: this.brokerUrl,
+        iceTransportPolicy: this.iceTransportPolicy,
+        iceServers: this.iceServers,
+        warmUp: !this.noWarmUp,
+        presence: this.presence,
+      });
       this.current = client;
       user = await this.signIn();
       if (attempt !== this.attempt) return; // a newer attempt closed this client

@@ -1,0 +1,178 @@
+// The broker cluster under signalling load: one embedded broker alone, and three embedded-broker
+// nodes over one Redis (`wd-video serve --redis`), each with its fleet of simulated clients
+// (bench/load-generator.js --control; at most 10,000 per generator process, so 20,000 take two).
+// Client i of a fleet connects to node i mod 3, so most invites cross nodes; their round trips are
+// counted apart from those within a node. Both fleets of a size stay connected while the rounds
+// alternate between the variants (A, B, A, B…). Then a big path: 1,000 clients on one path of one
+// node, until each has seen all the others' presence.
+import { once } from 'node:events';
+import { hasRedis, startRedis } from '../dist/node/server/redis.js';
+import { CLIENTS_PER_PATH, jsonChild } from './brokers.js';
+import { within } from './lib.js';
+
+/** Invites per round over the whole fleet, whatever its size (as in bench/brokers.js). */
+const INVITES = 1000;
+const JOINERS = 50;
+const PER_GENERATOR = 10_000;
+const BIG_PATH = 1000;
+/** Whom each client of the big path follows with `presence: 'watched'`: a contact list's worth. */
+const BIG_PATH_WATCH = 20;
+
+/** One embedded broker as `npm start` runs it, with `args` (a cluster node: --redis URL). */
+async function startNode(args = []) {
+  const server = jsonChild(process.execPath, ['dist/node/server/serve.js', '--port', '0', '--relay', '0', '--turn', 'off', ...args]);
+  const banner = await server.next((l) => typeof l === 'string' && l.includes('broker ws://'), 15_000, 'embedded broker');
+  return {
+    url: banner.match(/broker (ws:\/\/\S+)/)[1].replace(/[,)]$/, ''),
+    async stop() {
+      if (server.child.exitCode !== null) return;
+      server.child.kill('SIGTERM');
+      await once(server.child, 'exit');
+    },
+  };
+}
+
+/** A fleet of `clients` over `urls` in generators of at most 10,000; resolves once all are connected and settled. */
+async function startFleet(urls, clients, { prefix, paths = clients / CLIENTS_PER_PATH, joiners = JOINERS, watch = 0 }) {
+  const count = Math.ceil(clients / PER_GENERATOR);
+  const generators = Array.from({ length: count }, (_, g) =>
+    jsonChild(
+      process.execPath,
+      [
+        'bench/load-generator.js',
+        '--control',
+        '--url',
+        urls.join(','),
+        '--clients',
+        String(clients / count),
+        '--paths',
+        String(Math.max(1, paths / count)),
+        '--joiners',
+        String(joiners / count),
+        '--invites',
+        String(INVITES / count),
+        '--seconds',
+        '900',
+        '--prefix',
+        `${prefix}-g${g}`,
+        '--watch',
+        String(watch),
+      ],
+      { stdin: 'pipe' },
+    ),
+  );
+  const ready = await Promise.all(generators.map((g) => g.next((l) => l?.ready !== undefined, 600_000, `${clients} clients connecting`)));
+  const settled = await Promise.all(generators.map((g) => g.next((l) => l?.settled !== undefined, 180_000, `${clients} clients settling`)));
+  let rounds = 0;
+  return {
+    connected: ready.reduce((n, r) => n + r.ready, 0),
+    failed: ready.reduce((n, r) => n + r.failed, 0),
+    connectSeconds: Math.max(...ready.map((r) => r.connectSeconds)),
+    settledSeconds: settled.some((s) => s.settled === null) ? null : Math.max(...settled.map((s) => s.settled)),
+    /** One round on every generator at once; the slowest generator's percentiles (a conservative merge). */
+    async round() {
+      const id = ++rounds;
+      for (const g of generators) g.child.stdin.write(`round ${id}\n`);
+      const parts = await Promise.all(generators.map((g) => g.next((l) => l?.round === id, 90_000, `round ${id}`)));
+      const worst = (key) => (parts.some((p) => p[key] === null || p[key] === undefined) ? null : Math.max(...parts.map((p) => p[key])));
+      const sum = (key) => parts.reduce((n, p) => n + (p[key] ?? 0), 0);
+      const keys = ['fanoutMs', 'inviteP50', 'inviteP99', 'sameNodeP50', 'sameNodeP99', 'crossNodeP50', 'crossNodeP99', 'joinMs', 'joinClientP50'];
+      return { round: id, invites: sum('invites'), answered: sum('answered'), ...Object.fromEntries(keys.map((k) => [k, worst(k)])) };
+    },
+    stop: () => Promise.all(generators.map((g) => g.stop())),
+  };
+}
+
+/**
+ * For each size: one node and three over Redis, both fleets connected, `runs` rounds alternating.
+ * Then the big path. Returns the figures by size and variant, and `bigPath`.
+ */
+export async function benchCluster({ sizes, runs, deadline = Infinity, bigPath = true, log }) {
+  if (!hasRedis()) {
+    log('  redis-server is not installed: no cluster bench');
+    return {};
+  }
+  const results = {};
+  const redis = await startRedis();
+  try {
+    for (const size of sizes) {
+      const stoppers = [];
+      try {
+        const single = await startNode();
+        stoppers.push(single.stop);
+        const nodes = await Promise.all([0, 1, 2].map(() => startNode(['--redis', redis.url])));
+        stoppers.push(...nodes.map((n) => n.stop));
+        const variants = [
+          { name: '1 node', urls: [single.url] },
+          { name: '3 nodes over Redis', urls: nodes.map((n) => n.url) },
+        ];
+        for (const variant of variants) {
+          const started = Date.now();
+          const fleet = await startFleet(variant.urls, size, { prefix: `${variant.urls.length}n${size}` });
+          stoppers.unshift(fleet.stop);
+          variant.fleet = fleet;
+          results[`${size}/${variant.name}`] = {
+            size,
+            variant: variant.name,
+            connected: fleet.connected,
+            failedToConnect: fleet.failed,
+            rampSeconds: fleet.connectSeconds,
+            settledSeconds: fleet.settledSeconds,
+            rounds: [],
+          };
+          log(
+            `  ${size} clients on ${variant.name}: ${fleet.connected} connected (${fleet.failed} failed), ${((Date.now() - started) / 1000).toFixed(1)} s, presence settled at ${fleet.settledSeconds} s`,
+          );
+        }
+        for (let round = 0; round < runs; round++) {
+          if (Date.now() > deadline) {
+            log(`  time budget spent: stopping after ${round} of ${runs} rounds`);
+            break;
+          }
+          for (const variant of variants) {
+            const f = await within(variant.fleet.round(), 100_000, 'round').catch((error) => ({ error: String(error.message) }));
+            results[`${size}/${variant.name}`].rounds.push(f);
+            const split =
+              f.crossNodeP99 !== undefined && f.crossNodeP99 !== null
+                ? ` (same node p99 ${f.sameNodeP99}, across nodes p50 ${f.crossNodeP50} p99 ${f.crossNodeP99})`
+                : '';
+            log(
+              `  ${String(round + 1).padStart(2)} ${size} ${variant.name.padEnd(18)} ${f.error ? `FAILED ${f.error}` : `invite p50 ${f.inviteP50} p99 ${f.inviteP99} ms${split} (${f.answered}/${f.invites}), fan-out ${f.fanoutMs} ms, ${JOINERS} joins ${f.joinMs} ms`}`,
+            );
+          }
+        }
+      } finally {
+        // Fleets first (they were put in front), then the nodes.
+        for (const stop of stoppers) await stop().catch(() => {});
+      }
+    }
+    // A big path: 1,000 clients on one path of one node, everyone following everyone (the
+    // default), then each following 20 (`presence: 'watched'`).
+    if (!bigPath) return results;
+    results.bigPath = [];
+    for (const watch of [0, BIG_PATH_WATCH]) {
+      const node = await startNode(['--redis', redis.url]);
+      try {
+        const fleet = await startFleet([node.url], BIG_PATH, { prefix: `bigpath${watch}`, paths: 1, joiners: 0, watch });
+        await fleet.stop();
+        const figures = {
+          clients: BIG_PATH,
+          watch,
+          connected: fleet.connected,
+          failedToConnect: fleet.failed,
+          rampSeconds: fleet.connectSeconds,
+          settledSeconds: fleet.settledSeconds,
+        };
+        results.bigPath.push(figures);
+        log(
+          `  one path of ${BIG_PATH}, ${watch ? `each watching ${watch}` : 'everyone following everyone'}: ${fleet.connected} connected in ${fleet.connectSeconds} s (${((fleet.connectSeconds * 1000) / BIG_PATH).toFixed(1)} ms a join, 100 at a time), settled at ${fleet.settledSeconds} s`,
+        );
+      } finally {
+        await node.stop();
+      }
+    }
+  } finally {
+    await redis.stop();
+  }
+  return results;
+}
