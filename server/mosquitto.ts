@@ -5,11 +5,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mosquittoAclLines } from '../src/protocol/index.js';
 import type { ServiceAccount } from './broker.js';
+import { freePort, waitForPort } from './processes.js';
 
 /**
  * The ACL of docs/architecture.md for the paths `paths`, as Mosquitto lines: the users' `pattern`
@@ -21,27 +21,6 @@ export function mosquittoAcl(paths: readonly string[], services: Record<string, 
   const patterns = mosquittoAclLines(paths, Object.keys(services));
   const accounts = Object.entries(services).flatMap(([name, { prefixes }]) => [`user ${name}`, ...prefixes.map((prefix) => `topic readwrite ${prefix}#`)]);
   return [...patterns, ...accounts].join('\n');
-}
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve(socket.end() && true)).on('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`mosquitto did not listen on ${port} within ${timeoutMs} ms`);
 }
 
 export const hasMosquitto = () => spawnSync('mosquitto', ['-h'], { stdio: 'ignore' }).error === undefined;
@@ -111,7 +90,7 @@ export async function startMosquitto({ paths, users: userPasswords, services = {
     started.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
     const exited = new Promise<never>((_, reject) => started.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}: ${stderr}`))));
     exited.catch(() => {});
-    await Promise.race([waitForPort(wsPort, 5000), exited]);
+    await Promise.race([waitForPort(wsPort, 5000, 'mosquitto'), exited]);
   };
   const kill = async () => {
     const running = child;

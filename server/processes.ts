@@ -3,6 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import net from 'node:net';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -127,4 +128,27 @@ export async function supervise(child: ChildProcess, dir: string, ready: Promise
   let ending: Promise<void> | undefined;
   const end = (signal: NodeJS.Signals) => (ending ??= terminate(child, signal, graceMs).then(removeDir));
   return { stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
+}
+
+/** A TCP port free on loopback now (for a child process told to listen on it). */
+export const freePort = (): Promise<number> =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+
+/** Resolves once `port` on loopback accepts connections; throws after `timeoutMs`, naming `what`. */
+export async function waitForPort(port: number, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((done) => {
+      const socket = net.connect(port, '127.0.0.1', () => done(socket.end() && true)).on('error', () => done(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not listen on ${port} within ${timeoutMs} ms`);
 }
