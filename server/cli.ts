@@ -56,21 +56,25 @@ export const RELAY_CLI_OPTIONS = {
   relay: { type: 'string', default: process.env.WD_RELAY },
   'relay-public-ip': { type: 'string' },
   'relay-rtp-ports': { type: 'string' },
+  'relay-gateways': { type: 'string' },
 } as const;
 
 export const RELAY_CLI_HELP = `  --relay <n>             Janus instances for server_based conversations (default: 1 when Debian's
                           janus is installed, else 0; or $WD_RELAY)
   --relay-public-ip <a>   Janus's public address, when this server sits behind a 1:1 NAT
-  --relay-rtp-ports <a-b> UDP ports of Janus's media (default: any free port), for the firewall`;
+  --relay-rtp-ports <a-b> UDP ports of Janus's media (default: any free port), for the firewall
+  --relay-gateways <n>    relay gateway processes (default 1): one serves, the others stand by and
+                          take over its calls at once when it dies; a dead one is started again`;
 
 /** What parseArgs gives for RELAY_CLI_OPTIONS. */
 export interface RelayCliValues {
   relay?: string | undefined;
   'relay-public-ip'?: string | undefined;
   'relay-rtp-ports'?: string | undefined;
+  'relay-gateways'?: string | undefined;
 }
 
-export type RelaySetting = Required<Pick<ServerOptions, 'relay'>> & Pick<ServerOptions, 'relayPublicIp' | 'relayRtpPorts'>;
+export type RelaySetting = Required<Pick<ServerOptions, 'relay'>> & Pick<ServerOptions, 'relayPublicIp' | 'relayRtpPorts' | 'relayGateways'>;
 
 /** The startServer() options of the relay that RELAY_CLI_OPTIONS asked for; throws a readable message for a bad value. */
 export function relaySettingFrom(values: RelayCliValues): RelaySetting {
@@ -81,7 +85,10 @@ export function relaySettingFrom(values: RelayCliValues): RelaySetting {
   if (publicIp !== undefined && !isIP(publicIp)) throw new Error(`--relay-public-ip must be an IP address, got "${publicIp}"`);
   const ports = values['relay-rtp-ports'];
   if (ports !== undefined && !parsePortRange(ports)) throw new Error(`--relay-rtp-ports must be "min-max" within 1024-65535, got "${ports}"`);
-  return { relay, relayPublicIp: publicIp, relayRtpPorts: ports };
+  const gateways = values['relay-gateways'] === undefined ? undefined : Number(values['relay-gateways']);
+  if (gateways !== undefined && !(Number.isInteger(gateways) && gateways >= 1 && gateways <= 8))
+    throw new Error(`--relay-gateways must be a number of gateway processes from 1 to 8, got "${values['relay-gateways']}"`);
+  return { relay, relayPublicIp: publicIp, relayRtpPorts: ports, relayGateways: gateways };
 }
 
 /** The command-line option of a broker cluster, shared by both commands. */

@@ -4,6 +4,7 @@
 // result later; every other request with one reply. Per Janus instance the client also keeps the
 // gateway's own session and VideoRoom handle, through which rooms are made and destroyed (with the
 // admin key), alive with keepalives. When an instance dies, its pending requests fail at once.
+import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { ErrorCode, isFinalJanusReply, janusRequestTopic } from '../src/protocol/index.js';
 
@@ -83,6 +84,11 @@ export class JanusRpc {
   /** Requests awaiting Janus, by the gateway's own transaction id. */
   readonly #pending = new Map<string, Pending>();
   readonly #admins = new Map<string, AdminState>();
+  /**
+   * Transactions start with a part of this client's own: Janus may still answer a request of a
+   * gateway that died, and that answer must not settle this client's request of the same number.
+   */
+  readonly #transactionPrefix = randomBytes(4).toString('hex');
   #nextTransaction = 1;
 
   constructor(mq: MqttClient, { apiSecret, adminKey }: { apiSecret: string; adminKey: string }) {
@@ -93,7 +99,7 @@ export class JanusRpc {
 
   /** Sends `request` to instance `id`; `onReply` gets every response to it (an `ack`, then the result). */
   send(id: string, request: JanusRequest, onReply: OnReply): void {
-    const transaction = String(this.#nextTransaction++);
+    const transaction = `${this.#transactionPrefix}-${this.#nextTransaction++}`;
     const timer = setTimeout(() => {
       this.#pending.delete(transaction);
       onReply({ janus: 'error', error: { code: ErrorCode.RELAY_FAILED, reason: 'the relay server did not answer in time' } });
@@ -169,9 +175,10 @@ export class JanusRpc {
     }
   }
 
-  /** Stops every timer; pending requests are dropped unanswered. */
+  /** Stops every timer and forgets the admin sessions; pending requests are dropped unanswered. */
   close(): void {
     for (const admin of this.#admins.values()) clearInterval(admin.keepalive);
+    this.#admins.clear();
     for (const waiting of this.#pending.values()) clearTimeout(waiting.timer);
     this.#pending.clear();
   }

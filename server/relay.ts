@@ -1,6 +1,6 @@
 // The media relay behind `server_based` conversations, started with the server: Janus instances
-// on loopback whose MQTT transport joins the embedded broker over TCP, and the gateway that alone
-// talks to them. Every secret here is made fresh at start and never leaves this process, the
+// on loopback whose MQTT transport joins the embedded broker over TCP, and the gateways (each in a
+// process of its own, ./gateway-processes.ts; one serves, the others stand by) that alone talk to them. Every secret here is made fresh at start and never leaves this process, the
 // Janus processes and their config files.
 import { randomBytes } from 'node:crypto';
 import type { Aedes } from 'aedes';
@@ -9,8 +9,8 @@ import { listenTcp } from './broker.js';
 import type { ServiceAccount } from './broker.js';
 import { janusBinary, startJanus } from './janus.js';
 import type { JanusInstance } from './janus.js';
-import { startRelayGateway } from './relay-gateway.js';
-import type { RelayGateway } from './relay-gateway.js';
+import { startGateways } from './gateway-processes.js';
+import type { RelayGateways } from './gateway-processes.js';
 
 const secret = () => randomBytes(24).toString('base64url');
 
@@ -47,11 +47,14 @@ export interface RelayOptions {
   publicIp?: string;
   /** "min-max" of Janus's media ports (for a firewall; the instances share it, Janus picks free ports in it) */
   rtpPortRange?: string;
+  /** How many gateway processes: one serves, the others stand by to take over (default 1: restarted when it dies) */
+  gateways?: number;
   log?: (message: string) => void;
 }
 
 export interface Relay {
-  gateway: RelayGateway;
+  /** The gateway processes (their states, the serving one's snapshot). */
+  gateway: RelayGateways;
   /** The Janus instances by id (`a`, `b`…): tests stop or kill one. */
   janus: Map<string, JanusInstance>;
   brokerTcpURL: string;
@@ -73,11 +76,12 @@ function passwordOf(accounts: RelayAccounts, name: string): string {
 export async function startRelay(
   broker: Aedes | string,
   accounts: RelayAccounts,
-  { iceInterface = process.env.WD_RELAY_ICE_INTERFACE, publicIp, rtpPortRange, log = () => {} }: RelayOptions = {},
+  { iceInterface = process.env.WD_RELAY_ICE_INTERFACE, publicIp, rtpPortRange, gateways = 1, log = () => {} }: RelayOptions = {},
 ): Promise<Relay> {
+  if (!Number.isInteger(gateways) || gateways < 1 || gateways > 8) throw new Error(`relay: gateways must be 1 to 8, got ${gateways}`);
   const tcp = typeof broker === 'string' ? { url: broker, close: async () => {} } : await listenTcp(broker);
   const janus = new Map<string, JanusInstance>();
-  let gateway: RelayGateway | undefined;
+  let gateway: RelayGateways | undefined;
   const stop = async () => {
     await gateway?.close();
     await Promise.all([...janus.values()].map((instance) => instance.stop()));
@@ -100,18 +104,21 @@ export async function startRelay(
       janus.set(id, instance);
     });
     await Promise.all(starts);
-    const started = await startRelayGateway({
-      brokerURL: tcp.url,
-      username: RELAY_GATEWAY_ACCOUNT,
-      password: passwordOf(accounts, RELAY_GATEWAY_ACCOUNT),
-      apiSecret: accounts.apiSecret,
-      adminKey: accounts.adminKey,
-      log: (line: string) => log(`[relay] ${line}`),
-    });
+    const started = await startGateways(
+      gateways,
+      {
+        brokerURL: tcp.url,
+        username: RELAY_GATEWAY_ACCOUNT,
+        password: passwordOf(accounts, RELAY_GATEWAY_ACCOUNT),
+        apiSecret: accounts.apiSecret,
+        adminKey: accounts.adminKey,
+      },
+      (line: string) => log(line.startsWith('[relay]') ? line : `[relay] ${line}`),
+    );
     gateway = started;
     // Rooms go where the gateway has seen an instance's retained status: wait for all of them.
     const deadline = Date.now() + 5_000;
-    while (Object.values(started.snapshot().instances).filter((i) => i.online).length < accounts.ids.length) {
+    while (Object.values((await started.snapshot()).instances).filter((i) => i.online).length < accounts.ids.length) {
       if (Date.now() > deadline) throw new Error('the relay gateway did not see every Janus instance online within 5 s');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

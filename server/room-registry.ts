@@ -4,6 +4,7 @@
 // is closed (no new room under their id), and the browsers' Janus sessions with their handles.
 // New rooms go to the online instance with the fewest rooms. No MQTT here: the gateway talks.
 import type { ClosedReason, RoomView, SessionView } from './relay-policy.js';
+import type { RoomRecord } from './room-records.js';
 
 /** A room nobody has joined this long after its creation is destroyed (ms). */
 export const EMPTY_ROOM_MS = 60_000;
@@ -113,6 +114,15 @@ export class RoomRegistry {
     return [...keys].flatMap((key) => this.#rooms.get(key) ?? []);
   }
 
+  openRooms(): Room[] {
+    return [...this.#rooms.values()];
+  }
+
+  /** The instances that hold open rooms. */
+  instancesWithRooms(): Instance[] {
+    return [...this.#instances.values()].filter((i) => i.rooms.size > 0);
+  }
+
   roomsCreatedBy(uid: string): number {
     let n = 0;
     for (const room of this.#rooms.values()) if (room.creator === uid) n++;
@@ -121,6 +131,29 @@ export class RoomRegistry {
 
   /** Records a new room with its creator as its first member, and arms its empty-room timer. */
   openRoom({ path, cid, creator, instance, id, secret, pin }: NewRoom): Room {
+    const room = this.#addRoom({ path, cid, creator, instance, id, secret, pin });
+    this.#armEmptyTimer(room);
+    return room;
+  }
+
+  /**
+   * Takes back a room that another gateway (or this one before a restart) recorded, with its
+   * members and sessions; a room without sessions gets its empty-room timer again.
+   */
+  restoreRoom(record: RoomRecord): Room {
+    const instance = this.#instances.get(record.instance) ?? { id: record.instance, online: false, rooms: new Set<string>() };
+    this.#instances.set(instance.id, instance);
+    const room = this.#addRoom({ ...record, instance });
+    for (const uid of record.members) room.members.add(uid);
+    for (const { id, owner, handles } of record.sessions) {
+      const session = this.addSession(room, id, owner);
+      for (const handle of handles) session.handles.add(handle);
+    }
+    if (room.sessions.size === 0) this.#armEmptyTimer(room);
+    return room;
+  }
+
+  #addRoom({ path, cid, creator, instance, id, secret, pin }: NewRoom): Room {
     const room: Room = {
       key: roomKey(path, cid),
       path,
@@ -137,9 +170,12 @@ export class RoomRegistry {
     };
     this.#rooms.set(room.key, room);
     instance.rooms.add(room.key);
+    return room;
+  }
+
+  #armEmptyTimer(room: Room): void {
     room.emptyTimer = setTimeout(() => room.sessions.size === 0 && this.#onEmpty(room), this.#emptyRoomMs);
     room.emptyTimer.unref?.();
-    return room;
   }
 
   /** Forgets `room` and its sessions; its conversation stays closed for `why`. */
@@ -196,6 +232,15 @@ export class RoomRegistry {
       rooms: [...this.#rooms.values()].map((r) => ({ path: r.path, cid: r.cid, instance: r.instance, room: r.id, sessions: r.sessions.size })),
       sessions: [...this.#sessions.values()].map((x) => ({ owner: x.owner, cid: x.room.cid, id: x.id, handles: [...x.handles] })),
     };
+  }
+
+  /** Forgets every room, session and closed conversation (a gateway standing down); keeps the instances' statuses. */
+  forgetRooms(): void {
+    this.close();
+    this.#rooms.clear();
+    this.#sessions.clear();
+    this.#closed.clear();
+    for (const instance of this.#instances.values()) instance.rooms.clear();
   }
 
   /** Stops the empty-room timers. */

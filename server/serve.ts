@@ -100,6 +100,8 @@ export interface ServerOptions {
   relayPublicIp?: string;
   /** "min-max" of Janus's media ports */
   relayRtpPorts?: string;
+  /** relay gateway processes: one serves, the others stand by (default 1, started again when it dies) */
+  relayGateways?: number;
   /**
    * STUN/TURN for calls across networks (see TurnSetting); every signed-in user then gets its own
    * time-limited credentials over the broker (server/turn-credentials.ts)
@@ -150,6 +152,7 @@ export async function startServer({
   relayIceInterface,
   relayPublicIp,
   relayRtpPorts,
+  relayGateways,
   turn: turnSetting = false,
   tls,
   redis,
@@ -174,7 +177,12 @@ export async function startServer({
     const tcp = relayInstances > 0 || turnSetting ? await listenTcp(broker) : undefined;
     if (tcp) started.push(() => tcp.close());
     if (tcp && relayInstances > 0) {
-      const janusOptions = { publicIp: relayPublicIp, rtpPortRange: relayRtpPorts, ...(relayIceInterface ? { iceInterface: relayIceInterface } : {}) };
+      const janusOptions = {
+        publicIp: relayPublicIp,
+        rtpPortRange: relayRtpPorts,
+        gateways: relayGateways,
+        ...(relayIceInterface ? { iceInterface: relayIceInterface } : {}),
+      };
       const running = await startRelay(tcp.url, accounts, { log, ...janusOptions });
       relay = running;
       started.push(() => running.stop());

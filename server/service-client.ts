@@ -29,6 +29,8 @@ export interface ServiceConnectionOptions {
   username: string;
   password: string;
   will?: IClientOptions['will'];
+  /** seconds (mqtt.js's default: 60); the broker sees a silent client gone after 1.5 times this */
+  keepalive?: number;
   log?: (message: string) => void;
 }
 
@@ -36,7 +38,7 @@ export interface ServiceConnectionOptions {
  * Connects as the service account `username` and resolves once the broker has let it in. After
  * that, mqtt.js reconnects by itself whatever happens to the connection.
  */
-export async function connectService({ brokerURL, username, password, will, log = () => {} }: ServiceConnectionOptions): Promise<MqttClient> {
+export async function connectService({ brokerURL, username, password, will, keepalive = 60, log = () => {} }: ServiceConnectionOptions): Promise<MqttClient> {
   const mq = connectBroker(brokerURL, {
     protocolVersion: 4,
     clientId: serviceClientId(username),
@@ -44,6 +46,7 @@ export async function connectService({ brokerURL, username, password, will, log 
     password,
     clean: true,
     reconnectPeriod: 1000,
+    keepalive,
     will,
   });
   mq.on('error', (error) => log(`broker connection: ${error.message}`));

@@ -10,6 +10,8 @@ import { isValidId } from './ids.js';
  *   wd-relay/turn/in/<uid>      a user's requests for TURN credentials
  *   wd-relay/turn/status        the TURN credential service's retained status
  *   wd-relay/janus/<id>/...     a Janus instance's own topics (in, out, status): services only
+ *   wd-relay/gateway/<gid>/status        a relay gateway's retained status: services only
+ *   wd-relay/gateway/rooms/<id>/<room>   the retained record of a relayed room: services only
  *
  * P is an interaction path of one or more levels. Services answer in the user's inbox under a
  * sender name that starts with `~`, which no uid can contain, so no user can pose as one.
@@ -25,6 +27,9 @@ export const JANUS = 'janus';
 export const STATUS = 'status';
 /** A Janus instance's outgoing level (replies and events), beside `in` and `status`. */
 export const JANUS_OUT = 'out';
+/** The relay gateways' own level: their statuses and the records of their rooms. */
+export const GATEWAY = 'gateway';
+export const ROOMS = 'rooms';
 
 /** The relay gateway's sender level in a user's inbox. */
 export const RELAY_SENDER = '~relay';
@@ -69,9 +74,24 @@ export const janusStatusTopic = (id: string) => `${janusRoot(id)}/${STATUS}`;
 export const JANUS_OUT_FILTER = `${janusRoot('+')}/${JANUS_OUT}`;
 export const JANUS_STATUS_FILTER = janusStatusTopic('+');
 
+/**
+ * The gateways' shared state: each gateway's retained status (with a Will, so a dead one is seen at
+ * once) and one retained record per room, keyed by its Janus instance and VideoRoom id. Only
+ * services may read or write here: a record holds the room's secret and PIN.
+ */
+export const gatewayStatusTopic = (gid: string) => `${RELAY_ROOT}/${GATEWAY}/${gid}/${STATUS}`;
+export const GATEWAY_STATUS_FILTER = gatewayStatusTopic('+');
+export const gatewayRoomTopic = (instance: string, room: number) => `${RELAY_ROOT}/${GATEWAY}/${ROOMS}/${instance}/${room}`;
+export const GATEWAY_ROOMS_FILTER = `${RELAY_ROOT}/${GATEWAY}/${ROOMS}/#`;
+
 /** What a topic a service subscribed to stands for, or null when it is none of the layout's. */
 export type ServiceTopic =
-  { kind: 'relay-request'; uid: string } | { kind: 'turn-request'; uid: string } | { kind: 'janus-out'; id: string } | { kind: 'janus-status'; id: string };
+  | { kind: 'relay-request'; uid: string }
+  | { kind: 'turn-request'; uid: string }
+  | { kind: 'janus-out'; id: string }
+  | { kind: 'janus-status'; id: string }
+  | { kind: 'gateway-status'; id: string }
+  | { kind: 'gateway-room'; instance: string; room: number };
 
 export function parseServiceTopic(topic: string): ServiceTopic | null {
   const levels = topic.split('/');
@@ -81,6 +101,10 @@ export function parseServiceTopic(topic: string): ServiceTopic | null {
   if (levels.length === 4 && kind === TURN && a === REQUESTS && isValidId(b)) return { kind: 'turn-request', uid: b };
   if (levels.length === 4 && kind === JANUS && isValidId(a) && b === JANUS_OUT) return { kind: 'janus-out', id: a };
   if (levels.length === 4 && kind === JANUS && isValidId(a) && b === STATUS) return { kind: 'janus-status', id: a };
+  if (levels.length === 4 && kind === GATEWAY && a !== ROOMS && isValidId(a) && b === STATUS) return { kind: 'gateway-status', id: a };
+  const room = Number(levels[4]);
+  if (levels.length === 5 && kind === GATEWAY && a === ROOMS && isValidId(b) && Number.isSafeInteger(room) && room > 0 && String(room) === levels[4])
+    return { kind: 'gateway-room', instance: b, room };
   return null;
 }
 

@@ -16,7 +16,7 @@ import { HEARTBEAT_MS } from '../../dist/node/server/cluster.js';
 import { canRelay } from '../../dist/node/server/relay.js';
 import { hashPassword } from '../../dist/node/server/passwords.js';
 import { hasRedis, startRedis } from '../../dist/node/server/redis.js';
-import { launchChromium, openHarness, poll, uniquePath } from './helpers.js';
+import { launchChromium, longestFreeze, openHarness, poll, uniquePath } from './helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory'];
@@ -84,35 +84,6 @@ async function nodeClient(brokerURL, uid) {
   });
   await next(client, 'connect');
   return client;
-}
-
-/**
- * In the page: every 200 ms, the video frames decoded by all its peer connections, for `ms`.
- * Resolves with the longest time without a new frame.
- */
-function longestFreeze(ms) {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    let lastFrames = -1;
-    let lastChange = started;
-    let longest = 0;
-    const sample = async () => {
-      let frames = 0;
-      for (const pc of window.__peerConnections ?? []) {
-        if (pc.connectionState === 'closed') continue;
-        (await pc.getStats()).forEach((s) => s.type === 'inbound-rtp' && s.kind === 'video' && (frames += s.framesDecoded ?? 0));
-      }
-      const now = performance.now();
-      if (frames > lastFrames) {
-        if (lastFrames >= 0) longest = Math.max(longest, now - lastChange);
-        lastChange = now;
-        lastFrames = frames;
-      }
-      if (now - started > ms) return resolve(Math.round(Math.max(longest, now - lastChange)));
-      setTimeout(sample, 200);
-    };
-    void sample();
-  });
 }
 
 const skip = !hasRedis() ? 'redis-server is not installed' : !canRelay() ? 'janus is not installed' : false;

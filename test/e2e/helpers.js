@@ -219,3 +219,32 @@ export function startUdpBlackout(table = 'wdblackout') {
   nft('add', 'rule', 'inet', table, 'out', 'meta', 'l4proto', 'udp', 'drop');
   return () => nft('delete', 'table', 'inet', table);
 }
+
+/**
+ * In the page: every 200 ms, the video frames decoded by all its peer connections, for `ms`.
+ * Resolves with the longest time without a new frame.
+ */
+export function longestFreeze(ms) {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    let lastFrames = -1;
+    let lastChange = started;
+    let longest = 0;
+    const sample = async () => {
+      let frames = 0;
+      for (const pc of window.__peerConnections ?? []) {
+        if (pc.connectionState === 'closed') continue;
+        (await pc.getStats()).forEach((s) => s.type === 'inbound-rtp' && s.kind === 'video' && (frames += s.framesDecoded ?? 0));
+      }
+      const now = performance.now();
+      if (frames > lastFrames) {
+        if (lastFrames >= 0) longest = Math.max(longest, now - lastChange);
+        lastChange = now;
+        lastFrames = frames;
+      }
+      if (now - started > ms) return resolve(Math.round(Math.max(longest, now - lastChange)));
+      setTimeout(sample, 200);
+    };
+    void sample();
+  });
+}

@@ -41,10 +41,7 @@ const waitForLog = (page, entry, timeout = 20_000) =>
   page.waitForFunction((want) => window.h.log.some((e) => JSON.stringify(e) === JSON.stringify(want)), entry, { timeout });
 const participants = (page) => page.evaluate(() => window.h.participants());
 const gateway = () => env.server.relay.gateway;
-const roomsOf = (cid) =>
-  gateway()
-    .snapshot()
-    .rooms.filter((r) => r.cid === cid);
+const roomsOf = async (cid) => (await gateway().snapshot()).rooms.filter((r) => r.cid === cid);
 
 /** alice invites everyone else into one server_based conversation; all accept. Returns its id. */
 async function relayCall(pages) {
@@ -95,8 +92,8 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
       assert.equal(await page.evaluate(() => window.h.videoSent()), 1, `${uid} sends one video stream upstream`);
       assert.equal(await page.evaluate(() => window.h.conversation.mode), 'server_based');
     }
-    assert.equal(roomsOf(cid).length, 1, 'one room for the conversation');
-    assert.equal(roomsOf(cid)[0].sessions, 5);
+    assert.equal((await roomsOf(cid)).length, 1, 'one room for the conversation');
+    assert.equal((await roomsOf(cid))[0].sessions, 5);
 
     // Joining and leaving: dave leaves, frank comes in; everyone's participants follow.
     const { frank } = await online(['frank'], await pages.alice.evaluate(() => window.h.client.path));
@@ -120,12 +117,12 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     }
 
     // Everyone leaves: the last one out destroys the room, on Janus too.
-    const { instance, room } = roomsOf(cid)[0];
+    const { instance, room } = (await roomsOf(cid))[0];
     assert.ok((await gateway().janusRooms())[instance].includes(room), 'the room exists on its Janus instance');
     for (const page of Object.values(pages)) await page.evaluate(() => window.h.leave());
     const deadline = Date.now() + 10_000;
-    while (roomsOf(cid).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(roomsOf(cid).length, 0, 'the gateway dropped the room');
+    while ((await roomsOf(cid)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await roomsOf(cid)).length, 0, 'the gateway dropped the room');
     let janusRooms = await gateway().janusRooms();
     while (janusRooms[instance].includes(room) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
@@ -141,10 +138,8 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     const pages = await online(['alice', 'bob'], path);
     const cid = await relayCall(pages);
     await allSeeEachOther(pages);
-    const [room] = roomsOf(cid);
-    const alice = gateway()
-      .snapshot()
-      .sessions.find((s) => s.owner === 'alice' && s.cid === cid);
+    const [room] = await roomsOf(cid);
+    const alice = (await gateway().snapshot()).sessions.find((s) => s.owner === 'alice' && s.cid === cid);
     assert.ok(alice, 'alice has a session');
 
     const mallory = mqtt.connect(env.server.brokerURL, { protocolVersion: 4, username: 'mallory', clean: true, reconnectPeriod: 0 });
@@ -196,7 +191,7 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     // The call goes on, untouched.
     assert.deepEqual(await pages.alice.evaluate(() => window.h.decoding(15_000)), ['bob']);
     assert.deepEqual(await pages.bob.evaluate(() => window.h.decoding(15_000)), ['alice']);
-    assert.equal(roomsOf(cid)[0]?.sessions, 2);
+    assert.equal((await roomsOf(cid))[0]?.sessions, 2);
     await closeAll();
   });
 
@@ -207,8 +202,8 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     const cid2 = await relayCall(second);
     await allSeeEachOther(first);
     await allSeeEachOther(second);
-    const [room1] = roomsOf(cid1);
-    const [room2] = roomsOf(cid2);
+    const [room1] = await roomsOf(cid1);
+    const [room2] = await roomsOf(cid2);
     assert.notEqual(room1.instance, room2.instance, 'the two rooms are on different instances');
 
     await env.server.relay.janus.get(room2.instance).kill();
@@ -226,7 +221,7 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     await second.dave.waitForFunction(() => window.h.incomingStatus('carol') === 'pending');
     const cid3 = await second.dave.evaluate(() => window.h.accept('carol'));
     await allSeeEachOther(second);
-    assert.equal(roomsOf(cid3)[0].instance, room1.instance);
+    assert.equal((await roomsOf(cid3))[0].instance, room1.instance);
     await closeAll();
   });
 
@@ -244,7 +239,7 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     assert.deepEqual(await pages.alice.evaluate(() => window.h.decoding(15_000)), ['bob']);
     assert.deepEqual(await pages.bob.evaluate(() => window.h.decoding(15_000)), ['alice']);
     assert.equal(await pages.alice.evaluate(() => window.h.conversations()), 1, 'the call goes on');
-    assert.ok(roomsOf(cid).length === 1);
+    assert.ok((await roomsOf(cid)).length === 1);
     await closeAll();
   });
 
@@ -292,7 +287,7 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     assert.equal(await alice.page.evaluate(() => document.querySelector('wd-conversation').conversation.mode), 'server_based');
     assert.equal(await bob.page.textContent('wd-conversation >> figcaption .name'), 'alice');
     const cid = await alice.page.evaluate(() => document.querySelector('wd-conversation').conversation.conversationId);
-    assert.equal(roomsOf(cid)[0]?.sessions, 2, 'both are in the conversation’s room');
+    assert.equal((await roomsOf(cid))[0]?.sessions, 2, 'both are in the conversation’s room');
     await alice.page.evaluate(() => document.querySelector('wd-conversation').hangUp());
     await bob.page.waitForSelector('wd-conversation[state="ended"]', { state: 'attached', timeout: 15_000 });
     await closeAll();
@@ -326,7 +321,7 @@ describe('server_based with Mosquitto as the broker', { skip: skip || (hasMosqui
       await allSeeEachOther(pages);
       assert.deepEqual(await pages.alice.evaluate(() => window.h.decoding(20_000)), ['bob']);
       assert.deepEqual(await pages.bob.evaluate(() => window.h.decoding(20_000)), ['alice']);
-      assert.equal(relay.gateway.snapshot().rooms.find((r) => r.cid === cid)?.sessions, 2);
+      assert.equal((await relay.gateway.snapshot()).rooms.find((r) => r.cid === cid)?.sessions, 2);
       // A forged request on alice's request topic never reaches the gateway.
       await mallory.publishAsync('wd-relay/in/alice', JSON.stringify({ v: 1, path, cid, tx: 'x', janus: { janus: 'create' } }), { qos: 1 });
       await new Promise((r) => setTimeout(r, 500));
@@ -337,7 +332,7 @@ describe('server_based with Mosquitto as the broker', { skip: skip || (hasMosqui
         'mallory received nothing of Janus’s traffic or alice’s inbox',
       );
       assert.ok(got.length > 0, 'her subscriptions work: she sees presence');
-      assert.equal(relay.gateway.snapshot().rooms.find((r) => r.cid === cid)?.sessions, 2);
+      assert.equal((await relay.gateway.snapshot()).rooms.find((r) => r.cid === cid)?.sessions, 2);
       mallory.end(true);
     } finally {
       await closeAll();

@@ -52,7 +52,7 @@ async function sessionIn(u, cid) {
   return { session, handle };
 }
 
-const roomOf = (cid) => server.relay.gateway.snapshot().rooms.find((r) => r.cid === cid);
+const roomOf = async (cid) => (await server.relay.gateway.snapshot()).rooms.find((r) => r.cid === cid);
 const pluginData = (reply) => reply.janus?.plugindata?.data ?? {};
 
 describe('relay gateway', { skip }, () => {
@@ -67,7 +67,7 @@ describe('relay gateway', { skip }, () => {
     });
     const data = pluginData(reply);
     assert.equal(data.videoroom, 'joined');
-    assert.equal(data.room, roomOf('conv-a').room, 'the room is the conversation’s, not the one asked for');
+    assert.equal(data.room, (await roomOf('conv-a')).room, 'the room is the conversation’s, not the one asked for');
     assert.notEqual(data.id, 42, 'Janus chose the feed id');
     const rooms = await server.relay.gateway.janusRooms();
     assert.ok(!Object.values(rooms).flat().includes(1234), 'no room 1234 was made or joined');
@@ -90,7 +90,7 @@ describe('relay gateway', { skip }, () => {
       janus: 'message',
       session_id: m.session,
       handle_id: m.handle,
-      body: { request: 'join', ptype: 'subscriber', room: roomOf('conv-b').room, streams: [{ feed: joined.id }] },
+      body: { request: 'join', ptype: 'subscriber', room: (await roomOf('conv-b')).room, streams: [{ feed: joined.id }] },
     });
     assert.ok(pluginData(reply).error_code, `Janus refused: ${JSON.stringify(pluginData(reply))}`);
     assert.notEqual(pluginData(reply).videoroom, 'attached');
@@ -117,7 +117,7 @@ describe('relay gateway', { skip }, () => {
     ]) {
       assert.equal((await alice.janus('conv-c', request)).error?.code, 40201, `${JSON.stringify(request)} is refused`);
     }
-    assert.equal(roomOf('conv-c').sessions, 2, 'both sessions are still there');
+    assert.equal((await roomOf('conv-c')).sessions, 2, 'both sessions are still there');
   });
 
   test('malformed, oversized and out-of-place requests change nothing, and the gateway keeps serving', async () => {
@@ -140,10 +140,10 @@ describe('relay gateway', { skip }, () => {
   test('the room is destroyed on Janus when its last session ends; a user holds at most 8 sessions', async () => {
     const carol = await user('carol');
     const { session } = await sessionIn(carol, 'conv-e');
-    const { instance, room } = roomOf('conv-e');
+    const { instance, room } = await roomOf('conv-e');
     assert.ok((await server.relay.gateway.janusRooms())[instance].includes(room));
     assert.equal((await carol.janus('conv-e', { janus: 'destroy', session_id: session })).janus?.janus, 'success');
-    assert.equal(roomOf('conv-e'), undefined);
+    assert.equal(await roomOf('conv-e'), undefined);
     const deadline = Date.now() + 5_000;
     while ((await server.relay.gateway.janusRooms())[instance].includes(room) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.ok(!(await server.relay.gateway.janusRooms())[instance].includes(room), 'Janus no longer has the room');
@@ -174,6 +174,6 @@ describe('relay gateway', { skip }, () => {
     } finally {
       await session.destroy();
     }
-    assert.equal(roomOf('conv-g'), undefined, 'destroying the only session ended the room');
+    assert.equal(await roomOf('conv-g'), undefined, 'destroying the only session ended the room');
   });
 });

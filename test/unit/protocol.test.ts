@@ -31,6 +31,8 @@ import {
   janusStatusTopic,
   parseMessage,
   parseRelayRequest,
+  gatewayRoomTopic,
+  gatewayStatusTopic,
   parseServiceTopic,
   parseTurnRequest,
   presenceFilter,
@@ -354,6 +356,8 @@ describe('parseServiceTopic', () => {
     assert.deepEqual(parseServiceTopic(turnRequestTopic('bob')), { kind: 'turn-request', uid: 'bob' });
     assert.deepEqual(parseServiceTopic('wd-relay/janus/j1/out'), { kind: 'janus-out', id: 'j1' });
     assert.deepEqual(parseServiceTopic(janusStatusTopic('j1')), { kind: 'janus-status', id: 'j1' });
+    assert.deepEqual(parseServiceTopic(gatewayStatusTopic('g1')), { kind: 'gateway-status', id: 'g1' });
+    assert.deepEqual(parseServiceTopic(gatewayRoomTopic('a', 4711)), { kind: 'gateway-room', instance: 'a', room: 4711 });
   });
 
   it('is null for junk, user topics and the topics services only write', () => {
@@ -373,6 +377,14 @@ describe('parseServiceTopic', () => {
       janusRequestTopic('j1'),
       'wd-relay/janus/j1/out/x',
       'wd-relay/janus//out',
+      'wd-relay/gateway/rooms/status',
+      'wd-relay/gateway/rooms/a',
+      'wd-relay/gateway/rooms/a/0',
+      'wd-relay/gateway/rooms/a/012',
+      'wd-relay/gateway/rooms/a/1.5',
+      'wd-relay/gateway/rooms/a/x',
+      'wd-relay/gateway/rooms/a/1/2',
+      'wd-relay/gateway/g1',
       'wd-relay/janus//status',
       'wd-relay/other/a/b',
       'x/wd-relay/in/alice',
