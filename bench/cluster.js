@@ -84,10 +84,11 @@ async function startFleet(urls, clients, { prefix, paths = clients / CLIENTS_PER
 }
 
 /**
- * For each size: one node and three over Redis, both fleets connected, `runs` rounds alternating.
+ * For each size: one node and three over Redis (`variants`: 1, 3 or both), both fleets connected,
+ * `runs` rounds alternating.
  * Then the big path. Returns the figures by size and variant, and `bigPath`.
  */
-export async function benchCluster({ sizes, runs, deadline = Infinity, bigPath = true, log }) {
+export async function benchCluster({ sizes, runs, deadline = Infinity, variants: wanted = [1, 3], bigPath = true, log }) {
   if (!hasRedis()) {
     log('  redis-server is not installed: no cluster bench');
     return {};
@@ -98,14 +99,17 @@ export async function benchCluster({ sizes, runs, deadline = Infinity, bigPath =
     for (const size of sizes) {
       const stoppers = [];
       try {
-        const single = await startNode();
-        stoppers.push(single.stop);
-        const nodes = await Promise.all([0, 1, 2].map(() => startNode(['--redis', redis.url])));
-        stoppers.push(...nodes.map((n) => n.stop));
-        const variants = [
-          { name: '1 node', urls: [single.url] },
-          { name: '3 nodes over Redis', urls: nodes.map((n) => n.url) },
-        ];
+        const variants = [];
+        if (wanted.includes(1)) {
+          const single = await startNode();
+          stoppers.push(single.stop);
+          variants.push({ name: '1 node', urls: [single.url] });
+        }
+        if (wanted.includes(3)) {
+          const nodes = await Promise.all([0, 1, 2].map(() => startNode(['--redis', redis.url])));
+          stoppers.push(...nodes.map((n) => n.stop));
+          variants.push({ name: '3 nodes over Redis', urls: nodes.map((n) => n.url) });
+        }
         for (const variant of variants) {
           const started = Date.now();
           const fleet = await startFleet(variant.urls, size, { prefix: `${variant.urls.length}n${size}` });

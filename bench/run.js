@@ -17,7 +17,7 @@
 // Writes bench/results/latest.json and bench/results/latest.md (also printed).
 //   node scripts/isolated.js node bench/run.js [--runs 20]
 //        [--only size,calls,pickup,pickup-distance,group,brokers,cluster] [--sizes 1000,5000]
-//        [--cluster-sizes 5000,20000] [--budget-minutes 28]
+//        [--cluster-sizes 5000,20000] [--cluster-variants 1,3] [--cluster-big-path on|off] [--budget-minutes 28]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,9 @@ const { values } = parseArgs({
     only: { type: 'string', default: 'size,calls,pickup,pickup-distance,group,brokers' },
     sizes: { type: 'string', default: '1000,5000' },
     'cluster-sizes': { type: 'string', default: '5000,20000' },
+    // 1: one node alone, 3: three nodes over Redis; "3" measures the cluster without the other fleet beside it.
+    'cluster-variants': { type: 'string', default: '1,3' },
+    'cluster-big-path': { type: 'string', default: 'on' },
     // 14 before pickup came; pickup (20 rounds) takes about 5, pickup-distance about 7.
     'budget-minutes': { type: 'string', default: '28' },
   },
@@ -129,7 +132,9 @@ if (only.has('cluster')) {
     .map(Number)
     .filter((n) => n >= CLIENTS_PER_PATH && n <= 20_000 && n % CLIENTS_PER_PATH === 0);
   log(`\n== cluster, ${clusterSizes.join(' and ')} clients, ${runs} rounds each (${elapsed()})`);
-  results.cluster = await benchCluster({ sizes: clusterSizes, runs, deadline: deadlineFor(1), log });
+  const variants = values['cluster-variants'].split(',').map((s) => Number(s.trim()));
+  const bigPath = values['cluster-big-path'] !== 'off';
+  results.cluster = await benchCluster({ sizes: clusterSizes, runs, deadline: deadlineFor(1), variants, bigPath, log });
 }
 
 results.finishedAt = new Date().toISOString();
