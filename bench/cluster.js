@@ -99,6 +99,7 @@ export async function benchCluster({ sizes, runs, deadline = Infinity, variants:
     for (const size of sizes) {
       const stoppers = [];
       try {
+        /** @type {{ name: string, urls: string[], fleet?: Awaited<ReturnType<typeof startFleet>> }[]} */
         const variants = [];
         if (wanted.includes(1)) {
           const single = await startNode();
