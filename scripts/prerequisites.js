@@ -17,7 +17,8 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The one list of Debian packages the tests need. `commands`: what shows the package is installed.
+ * The one list of Debian packages the tests need. `commands` (or `files`, for a package with no
+ * command): what shows the package is installed.
  * `service`: the system service the package may start; the tests start their own servers, on ports
  * of their choosing, and must not meet one already running. `override`: the environment variable
  * that points the tests at another binary, in which case the package is not needed.
@@ -33,6 +34,9 @@ export const PACKAGES = [
   { name: 'coturn', commands: ['turnserver'], service: 'coturn', override: 'WD_TURNSERVER_BIN' }, // STUN and TURN
   { name: 'openssl', commands: ['openssl'] }, // certificates for the TLS tests
   { name: 'redis-server', commands: ['redis-server'], service: 'redis-server' }, // the broker cluster's shared state
+  { name: 'ffmpeg', commands: ['ffmpeg', 'ffprobe'] }, // MeetingCast: RTP to HLS and RTMP
+  { name: 'nginx', commands: ['nginx'], service: 'nginx' }, // the local RTMP server of the MeetingCast test…
+  { name: 'libnginx-mod-rtmp', commands: [], files: ['/usr/lib/nginx/modules/ngx_rtmp_module.so'] }, // …with its RTMP module
 ];
 
 // Debian leaves these out of the PATH of users other than root, though packages put commands there.
@@ -69,7 +73,7 @@ export function checkPackages(pretendMissing = []) {
     if (pkg.override && process.env[pkg.override]) continue; // the tests use that binary instead
     const notOnPath = pkg.commands.filter((command) => !findIn(pathDirs(), command));
     const elsewhere = notOnPath.map((command) => findIn(SBIN_DIRS, command));
-    if (elsewhere.includes(null)) missing.push(pkg);
+    if (elsewhere.includes(null) || !(pkg.files ?? []).every((file) => existsSync(file))) missing.push(pkg);
     else offPath.push(...elsewhere);
   }
   return { missing, offPath };

@@ -11,6 +11,7 @@ import { ErrorCode, isIceServerUrl } from '../src/protocol/index.js';
 import { loadConfig, resolveConfig } from './config.js';
 import type { BrokerConfig, FileTurnConfig } from './config.js';
 import { fromPackageRoot } from './package-root.js';
+import { ffmpegBinary } from './cast.js';
 import { canRelay } from './relay.js';
 import { DEMO_CONFIG, checkTls, startServer } from './serve.js';
 import type { RunningServer, ServerOptions, TlsFiles, TurnSetting } from './serve.js';
@@ -57,6 +58,9 @@ export const RELAY_CLI_OPTIONS = {
   'relay-public-ip': { type: 'string' },
   'relay-rtp-ports': { type: 'string' },
   'relay-gateways': { type: 'string' },
+  cast: { type: 'string', default: process.env.WD_CAST ?? 'auto' },
+  'cast-rtmp': { type: 'string', default: process.env.WD_CAST_RTMP },
+  'cast-max': { type: 'string' },
 } as const;
 
 export const RELAY_CLI_HELP = `  --relay <n>             Janus instances for server_based conversations (default: 1 when Debian's
@@ -64,7 +68,13 @@ export const RELAY_CLI_HELP = `  --relay <n>             Janus instances for ser
   --relay-public-ip <a>   Janus's public address, when this server sits behind a 1:1 NAT
   --relay-rtp-ports <a-b> UDP ports of Janus's media (default: any free port), for the firewall
   --relay-gateways <n>    relay gateway processes (default 1): one serves, the others stand by and
-                          take over its calls at once when it dies; a dead one is started again`;
+                          take over its calls at once when it dies; a dead one is started again
+  --cast <auto|on|off>    MeetingCast, the live broadcast of a server_based conversation, as HLS at
+                          /wd-cast/ (default auto: on when the relay runs and Debian's ffmpeg is
+                          installed; or $WD_CAST)
+  --cast-rtmp <url>       also push every cast to this RTMP ingest (rtmp://host/app; each cast is
+                          <url>/<its name>; or $WD_CAST_RTMP)
+  --cast-max <n>          conversations cast at once (default 2; each runs one ffmpeg)`;
 
 /** What parseArgs gives for RELAY_CLI_OPTIONS. */
 export interface RelayCliValues {
@@ -72,9 +82,12 @@ export interface RelayCliValues {
   'relay-public-ip'?: string | undefined;
   'relay-rtp-ports'?: string | undefined;
   'relay-gateways'?: string | undefined;
+  cast?: string | undefined;
+  'cast-rtmp'?: string | undefined;
+  'cast-max'?: string | undefined;
 }
 
-export type RelaySetting = Required<Pick<ServerOptions, 'relay'>> & Pick<ServerOptions, 'relayPublicIp' | 'relayRtpPorts' | 'relayGateways'>;
+export type RelaySetting = Required<Pick<ServerOptions, 'relay'>> & Pick<ServerOptions, 'relayPublicIp' | 'relayRtpPorts' | 'relayGateways' | 'cast'>;
 
 /** The startServer() options of the relay that RELAY_CLI_OPTIONS asked for; throws a readable message for a bad value. */
 export function relaySettingFrom(values: RelayCliValues): RelaySetting {
@@ -88,7 +101,24 @@ export function relaySettingFrom(values: RelayCliValues): RelaySetting {
   const gateways = values['relay-gateways'] === undefined ? undefined : Number(values['relay-gateways']);
   if (gateways !== undefined && !(Number.isInteger(gateways) && gateways >= 1 && gateways <= 8))
     throw new Error(`--relay-gateways must be a number of gateway processes from 1 to 8, got "${values['relay-gateways']}"`);
-  return { relay, relayPublicIp: publicIp, relayRtpPorts: ports, relayGateways: gateways };
+  return { relay, relayPublicIp: publicIp, relayRtpPorts: ports, relayGateways: gateways, cast: castSettingFrom(values, relay) };
+}
+
+/** The startServer() `cast` option of --cast, --cast-rtmp and --cast-max; throws a readable message for a bad value. */
+function castSettingFrom(values: RelayCliValues, relay: number): ServerOptions['cast'] {
+  const mode = values.cast ?? 'auto';
+  if (!['auto', 'on', 'off'].includes(mode)) throw new Error(`--cast must be auto, on or off, got "${mode}"`);
+  const rtmp = values['cast-rtmp'] || undefined;
+  if (rtmp !== undefined && !/^rtmps?:\/\/[^\s/]+\/\S+$/.test(rtmp)) throw new Error(`--cast-rtmp must be an RTMP URL such as rtmp://host/app, got "${rtmp}"`);
+  const max = values['cast-max'] === undefined ? undefined : Number(values['cast-max']);
+  if (max !== undefined && !(Number.isInteger(max) && max >= 1 && max <= 64))
+    throw new Error(`--cast-max must be a number from 1 to 64, got "${values['cast-max']}"`);
+  if (mode === 'off') return false;
+  if (mode === 'on' && relay === 0) throw new Error('--cast on needs the relay: casts are made of server_based conversations (--relay 1)');
+  if (mode === 'on' && !ffmpegBinary()) throw new Error("--cast on needs ffmpeg: install Debian's ffmpeg package (apt-get install ffmpeg), or use --cast off");
+  const options = { ...(rtmp ? { rtmp } : {}), ...(max ? { maxCasts: max } : {}) };
+  if (mode === 'auto' && !ffmpegBinary()) return false;
+  return Object.keys(options).length > 0 ? options : mode === 'on' ? true : undefined;
 }
 
 /** The command-line option of a broker cluster, shared by both commands. */
@@ -108,6 +138,10 @@ export const CLUSTER_CLI_HELP = `  --redis <url>           run as one node of a 
 export function clusterDefaults<T extends RelayCliValues & TurnCliValues>(values: T): T {
   return { ...values, turn: values.turn === 'auto' ? 'off' : values.turn, relay: values.relay ?? '0' };
 }
+
+/** The startup line about MeetingCast, when it is on. */
+export const castStatusLine = (running: Pick<RunningServer, 'castDir'>): string | null =>
+  running.castDir ? 'MeetingCast: server_based conversations can be cast live, as HLS under /wd-cast/ (ffmpeg).' : null;
 
 /** The startup line about the relay. */
 export const relayStatusLine = (relay: number): string =>
@@ -395,6 +429,8 @@ async function serve(args: string[]): Promise<RunningServer | undefined> {
       console.log(`wd-video serving ${dir} on ${running.url}`);
       console.log(`  library: ${running.url}wd-video/wd-video.min.js   broker: ${running.brokerURL}   sign-in: ${signIn}`);
       console.log(`  ${relayStatusLine(relay)}`);
+      const cast = castStatusLine(running);
+      if (cast) console.log(`  ${cast}`);
       console.log(`  ${turnStatusLine(running)}`);
       // Browsers give getUserMedia only to secure origins: plain http works on localhost alone.
       if (!tls && !isLoopback(host)) console.log('  note: browsers on other computers get no camera over http: serve https with --cert and --key');
@@ -458,6 +494,8 @@ export async function runDemo(args: string[]): Promise<RunningServer | undefined
     announce(running, { signIn, relay, config }) {
       console.log(`wd-video demo on ${running.url}  (broker ${running.brokerURL}, sign-in: ${signIn})`);
       console.log(relayStatusLine(relay));
+      const cast = castStatusLine(running);
+      if (cast) console.log(cast);
       console.log(turnStatusLine(running));
       if (config.auth.anonymous) console.log('Anonymous sign-in is on: anyone who can reach this server can pick any uid. Fine for a demo on loopback.');
       console.log('Open it in two tabs, give each a name, and call one from the other. Ctrl-C stops.');

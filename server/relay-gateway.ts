@@ -33,6 +33,8 @@ import {
   parseServiceTopic,
 } from '../src/protocol/index.js';
 import type { ErrorCodeValue, JanusStatus, RelayReply, RelayRequest } from '../src/protocol/index.js';
+import { CastError, CastService } from './cast-service.js';
+import type { CastSettings } from './cast-service.js';
 import { JanusRpc, parseJanus } from './janus-rpc.js';
 import type { JanusReply } from './janus-rpc.js';
 import { CLOSED, decide } from './relay-policy.js';
@@ -53,6 +55,8 @@ export interface RelayGatewayOptions {
   maxPublishers?: number;
   /** This gateway's id among the gateways of the broker (default: random) */
   id?: string;
+  /** MeetingCast: where the casts' files go, the RTMP ingest, how many at once; none: no casting */
+  cast?: CastSettings;
   /** Called when this gateway starts or stops serving. */
   onRole?: (role: GatewayRole) => void;
   log?: (message: string) => void;
@@ -115,6 +119,7 @@ export async function startRelayGateway({
   adminKey,
   maxPublishers = 16,
   id: gid = randomBytes(6).toString('hex'),
+  cast: castSettings,
   onRole = () => {},
   log = () => {},
 }: RelayGatewayOptions): Promise<RelayGateway> {
@@ -139,6 +144,24 @@ export async function startRelayGateway({
     log,
   });
   const rpc = new JanusRpc(mq, { apiSecret, adminKey });
+  const casts = new CastService({
+    settings: castSettings,
+    roomRequest: (room, body) => rpc.roomRequest(room.instance, body),
+    notify: (room, state) => {
+      for (const uid of ownersIn(room)) toOwner(uid, room, { cast: state });
+    },
+    // `configure` with `keyframe` on each of the user's handles: Janus sends the publisher a PLI.
+    askKeyframe: (room, uid) => {
+      for (const session of room.sessions) {
+        if (session.owner !== uid) continue;
+        for (const handle of session.handles) {
+          const body = { request: 'configure', keyframe: true };
+          rpc.send(room.instance, { janus: 'message', session_id: session.id, handle_id: handle, body }, () => {});
+        }
+      }
+    },
+    log,
+  });
 
   mq.on('message', (topic, payload, packet) => {
     if (packet.retain) lastRetainedAt = Date.now();
@@ -225,6 +248,7 @@ export async function startRelayGateway({
 
   function standDown() {
     log(`gateway ${gid} stands down: an older gateway serves`);
+    void casts.close();
     registry.forgetRooms();
     rpc.close();
     setRole('standby');
@@ -306,11 +330,15 @@ export async function startRelayGateway({
 
   /** `room` is gone from Janus: its members hear so, and its record goes. */
   function roomLost(room: Room) {
-    for (const uid of new Set([...room.sessions].map((s) => s.owner))) {
-      toOwner(uid, room, { error: { code: ErrorCode.RELAY_FAILED, reason: CLOSED.lost }, lost: true });
-    }
+    for (const uid of ownersIn(room)) toOwner(uid, room, { error: { code: ErrorCode.RELAY_FAILED, reason: CLOSED.lost }, lost: true });
+    void casts.end(room, CLOSED.lost, { roomGone: true });
     registry.dropRoom(room, 'lost');
     persist(room);
+  }
+
+  /** The users with a session in `room`. */
+  function ownersIn(room: Room): Set<string> {
+    return new Set([...room.sessions].map((s) => s.owner));
   }
 
   // --- rooms and sessions ------------------------------------------------------------------
@@ -356,6 +384,7 @@ export async function startRelayGateway({
   }
 
   function destroyRoom(room: Room) {
+    void casts.end(room, CLOSED.ended, { roomGone: true });
     registry.dropRoom(room, 'ended');
     persist(room);
     if (!registry.instance(room.instance)?.online) return;
@@ -369,7 +398,10 @@ export async function startRelayGateway({
     const emptied = registry.endSession(session);
     log(`session of ${session.owner} in ${session.room.cid} ended (${why})`);
     if (emptied) destroyRoom(session.room);
-    else persist(session.room);
+    else {
+      persist(session.room);
+      if (!ownersIn(session.room).has(session.owner)) casts.left(session.room, session.owner);
+    }
   }
 
   // --- browsers' requests ------------------------------------------------------------------
@@ -388,9 +420,10 @@ export async function startRelayGateway({
     try {
       await serve(uid, request);
     } catch (error) {
-      const code = error instanceof RequestError ? error.code : ErrorCode.INVALID_ARGUMENT;
+      const refused = error instanceof RequestError || error instanceof CastError;
+      const code = refused ? error.code : ErrorCode.INVALID_ARGUMENT;
       const reason = error instanceof Error ? error.message : String(error);
-      if (!(error instanceof RequestError)) log(`relay request from ${uid} failed: ${reason}`);
+      if (!refused) log(`relay request from ${uid} failed: ${reason}`);
       toOwner(uid, request, { tx: request.tx, error: { code, reason } });
     }
   }
@@ -423,6 +456,8 @@ export async function startRelayGateway({
         return forward(uid, tx, decision.room, decision.request);
       case 'forward':
         return forward(uid, tx, decision.room, decision.request, decision.session);
+      case 'cast':
+        return toOwner(uid, decision.room, { tx, cast: await casts.handle(decision.room, decision.request) });
     }
   }
 
@@ -454,6 +489,7 @@ export async function startRelayGateway({
       return Object.fromEntries(live.map((i, n) => [i.id, roomIdsOf(lists[n]!)]));
     },
     async close() {
+      await casts.close();
       rpc.close();
       registry.close();
       // Leaving is said, not left to the Will: a standby takes over now.

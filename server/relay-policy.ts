@@ -4,8 +4,8 @@
 // and handles it opened in this conversation's room, use only the VideoRoom plugin, make only the
 // VideoRoom requests below with only their fields, and never choose the room, PIN or display name:
 // the gateway fills them in. The per-user limits stop a flood of sessions and rooms.
-import { ErrorCode, isValidId } from '../src/protocol/index.js';
-import type { ErrorCodeValue, RelayRequest } from '../src/protocol/index.js';
+import { CAST_ACTIONS, ErrorCode, isValidId } from '../src/protocol/index.js';
+import type { CastRequest, ErrorCodeValue, RelayRequest } from '../src/protocol/index.js';
 import { VIDEOROOM } from './janus-rpc.js';
 
 /** Open sessions (one per conversation a user is in) and rooms one user may hold: a flood of creates stops here. */
@@ -109,7 +109,9 @@ export type Decision<R extends RoomView = RoomView, S extends SessionView = Sess
   /** Wait until the conversation's existing `room` is ready, then forward `request` (a `create`) into it. */
   | { action: 'join-room'; room: R; request: ForwardedRequest }
   /** Forward `request` to the instance of `room`; `session` is the requester's session it names. */
-  | { action: 'forward'; room: R; session: S; request: ForwardedRequest };
+  | { action: 'forward'; room: R; session: S; request: ForwardedRequest }
+  /** A member's request about the conversation's cast (MeetingCast). */
+  | { action: 'cast'; room: R; request: CastRequest };
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isJanusId = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
@@ -133,6 +135,7 @@ function refuse(code: ErrorCodeValue, reason: string): never {
 export function decide<R extends RoomView, S extends SessionView>(uid: string, request: RelayRequest, state: RelayState<R, S>): Decision<R, S> {
   try {
     if (request.grant !== undefined) return grant(uid, request.grant, state);
+    if (request.cast !== undefined) return cast(uid, request.cast, state);
     return janus(uid, request.janus, state);
   } catch (error) {
     if (error instanceof Refusal) return { action: 'refuse', code: error.code, reason: error.message };
@@ -146,6 +149,20 @@ function grant<R extends RoomView>(uid: string, who: unknown, { room, maxPublish
   if (!isValidId(who)) refuse(ErrorCode.INVALID_ARGUMENT, 'grant needs a uid');
   if (room.members.size >= maxPublishers * 2) refuse(ErrorCode.TOO_MANY_PARTICIPANTS, 'this conversation has invited too many people');
   return { action: 'grant', room, uid: who };
+}
+
+/** Only a member may see, start, switch or stop the conversation's cast; whom it casts is a uid. */
+function cast<R extends RoomView>(uid: string, request: unknown, { room }: RelayState<R>): Decision<R, never> {
+  if (!room || !room.members.has(uid)) refuse(ErrorCode.CAST_UNAVAILABLE, 'only a member of this conversation may cast it');
+  if (!isObject(request) || !CAST_ACTIONS.includes(request.action as CastRequest['action'])) {
+    refuse(ErrorCode.INVALID_ARGUMENT, `cast needs an action: ${CAST_ACTIONS.join(', ')}`);
+  }
+  const action = request.action as CastRequest['action'];
+  if (action === 'start' || action === 'switch') {
+    if (!isValidId(request.participant)) refuse(ErrorCode.INVALID_ARGUMENT, `cast ${action} needs the participant's uid`);
+    return { action: 'cast', room, request: { action, participant: request.participant } };
+  }
+  return { action: 'cast', room, request: { action } };
 }
 
 function janus<R extends RoomView, S extends SessionView>(uid: string, request: unknown, state: RelayState<R, S>): Decision<R, S> {

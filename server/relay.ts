@@ -9,6 +9,7 @@ import { listenTcp } from './broker.js';
 import type { ServiceAccount } from './broker.js';
 import { janusBinary, startJanus } from './janus.js';
 import type { JanusInstance } from './janus.js';
+import type { CastSettings } from './cast-service.js';
 import { startGateways } from './gateway-processes.js';
 import type { RelayGateways } from './gateway-processes.js';
 
@@ -49,6 +50,8 @@ export interface RelayOptions {
   rtpPortRange?: string;
   /** How many gateway processes: one serves, the others stand by to take over (default 1: restarted when it dies) */
   gateways?: number;
+  /** MeetingCast (needs ffmpeg): where the casts' files go, the RTMP ingest, how many at once */
+  cast?: CastSettings;
   log?: (message: string) => void;
 }
 
@@ -76,7 +79,7 @@ function passwordOf(accounts: RelayAccounts, name: string): string {
 export async function startRelay(
   broker: Aedes | string,
   accounts: RelayAccounts,
-  { iceInterface = process.env.WD_RELAY_ICE_INTERFACE, publicIp, rtpPortRange, gateways = 1, log = () => {} }: RelayOptions = {},
+  { iceInterface = process.env.WD_RELAY_ICE_INTERFACE, publicIp, rtpPortRange, gateways = 1, cast, log = () => {} }: RelayOptions = {},
 ): Promise<Relay> {
   if (!Number.isInteger(gateways) || gateways < 1 || gateways > 8) throw new Error(`relay: gateways must be 1 to 8, got ${gateways}`);
   const tcp = typeof broker === 'string' ? { url: broker, close: async () => {} } : await listenTcp(broker);
@@ -112,6 +115,7 @@ export async function startRelay(
         password: passwordOf(accounts, RELAY_GATEWAY_ACCOUNT),
         apiSecret: accounts.apiSecret,
         adminKey: accounts.adminKey,
+        ...(cast ? { cast } : {}),
       },
       (line: string) => log(line.startsWith('[relay]') ? line : `[relay] ${line}`),
     );

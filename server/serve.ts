@@ -3,7 +3,9 @@
 // it (the media relay, TURN). The command lines are in server/cli.ts; run as a program
 // (`node dist/node/server/serve.js`, what `npm start` does) this file serves the demo.
 import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
-import { realpathSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
@@ -14,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import sirv from 'sirv';
 import { TURN_ACCOUNT } from '../src/protocol/index.js';
 import { attachBroker, createBroker, listenTcp } from './broker.js';
+import { CAST_URL_PATH, ffmpegBinary } from './cast.js';
 import type { Broker, ServiceAccount } from './broker.js';
 import type { BrokerConfigInput } from './config.js';
 import { packageRoot } from './package-root.js';
@@ -103,6 +106,12 @@ export interface ServerOptions {
   /** relay gateway processes: one serves, the others stand by (default 1, started again when it dies) */
   relayGateways?: number;
   /**
+   * MeetingCast, the live broadcast of a relayed conversation: HLS served at /wd-cast/ and, with
+   * `rtmp`, a push to that ingest (rtmp://host/app). Default: on when the relay runs and Debian's
+   * ffmpeg is installed.
+   */
+  cast?: boolean | CastOptions;
+  /**
    * STUN/TURN for calls across networks (see TurnSetting); every signed-in user then gets its own
    * time-limited credentials over the broker (server/turn-credentials.ts)
    */
@@ -115,6 +124,14 @@ export interface ServerOptions {
   /** a Redis URL: the broker is one node of the cluster of all brokers that name it (server/cluster.ts) */
   redis?: string;
   log?: (message: string) => void;
+}
+
+/** MeetingCast's settings. */
+export interface CastOptions {
+  /** An RTMP ingest (rtmp://host/app): every cast is pushed to `<rtmp>/<its name>` too */
+  rtmp?: string;
+  /** how many conversations may be cast at once (default 2) */
+  maxCasts?: number;
 }
 
 /** STUN/TURN of a running server. */
@@ -138,6 +155,8 @@ export interface RunningServer {
   relay: Relay | undefined;
   /** STUN/TURN, when `turn` is set: `urls`, `secret`, the bundled `server` (coturn) and the credential `service`. */
   turn: RunningTurn | undefined;
+  /** The folder the casts' HLS files go into (served at /wd-cast/), when MeetingCast is on. */
+  castDir: string | undefined;
   close(): Promise<void>;
 }
 
@@ -153,6 +172,7 @@ export async function startServer({
   relayPublicIp,
   relayRtpPorts,
   relayGateways,
+  cast: castSetting,
   turn: turnSetting = false,
   tls,
   redis,
@@ -172,6 +192,15 @@ export async function startServer({
   };
   let relay: Relay | undefined;
   let turn: RunningTurn | undefined;
+  const castOn = relayInstances > 0 && (castSetting === undefined ? ffmpegBinary() !== null : castSetting !== false);
+  if (castOn && !ffmpegBinary()) {
+    await stopAll();
+    throw new Error("cast: MeetingCast needs ffmpeg: install Debian's ffmpeg package (apt-get install ffmpeg)");
+  }
+  // Each cast writes its HLS files into a folder of its own in here, served at CAST_URL_PATH.
+  const castDir = castOn ? mkdtempSync(join(tmpdir(), 'wd-video-casts-')) : undefined;
+  if (castDir) started.push(async () => rmSync(castDir, { recursive: true, force: true }));
+  const castOptions = typeof castSetting === 'object' ? castSetting : {};
   try {
     // The services (relay gateway, Janus, TURN credentials) reach the broker over loopback TCP.
     const tcp = relayInstances > 0 || turnSetting ? await listenTcp(broker) : undefined;
@@ -181,6 +210,7 @@ export async function startServer({
         publicIp: relayPublicIp,
         rtpPortRange: relayRtpPorts,
         gateways: relayGateways,
+        ...(castDir ? { cast: { dir: castDir, ...castOptions } } : {}),
         ...(relayIceInterface ? { iceInterface: relayIceInterface } : {}),
       };
       const running = await startRelay(tcp.url, accounts, { log, ...janusOptions });
@@ -204,7 +234,8 @@ export async function startServer({
   }
   type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
   const statics: Handler = sirv(root, { dev: true, dotfiles: false });
-  const mounted = Object.entries(mounts).map(([prefix, dir]): [string, Handler] => [prefix.endsWith('/') ? prefix : `${prefix}/`, sirv(dir, { dev: true })]);
+  const allMounts = castDir ? { ...mounts, [CAST_URL_PATH]: castDir } : mounts;
+  const mounted = Object.entries(allMounts).map(([prefix, dir]): [string, Handler] => [prefix.endsWith('/') ? prefix : `${prefix}/`, sirv(dir, { dev: true })]);
   const notFound = (res: ServerResponse) => {
     res.statusCode = 404;
     res.end('not found');
@@ -239,6 +270,7 @@ export async function startServer({
     server,
     relay,
     turn,
+    castDir,
     async close() {
       attachment.close();
       server.closeAllConnections();

@@ -7,6 +7,7 @@ import { ErrorCode, WdVideoError, invalidArgument } from './errors.js';
 import { assertUid, randomId } from './ids.js';
 import { IncomingInvite, OutgoingInvite, type IncomingInviteHost, type OutgoingInviteHost } from './invite.js';
 import { LocalStream } from './local-stream.js';
+import { MeetingCast } from './meeting-cast.js';
 import { log } from './logger.js';
 import { CONVERSATION_MODES, MAX_INVITE_AGE_MS, type ConversationMode, type InviteMessage, type Message, type OutgoingMessage } from '../protocol/index.js';
 import { Signaling, type PresenceState, type SignalingStats, type SignalingStatus } from './signaling.js';
@@ -103,6 +104,16 @@ export class Client {
   path?: string;
   /** Active conversations by id. */
   readonly conversations = new Map<string, Conversation>();
+  /** The add-ons of the Wilddog 0.4 API: `initMeetingCast(conversation)`, the live broadcast of a `server_based` conversation. */
+  readonly addons = {
+    /** Resolves with the conversation's MeetingCast; 40310 for a `p2p` conversation or a server without casting. */
+    initMeetingCast: (conversation: Conversation): Promise<MeetingCast> => {
+      if (!(conversation instanceof Conversation) || this.conversations.get(conversation.conversationId) !== conversation) {
+        return Promise.reject(invalidArgument('initMeetingCast(conversation) needs a conversation of this client'));
+      }
+      return MeetingCast.open(conversation, this.brokerURL);
+    },
+  };
 
   private readonly emitter = createEmitter<ClientEvents>();
   private readonly options: Required<Omit<ClientOptions, 'iceServers' | 'iceTransportPolicy'>> & { rtcConfig: RTCConfiguration };

@@ -3,6 +3,7 @@ export { initializeApp, app, auth, video, App, Video, type AppConfig } from './a
 export { Auth, type User, type AnonymousSignInOptions } from './auth.js';
 export { Client, type ClientOptions, type ClientEvents, type InitOptions, type InviteOptions, type PresenceScope } from './client.js';
 export { Conversation, Participant, type ConversationEvents, type ParticipantEvents } from './conversation.js';
+export { MeetingCast, type MeetingCastEvents, type MeetingCastUrls } from './meeting-cast.js';
 export { ErrorCode, WdVideoError, type ErrorCodeValue } from './errors.js';
 export {
   IncomingInvite,

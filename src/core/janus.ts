@@ -1,4 +1,5 @@
 import { isFinalJanusReply } from '../protocol/index.js';
+import type { CastRequest, CastState } from '../protocol/index.js';
 import { ErrorCode, WdVideoError, type ErrorCodeValue } from './errors.js';
 import { randomId } from './ids.js';
 import { log } from './logger.js';
@@ -22,6 +23,7 @@ export interface RelayMessage {
   error?: { code?: unknown; reason?: unknown };
   ok?: unknown;
   lost?: unknown;
+  cast?: CastState;
 }
 
 export interface JanusReply {
@@ -58,7 +60,7 @@ class RelayTimeout extends WdVideoError {
 }
 
 interface Pending {
-  resolve: (reply: JanusReply) => void;
+  resolve: (message: RelayMessage) => void;
   reject: (error: WdVideoError) => void;
   timer: ReturnType<typeof setTimeout>;
   isFinal: (reply: JanusReply | undefined) => boolean;
@@ -72,6 +74,8 @@ export class JanusSession {
   private keepalive?: ReturnType<typeof setInterval>;
   private keepalivesMissed = 0;
   private closed = false;
+  /** Gets the conversation's cast state whenever the gateway says it changed. */
+  onCastState?: (state: CastState) => void;
 
   constructor(
     private readonly port: RelayPort,
@@ -107,6 +111,13 @@ export class JanusSession {
   /** Lets `uid` into this conversation's room (we invite it). */
   async grant(uid: string): Promise<void> {
     await this.call({ grant: uid });
+  }
+
+  /** A request about the conversation's cast (MeetingCast); resolves with the cast's state. */
+  async cast(request: CastRequest): Promise<CastState> {
+    const reply = await this.call({ cast: request });
+    if (!reply.cast) throw relayError(ErrorCode.CAST_UNAVAILABLE, 'the relay gave no cast state');
+    return reply.cast;
   }
 
   /** A VideoRoom handle; `listener` gets its events that answer no request. */
@@ -147,9 +158,10 @@ export class JanusSession {
       clearTimeout(waiting.timer);
       const failure = this.failureOf(message);
       if (failure) waiting.reject(failure);
-      else waiting.resolve(reply ?? { janus: 'success' });
+      else waiting.resolve(message);
       return;
     }
+    if (message.cast) return this.onCastState?.(message.cast);
     if (message.lost) return this.lose(this.failureOf(message) ?? relayError(ErrorCode.RELAY_FAILED, 'the relay server stopped'));
     const event = message.janus;
     if (!event || (event.session_id !== undefined && event.session_id !== this.sessionId)) return;
@@ -190,14 +202,14 @@ export class JanusSession {
     this.pending.clear();
   }
 
-  private request(janus: Record<string, unknown>, evenIfClosed = false): Promise<JanusReply> {
-    return this.call({ janus }, evenIfClosed);
+  private async request(janus: Record<string, unknown>, evenIfClosed = false): Promise<JanusReply> {
+    return (await this.call({ janus }, evenIfClosed)).janus ?? { janus: 'success' };
   }
 
-  private call(body: Record<string, unknown>, evenIfClosed = false): Promise<JanusReply> {
+  private call(body: Record<string, unknown>, evenIfClosed = false): Promise<RelayMessage> {
     if (this.closed && !evenIfClosed) return Promise.reject(relayError(ErrorCode.RELAY_FAILED, 'the relay session is closed'));
     const tx = randomId(12);
-    return new Promise<JanusReply>((resolve, reject) => {
+    return new Promise<RelayMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(tx);
         reject(new RelayTimeout());

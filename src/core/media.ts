@@ -1,7 +1,7 @@
 import type { WdVideoError } from './errors.js';
 import type { RelayMessage, RelayPort } from './janus.js';
 import type { LocalStream } from './local-stream.js';
-import type { IceCandidateData, Message, OutgoingMessage } from '../protocol/index.js';
+import type { CastRequest, CastState, IceCandidateData, Message, OutgoingMessage } from '../protocol/index.js';
 import type { RemoteStream } from './stream.js';
 import type { CallTimelines } from './timeline.js';
 
@@ -63,6 +63,8 @@ export interface ConversationMedia {
   /** Closes every connection; no event follows. */
   close(): void;
   on<E extends keyof MediaEvents>(event: E, callback: MediaEvents[E]): () => void;
+  /** `server_based` only: requests about the conversation's cast (MeetingCast), through the relay gateway. */
+  cast?(request: CastRequest): Promise<CastState>;
 }
 
 export interface MediaEvents {
@@ -76,6 +78,8 @@ export interface MediaEvents {
   recovered: (uid: string) => void;
   /** No media path to `uid` could be made (40204, `gone` follows); without `uid`, the conversation can not go on (40206). */
   failed: (error: WdVideoError, uid?: string) => void;
+  /** `server_based`: the conversation's cast changed (a member started, switched or stopped it, or it ended). */
+  cast: (state: CastState) => void;
 }
 
 /** What a conversation's media needs from its client. */

@@ -2,6 +2,7 @@ import { createEmitter } from './emitter.js';
 import { preferSharedCodecs, setSenderStreams } from './environment.js';
 import { ErrorCode, WdVideoError } from './errors.js';
 import { createPeerConnection, isReceiving, setupSteps, trickle, watchFirstFrames, watchPath, watchSetup } from './ice.js';
+import type { CastRequest, CastState } from '../protocol/index.js';
 import { JanusSession, type RelayPort, type RoomEvent } from './janus.js';
 import type { LocalStream, MediaKind } from './local-stream.js';
 import { log } from './logger.js';
@@ -90,6 +91,11 @@ export class RelayMedia implements ConversationMedia {
     this.consented = options.localStream !== undefined;
     this.port = host.relayPort(cid, (message) => this.session.handle(message));
     this.session = new JanusSession(this.port, cid, (error) => this.fail(error));
+    this.session.onCastState = (state) => this.emitter.emit('cast', state);
+  }
+
+  cast(request: CastRequest): Promise<CastState> {
+    return this.session.cast(request);
   }
 
   get maxParticipants(): number {

@@ -18,6 +18,11 @@ export const ErrorCode = {
   TOO_MANY_CONVERSATIONS: 40205,
   /** wd-video's own: the media relay (server_based) is missing, refused, or its server died. */
   RELAY_FAILED: 40206,
+  /** MeetingCast: not available (a `p2p` conversation, or no cast service on the server). */
+  CAST_UNAVAILABLE: 40310,
+  CAST_ALREADY_STARTED: 40311,
+  CAST_SWITCH_FAILED: 40312,
+  CAST_STOP_FAILED: 40313,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -18,8 +18,9 @@ export interface PresencePayload {
 }
 
 /**
- * A request on `wd-relay/in/<uid>`: a Janus API request for the conversation `cid` on `path`, or a
- * member's `grant` that lets another user into the conversation's room. `tx` comes back in the reply.
+ * A request on `wd-relay/in/<uid>`: a Janus API request for the conversation `cid` on `path`, a
+ * member's `grant` that lets another user into the conversation's room, or a member's `cast`
+ * request (MeetingCast). `tx` comes back in the reply.
  */
 export interface RelayRequest {
   path: string;
@@ -27,6 +28,30 @@ export interface RelayRequest {
   tx?: string;
   grant?: unknown;
   janus?: unknown;
+  cast?: unknown;
+}
+
+/** What a member may ask of the conversation's cast. */
+export type CastAction = 'status' | 'start' | 'switch' | 'stop';
+export const CAST_ACTIONS: readonly CastAction[] = ['status', 'start', 'switch', 'stop'];
+
+/** A `cast` request: `participant` names whom to cast (start, switch). */
+export interface CastRequest {
+  action: CastAction;
+  participant?: string;
+}
+
+/**
+ * The state of a conversation's cast, in the answer to a `cast` request and in an event to every
+ * member whenever it changes. `hlsPath` is below the origin of the server the broker is on.
+ */
+export interface CastState {
+  started: boolean;
+  participant?: string;
+  hlsPath?: string;
+  rtmpUrl?: string;
+  /** Why a cast that ran has stopped. */
+  reason?: string;
 }
 
 /** The gateway's message in `P/inbox/<uid>/~relay`: a reply (with the request's `tx`) or an event. */
@@ -41,6 +66,8 @@ export interface RelayReply {
   ok?: true;
   /** The conversation's relay server died: the conversation is over. */
   lost?: true;
+  /** The conversation's cast (an answer to `cast`, or an event when it changed). */
+  cast?: CastState;
 }
 
 /** A request on `wd-relay/turn/in/<uid>`. */
@@ -99,7 +126,7 @@ export function parseRelayRequest(payload: Uint8Array | string): Parsed<RelayReq
   if (!value) return { ok: false, reason: 'unreadable' };
   if (!isInteractionPath(value.path) || !isValidId(value.cid)) return { ok: false, reason: 'no valid path and cid' };
   const tx = typeof value.tx === 'string' && value.tx.length <= MAX_TX_LENGTH ? value.tx : undefined;
-  return { ok: true, value: { path: value.path, cid: value.cid, tx, grant: value.grant, janus: value.janus } };
+  return { ok: true, value: { path: value.path, cid: value.cid, tx, grant: value.grant, janus: value.janus, cast: value.cast } };
 }
 
 /** A TURN credential request, or why it is dropped. */

@@ -47,6 +47,13 @@ declare global {
     b: PageObject;
     /** pages/seed.html */
     seed: PageObject;
+    /** pages/cast-viewer.html: an HLS viewer of a MeetingCast (hls.js). */
+    viewer: PageObject;
+    Hls: PageObject;
+    /** test/e2e/meeting-cast.test.js: a MeetingCast and what it fired. */
+    cast: PageObject;
+    castEvents: PageObject;
+    stops: PageObject;
     /** The CDN bundle's global (dist/wd-video.classic.min.js). */
     wdVideo: PageObject;
     wdErrors: PageObject;

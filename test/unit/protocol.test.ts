@@ -397,15 +397,15 @@ describe('parseServiceTopic', () => {
 });
 
 describe('parseRelayRequest', () => {
-  it('reads path, cid, tx, grant and janus, and drops other fields', () => {
-    const request = { path: PATH, cid: 'c1', tx: 't1', grant: { uid: 'bob' }, janus: { janus: 'create' } };
+  it('reads path, cid, tx, grant, janus and cast, and drops other fields', () => {
+    const request = { path: PATH, cid: 'c1', tx: 't1', grant: { uid: 'bob' }, janus: { janus: 'create' }, cast: { action: 'status' } };
     assert.deepEqual(parseRelayRequest(json({ ...request, extra: true })), { ok: true, value: request });
     assert.deepEqual(parseRelayRequest(new TextEncoder().encode(json(request))), { ok: true, value: request });
   });
 
   it('keeps the request but not a tx that is too long or not a string', () => {
     const long = parseRelayRequest(json({ path: PATH, cid: 'c1', tx: 't'.repeat(MAX_TX_LENGTH + 1) }));
-    assert.deepEqual(long, { ok: true, value: { path: PATH, cid: 'c1', tx: undefined, grant: undefined, janus: undefined } });
+    assert.deepEqual(long, { ok: true, value: { path: PATH, cid: 'c1', tx: undefined, grant: undefined, janus: undefined, cast: undefined } });
     const numeric = parseRelayRequest(json({ path: PATH, cid: 'c1', tx: 5 }));
     assert.equal(numeric.ok && numeric.value.tx, undefined);
     const longest = parseRelayRequest(json({ path: PATH, cid: 'c1', tx: 't'.repeat(MAX_TX_LENGTH) }));

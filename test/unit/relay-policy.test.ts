@@ -341,3 +341,42 @@ describe('relay policy: grants', () => {
     assertRefused(grant('zed', { ...members(32), maxPublishers: 16 }), ErrorCode.TOO_MANY_PARTICIPANTS, 'this conversation has invited too many people');
   });
 });
+
+describe('relay policy: casts (MeetingCast)', () => {
+  const cast = (body: unknown, overrides: Partial<RelayState> = {}, uid = 'alice') => decide(uid, request({ cast: body }), world(overrides).state);
+
+  it('a member may ask about, start, switch and stop the cast; only its action and participant pass', () => {
+    const { state } = world();
+    assert.deepEqual(decide('bob', request({ cast: { action: 'start', participant: 'alice', room: 1, secret: 'x' } }), state), {
+      action: 'cast',
+      room: state.room,
+      request: { action: 'start', participant: 'alice' },
+    });
+    assert.deepEqual(cast({ action: 'switch', participant: 'bob' }), {
+      action: 'cast',
+      room: world().state.room,
+      request: { action: 'switch', participant: 'bob' },
+    });
+    for (const action of ['status', 'stop']) {
+      const decision = cast({ action, participant: 'bob' });
+      assert.equal(decision.action, 'cast');
+      assert.deepEqual(decision.action === 'cast' && decision.request, { action });
+    }
+  });
+
+  it('a non-member, or a conversation without a room, gets 40310', () => {
+    const reason = 'only a member of this conversation may cast it';
+    assertRefused(cast({ action: 'stop' }, {}, 'mallory'), ErrorCode.CAST_UNAVAILABLE, reason);
+    assertRefused(cast({ action: 'status' }, { room: undefined }), ErrorCode.CAST_UNAVAILABLE, reason);
+  });
+
+  it('an unknown action, or a start or switch without a valid uid, gets 40001', () => {
+    for (const body of [{}, { action: 'record' }, { action: 'toString' }, 'start', null, []]) {
+      assertRefused(cast(body), ErrorCode.INVALID_ARGUMENT, 'cast needs an action: status, start, switch, stop');
+    }
+    for (const participant of [undefined, '', 'a b', 42, '../x']) {
+      assertRefused(cast({ action: 'start', participant }), ErrorCode.INVALID_ARGUMENT, "cast start needs the participant's uid");
+    }
+    assertRefused(cast({ action: 'switch' }), ErrorCode.INVALID_ARGUMENT, "cast switch needs the participant's uid");
+  });
+});
