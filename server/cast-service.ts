@@ -7,7 +7,7 @@
 // every member then hears why.
 import { ErrorCode } from '../src/protocol/index.js';
 import type { CastRequest, CastState, ErrorCodeValue } from '../src/protocol/index.js';
-import { CAST_FIRST_SEGMENT_MS, CAST_RTP, startCastPipeline } from './cast.js';
+import { CAST_FIRST_SEGMENT_MS, CAST_RTP, clearOrphanCasts, startCastPipeline } from './cast.js';
 import type { CastPipeline } from './cast.js';
 import type { JanusReply } from './janus-rpc.js';
 import type { Room } from './room-registry.js';
@@ -20,6 +20,12 @@ export interface CastSettings {
   rtmp?: string;
   /** How many conversations may be cast at once (default 2). */
   maxCasts?: number;
+  /**
+   * The origin viewers reach this server's /wd-cast/ on (https://cast.example): needed where the
+   * members' broker is another server's (a cluster node without the relay). Default: the origin
+   * of each member's broker.
+   */
+  publicOrigin?: string;
 }
 
 /** A refusal with its code, as the requester gets it. */
@@ -64,8 +70,19 @@ export class CastService {
   stateOf(room: Room): CastState {
     const cast = this.#casts.get(room.key);
     return cast
-      ? { started: true, participant: cast.participant, hlsPath: cast.pipeline.hlsPath, ...(cast.pipeline.rtmpUrl ? { rtmpUrl: cast.pipeline.rtmpUrl } : {}) }
+      ? {
+          started: true,
+          participant: cast.participant,
+          hlsPath: this.#hlsPath(cast.pipeline),
+          ...(cast.pipeline.rtmpUrl ? { rtmpUrl: cast.pipeline.rtmpUrl } : {}),
+        }
       : { started: false };
+  }
+
+  /** The playlist's path, or its whole URL under `publicOrigin`. */
+  #hlsPath(pipeline: CastPipeline): string {
+    const origin = this.#options.settings?.publicOrigin;
+    return origin ? new URL(pipeline.hlsPath, origin).href : pipeline.hlsPath;
   }
 
   /** Carries out a member's request (the policy checked membership); resolves with the cast's state. */
@@ -162,6 +179,30 @@ export class CastService {
   /** `uid` has no session left in `room`: a cast of it ends. */
   left(room: Room, uid: string): void {
     if (this.#casts.get(room.key)?.participant === uid) void this.end(room, `${uid} left the conversation`);
+  }
+
+  /**
+   * A gateway takes over: casts the one before it ran are over. Their ffmpeg and files go, Janus's
+   * forwarders in `rooms` are stopped, and the members of a room that had one hear so.
+   */
+  async recover(rooms: Room[]): Promise<void> {
+    const { settings } = this.#options;
+    if (!settings) return;
+    const orphans = clearOrphanCasts(settings.dir);
+    if (orphans > 0) this.#options.log(`ended ${orphans} cast(s) of the gateway before`);
+    await Promise.all(
+      rooms.map(async (room) => {
+        const reply = await this.#options.roomRequest(room, { request: 'listforwarders', room: room.id, secret: room.secret }).catch(() => undefined);
+        const publishers = reply?.plugindata?.data?.publishers;
+        if (!Array.isArray(publishers) || publishers.length === 0) return;
+        for (const { publisher_id, forwarders } of publishers as { publisher_id?: unknown; forwarders?: { stream_id?: unknown }[] }[]) {
+          if (typeof publisher_id !== 'number' || !Array.isArray(forwarders)) continue;
+          const ids = forwarders.flatMap((f) => (typeof f.stream_id === 'number' ? [f.stream_id] : []));
+          await this.#unforward(room, publisher_id, ids);
+        }
+        this.#options.notify(room, { started: false, reason: 'the relay gateway restarted' });
+      }),
+    );
   }
 
   /** Ends every cast (the gateway stops). */

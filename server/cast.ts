@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findExecutable, forget, killOnExit } from './processes.js';
 
@@ -21,6 +21,8 @@ export const CAST_RTP = { audio: { pt: 111, ssrc: 0x5744_0001 }, video: { pt: 96
 export const CAST_FIRST_SEGMENT_MS = 6_000;
 /** A cast whose playlist has not changed for this long has no media any more (ms). */
 export const CAST_STALL_MS = 15_000;
+/** In each cast's folder: the pid of its ffmpeg. */
+const PID_FILE = 'ffmpeg.pid';
 /** The output size: a switch to someone with another camera keeps the viewers' stream the same. */
 const WIDTH = 640;
 const HEIGHT = 480;
@@ -107,8 +109,10 @@ export async function startCastPipeline({ dir, rtmp, log = () => {} }: CastPipel
     ...['-f', 'tee', outputs],
   ];
   const child: ChildProcess = spawn(ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  // A gateway that exits takes its casts' ffmpeg and files with it.
+  // A gateway that exits takes its casts' ffmpeg and files with it; one that is killed leaves the
+  // pid for the next gateway to end (clearOrphanCasts).
   killOnExit(child, folder);
+  if (child.pid) writeFileSync(join(folder, PID_FILE), String(child.pid));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2000);
@@ -168,4 +172,24 @@ export async function startCastPipeline({ dir, rtmp, log = () => {} }: CastPipel
       rmSync(folder, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Ends the casts a killed gateway left in `dir`: their ffmpeg (by the pid in each folder, when that
+ * process is still an ffmpeg) and their folders. Returns how many there were.
+ */
+export function clearOrphanCasts(dir: string): number {
+  let cleared = 0;
+  for (const name of readdirSync(dir)) {
+    const folder = join(dir, name);
+    try {
+      const pid = Number(readFileSync(join(folder, PID_FILE), 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && /ffmpeg/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) process.kill(pid, 'SIGKILL');
+    } catch {
+      // no pid file, or the process is gone
+    }
+    rmSync(folder, { recursive: true, force: true });
+    cleared++;
+  }
+  return cleared;
 }

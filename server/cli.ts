@@ -61,6 +61,7 @@ export const RELAY_CLI_OPTIONS = {
   cast: { type: 'string', default: process.env.WD_CAST ?? 'auto' },
   'cast-rtmp': { type: 'string', default: process.env.WD_CAST_RTMP },
   'cast-max': { type: 'string' },
+  'cast-origin': { type: 'string' },
 } as const;
 
 export const RELAY_CLI_HELP = `  --relay <n>             Janus instances for server_based conversations (default: 1 when Debian's
@@ -74,7 +75,9 @@ export const RELAY_CLI_HELP = `  --relay <n>             Janus instances for ser
                           installed; or $WD_CAST)
   --cast-rtmp <url>       also push every cast to this RTMP ingest (rtmp://host/app; each cast is
                           <url>/<its name>; or $WD_CAST_RTMP)
-  --cast-max <n>          conversations cast at once (default 2; each runs one ffmpeg)`;
+  --cast-max <n>          conversations cast at once (default 2; each runs one ffmpeg)
+  --cast-origin <url>     where viewers reach this server (https://a.example), when members sign in
+                          on other servers (a cluster node without the relay); default: their broker's`;
 
 /** What parseArgs gives for RELAY_CLI_OPTIONS. */
 export interface RelayCliValues {
@@ -85,6 +88,7 @@ export interface RelayCliValues {
   cast?: string | undefined;
   'cast-rtmp'?: string | undefined;
   'cast-max'?: string | undefined;
+  'cast-origin'?: string | undefined;
 }
 
 export type RelaySetting = Required<Pick<ServerOptions, 'relay'>> & Pick<ServerOptions, 'relayPublicIp' | 'relayRtpPorts' | 'relayGateways' | 'cast'>;
@@ -113,10 +117,13 @@ function castSettingFrom(values: RelayCliValues, relay: number): ServerOptions['
   const max = values['cast-max'] === undefined ? undefined : Number(values['cast-max']);
   if (max !== undefined && !(Number.isInteger(max) && max >= 1 && max <= 64))
     throw new Error(`--cast-max must be a number from 1 to 64, got "${values['cast-max']}"`);
+  const origin = values['cast-origin'];
+  if (origin !== undefined && !/^https?:\/\/[^\s/]+\/?$/.test(origin))
+    throw new Error(`--cast-origin must be an origin such as https://a.example, got "${origin}"`);
   if (mode === 'off') return false;
   if (mode === 'on' && relay === 0) throw new Error('--cast on needs the relay: casts are made of server_based conversations (--relay 1)');
   if (mode === 'on' && !ffmpegBinary()) throw new Error("--cast on needs ffmpeg: install Debian's ffmpeg package (apt-get install ffmpeg), or use --cast off");
-  const options = { ...(rtmp ? { rtmp } : {}), ...(max ? { maxCasts: max } : {}) };
+  const options = { ...(rtmp ? { rtmp } : {}), ...(max ? { maxCasts: max } : {}), ...(origin ? { publicOrigin: origin } : {}) };
   if (mode === 'auto' && !ffmpegBinary()) return false;
   return Object.keys(options).length > 0 ? options : mode === 'on' ? true : undefined;
 }

@@ -281,6 +281,8 @@ export async function startRelayGateway({
       }
       for (const room of registry.roomsOn(instance.id)) if (!held.includes(room.id)) roomLost(room);
     }
+    // Casts do not outlive the gateway that ran them: what a dead one left is cleared away.
+    await casts.recover(registry.openRooms());
     setRole('active');
     announce();
     log(`gateway ${gid} serves, with ${registry.openRooms().length} of ${restored} recorded room(s)`);

@@ -132,6 +132,8 @@ export interface CastOptions {
   rtmp?: string;
   /** how many conversations may be cast at once (default 2) */
   maxCasts?: number;
+  /** the origin viewers reach this server on (https://cast.example), where members' brokers are on other servers (a cluster) */
+  publicOrigin?: string;
 }
 
 /** STUN/TURN of a running server. */

@@ -43,7 +43,8 @@ export interface CastRequest {
 
 /**
  * The state of a conversation's cast, in the answer to a `cast` request and in an event to every
- * member whenever it changes. `hlsPath` is below the origin of the server the broker is on.
+ * member whenever it changes. `hlsPath` is below the origin of the server the broker is on, or a
+ * whole URL when the server was told where viewers reach it.
  */
 export interface CastState {
   started: boolean;

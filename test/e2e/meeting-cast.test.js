@@ -310,4 +310,25 @@ describe('MeetingCast: HLS and RTMP of a server_based conversation', { skip }, (
     assert.deepEqual(ffmpegsWith(carolName), [], 'its ffmpeg is gone');
     assert.deepEqual(readdirSync(server.castDir), [], 'and its files');
   });
+
+  test('a relay gateway killed mid-cast: the next one ends the cast it left (no ffmpeg, no files), the members hear so, and a new cast starts', async () => {
+    const { alice } = await threeInACall(uniquePath('cast-gateway'));
+    await alice.evaluate(async () => {
+      window.cast = await window.h.client.addons.initMeetingCast(window.h.conversation);
+      window.stops = [];
+      window.cast.on('stopped', (why) => window.stops.push(why));
+      await window.cast.start('bob');
+    });
+    const name = (await alice.evaluate(() => window.cast.urls.hlsUrl)).split('/').at(-2);
+    assert.equal(ffmpegsWith(name).length, 1);
+    const serving = server.relay.gateway.processes().find((g) => g.role === 'active');
+    process.kill(serving.pid, 'SIGKILL');
+    await poll(alice, () => window.stops.length > 0, null, { timeout: 15_000, what: 'alice to hear the cast ended' });
+    assert.deepEqual(await alice.evaluate(() => window.stops), ['the relay gateway restarted']);
+    assert.deepEqual(ffmpegsWith(name), [], 'the dead gateway’s ffmpeg is gone');
+    assert.deepEqual(readdirSync(server.castDir), [], 'and its files');
+    await alice.evaluate(() => window.cast.start('carol'));
+    assert.equal(await alice.evaluate(() => window.cast.currentParticipant), 'carol');
+    await alice.evaluate(() => window.cast.stop());
+  });
 });
