@@ -43,6 +43,8 @@ export class MeetingCast {
     if (!brokerURL) throw new WdVideoError(ErrorCode.CAST_UNAVAILABLE, 'the client is not connected to a broker');
     const cast = new MeetingCast(conversation, new URL(brokerURL).origin.replace(/^ws/, 'http'));
     media.on('cast', (state) => cast.update(state));
+    // Our side of the conversation ended: the relay tells us nothing more, and the cast is over for us.
+    conversation.on('disconnected', () => cast.update({ started: false, reason: 'the conversation ended' }));
     cast.update(await media.cast({ action: 'status' }));
     return cast;
   }

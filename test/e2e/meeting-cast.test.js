@@ -329,6 +329,9 @@ describe('MeetingCast: HLS and RTMP of a server_based conversation', { skip }, (
     assert.deepEqual(readdirSync(server.castDir), [], 'and its files');
     await alice.evaluate(() => window.cast.start('carol'));
     assert.equal(await alice.evaluate(() => window.cast.currentParticipant), 'carol');
-    await alice.evaluate(() => window.cast.stop());
+    // alice leaves: for her the cast is over; the others' cast goes on.
+    await alice.evaluate(() => window.h.leave());
+    await poll(alice, () => !window.cast.isStarted, null, { timeout: 5000, what: 'alice’s cast to be over' });
+    assert.deepEqual(await alice.evaluate(() => [window.cast.isStarted, window.stops.at(-1)]), [false, 'the conversation ended']);
   });
 });
