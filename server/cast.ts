@@ -11,7 +11,7 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findExecutable, forget, killOnExit } from './processes.js';
+import { findExecutable, killOnExit } from './processes.js';
 
 /** The URL path under which the server serves the casts' folder. */
 export const CAST_URL_PATH = '/wd-cast/';
@@ -168,7 +168,6 @@ export async function startCastPipeline({ dir, rtmp, log = () => {} }: CastPipel
         await exited;
         clearTimeout(timer);
       }
-      forget(child);
       rmSync(folder, { recursive: true, force: true });
     },
   };

@@ -17,6 +17,7 @@ import sirv from 'sirv';
 import { TURN_ACCOUNT } from '../src/protocol/index.js';
 import { attachBroker, createBroker, listenTcp } from './broker.js';
 import { CAST_URL_PATH, ffmpegBinary } from './cast.js';
+import type { CastSettings } from './cast-service.js';
 import type { Broker, ServiceAccount } from './broker.js';
 import type { BrokerConfigInput } from './config.js';
 import { packageRoot } from './package-root.js';
@@ -126,15 +127,8 @@ export interface ServerOptions {
   log?: (message: string) => void;
 }
 
-/** MeetingCast's settings. */
-export interface CastOptions {
-  /** An RTMP ingest (rtmp://host/app): every cast is pushed to `<rtmp>/<its name>` too */
-  rtmp?: string;
-  /** how many conversations may be cast at once (default 2) */
-  maxCasts?: number;
-  /** the origin viewers reach this server on (https://cast.example), where members' brokers are on other servers (a cluster) */
-  publicOrigin?: string;
-}
+/** MeetingCast's settings: the RTMP ingest, how many casts at once, the origin viewers reach (the server picks the folder). */
+export type CastOptions = Omit<CastSettings, 'dir'>;
 
 /** STUN/TURN of a running server. */
 export interface RunningTurn {

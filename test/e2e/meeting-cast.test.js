@@ -212,9 +212,8 @@ describe('MeetingCast: HLS and RTMP of a server_based conversation', { skip }, (
     const switchedAt = Date.now();
     await alice.evaluate(() => window.cast.switchParticipant('carol'));
     assert.equal(await alice.evaluate(() => window.cast.currentParticipant), 'carol');
-    const tookMs = await viewerShows(viewer, 'carol', 15_000);
+    await viewerShows(viewer, 'carol', 15_000);
     console.log(`# switchParticipant(carol) → the same player shows carol: ${Date.now() - switchedAt} ms`);
-    assert.ok(tookMs >= 0);
     assert.deepEqual(await viewer.evaluate(() => window.viewer.errors), [], 'the player never failed');
 
     const name = urls.hlsUrl.split('/').at(-2);
