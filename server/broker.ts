@@ -11,6 +11,7 @@ import type { AuthenticateError, Client, PublishPacket } from 'aedes';
 import mqemitter from 'mqemitter';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { WebSocket } from 'ws';
+import { TokenBucket } from '../src/protocol/index.js';
 import { topicAcl } from './acl.js';
 import { SignInError, createAuthenticator } from './auth.js';
 import type { RefusalCode } from './auth.js';
@@ -129,7 +130,7 @@ export async function createBroker({ config: overrides = {}, services = {}, redi
     await cluster?.close();
     throw error;
   });
-  const buckets = new Map<string, { tokens: number; at: number }>(); // by client id
+  const buckets = new Map<string, TokenBucket>(); // by client id
   const expiries = new Map<string, NodeJS.Timeout>(); // by client id
 
   broker.authenticate = (client, username, password, callback) => {
@@ -245,17 +246,12 @@ export async function createBroker({ config: overrides = {}, services = {}, redi
     expiries.delete(client.id);
   });
 
-  /** Token bucket: `burst` messages at once, then `perSecond`. */
+  /** `burst` messages at once, then `perSecond`. */
   function rateDenial(client: Client): string | null {
     if (!config.rate) return null;
-    const now = Date.now();
-    const bucket = buckets.get(client.id) ?? { tokens: config.rate.burst, at: now };
-    bucket.tokens = Math.min(config.rate.burst, bucket.tokens + ((now - bucket.at) / 1000) * config.rate.perSecond);
-    bucket.at = now;
-    buckets.set(client.id, bucket);
-    if (bucket.tokens < 1) return `more than ${config.rate.perSecond} messages a second`;
-    bucket.tokens -= 1;
-    return null;
+    let bucket = buckets.get(client.id);
+    if (!bucket) buckets.set(client.id, (bucket = new TokenBucket(config.rate.perSecond, config.rate.burst)));
+    return bucket.take() ? null : `more than ${config.rate.perSecond} messages a second`;
   }
 
   /** A token is good until its exp: then the connection closes and the client must sign in again. */

@@ -9,7 +9,16 @@ import { IncomingInvite, OutgoingInvite, type IncomingInviteHost, type OutgoingI
 import { LocalStream } from './local-stream.js';
 import { MeetingCast } from './meeting-cast.js';
 import { log } from './logger.js';
-import { CONVERSATION_MODES, MAX_INVITE_AGE_MS, type ConversationMode, type InviteMessage, type Message, type OutgoingMessage } from '../protocol/index.js';
+import {
+  CONVERSATION_MODES,
+  DATA_MESSAGE_SEND_RATE,
+  MAX_INVITE_AGE_MS,
+  TokenBucket,
+  type ConversationMode,
+  type InviteMessage,
+  type Message,
+  type OutgoingMessage,
+} from '../protocol/index.js';
 import { Signaling, type PresenceState, type SignalingStats, type SignalingStatus } from './signaling.js';
 import { toInteractionPath, type InteractionRef } from './ids.js';
 import { userFromToken, type User } from './auth.js';
@@ -58,6 +67,8 @@ export interface ClientOptions {
   connectTimeout?: number;
   /** How often each participant's `stats` are sampled (ms); 0 turns sampling off. Default 2000. */
   statsInterval?: number;
+  /** How often participants' audio levels are sampled for `isSpeaking` and the dominant speaker (ms); 0 turns it off. Default 250. */
+  speakerInterval?: number;
   /** Most people in one `p2p` conversation, ourselves included; past it invites fail with 40200. Default 4. */
   maxParticipants?: number;
   /** Most people in one `server_based` conversation, ourselves included (the relay gateway has its own limit, 16 by default). Default 16. */
@@ -149,6 +160,7 @@ export class Client {
       maxParticipants: options.maxParticipants ?? 4,
       maxRelayParticipants: options.maxRelayParticipants ?? 16,
       statsInterval: options.statsInterval ?? 2_000,
+      speakerInterval: options.speakerInterval ?? 250,
       maxConversations: options.maxConversations ?? 1,
       warmUp: options.warmUp ?? true,
       rtcConfig: {
@@ -409,6 +421,12 @@ export class Client {
       case 'members':
       case 'media':
         return this.routeToConversation(from, message, drop);
+      case 'message': {
+        // An app's message is for a conversation we are in, never for one that still rings.
+        const conversation = this.conversations.get(cid);
+        if (!conversation) return drop('not in this conversation');
+        return void conversation.handleMessage(from, message);
+      }
     }
   }
 
@@ -576,7 +594,11 @@ export class Client {
     get statsInterval() {
       return client.options.statsInterval;
     },
+    get speakerInterval() {
+      return client.options.speakerInterval;
+    },
     send: (to: string, message: OutgoingMessage) => client.send(to, message),
+    messageRate: new TokenBucket(DATA_MESSAGE_SEND_RATE.perSecond, DATA_MESSAGE_SEND_RATE.burst),
     deliver: (from: string, message: Message) => client.route(from, message),
     release: (conversation: Conversation) => {
       if (client.conversations.get(conversation.conversationId) === conversation) {

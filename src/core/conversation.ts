@@ -5,7 +5,8 @@ import { ErrorCode, WdVideoError } from './errors.js';
 import type { LocalStream } from './local-stream.js';
 import { log } from './logger.js';
 import type { ConversationMedia, MediaHost } from './media.js';
-import type { ConversationMode, Message } from '../protocol/index.js';
+import { DATA_MESSAGE_RECEIVE_RATE, MAX_DATA_MESSAGE_BYTES, TokenBucket, type ConversationMode, type DataMessage, type Message } from '../protocol/index.js';
+import { SpeakerDetector, audioEnergy, levelBetween, type AudioEnergy } from './speaker.js';
 import { sampleStats, type ParticipantStats, type StatsCounters } from './stats.js';
 import { RemoteStream } from './stream.js';
 import { CallTimeline, type CallTimelineData } from './timeline.js';
@@ -17,6 +18,8 @@ export interface ParticipantEvents {
   stats: (stats: ParticipantStats) => void;
   /** The call with this participant reached a new step (ICE, DTLS, first frames), or failed. */
   timeline: (timeline: CallTimelineData) => void;
+  /** The participant started or stopped speaking (see `isSpeaking`). */
+  speaking: (isSpeaking: boolean) => void;
 }
 
 /** A remote member of a conversation whose media reaches us. */
@@ -26,6 +29,7 @@ export class Participant {
   videoMuted = false;
   /** The latest stats sample, once there is one. */
   stats?: ParticipantStats;
+  private speaking = false;
   private readonly emitter = createEmitter<ParticipantEvents>();
 
   constructor(
@@ -53,6 +57,20 @@ export class Participant {
     this.emitter.emit('mute', { audioMuted, videoMuted });
   }
 
+  /**
+   * True while the participant's audio, as it plays here, is above speech level (a short pause
+   * does not end it). Measured on playback: a stream no unmuted element plays counts as silent in Chromium.
+   */
+  get isSpeaking(): boolean {
+    return this.speaking;
+  }
+
+  /** @internal */
+  setSpeaking(speaking: boolean): void {
+    this.speaking = speaking;
+    this.emitter.emit('speaking', speaking);
+  }
+
   /** @internal */
   setStats(stats: ParticipantStats): void {
     this.stats = stats;
@@ -77,6 +95,13 @@ export interface ConversationEvents {
   error: (error: WdVideoError) => void;
   /** This conversation is over for us: we left, or the last other participant did. */
   disconnected: () => void;
+  /** Someone else became the dominant speaker: the one who spoke most of late (see `dominantSpeaker`). */
+  dominant_speaker_changed: (participant: Participant) => void;
+  /**
+   * A member sent `data` with `send()`, to everyone or to us alone. `participant` is the connected
+   * Participant, or one without media yet when its media has not connected.
+   */
+  message: (participant: Participant, data: unknown) => void;
 }
 
 /**
@@ -91,12 +116,16 @@ type OutgoingInvite = ConversationTypes extends { invite: infer I } ? I : never;
 export interface ConversationHost extends MediaHost {
   /** How often participants' stats are sampled (ms); 0 for never. */
   readonly statsInterval: number;
+  /** How often participants' audio levels are sampled for who speaks (ms); 0 for never. */
+  readonly speakerInterval: number;
   /** Sends an invite into this existing conversation. */
   invite(conversation: Conversation, to: string): OutgoingInvite;
   /** An invite that failed before it was sent. */
   failedInvite(to: string, error: WdVideoError): OutgoingInvite;
   /** The conversation has ended: the client drops it. */
   release(conversation: Conversation): void;
+  /** What this client may still publish of conversation messages (one token per recipient). */
+  readonly messageRate: TokenBucket;
 }
 
 /**
@@ -116,8 +145,14 @@ export class Conversation {
   private readonly pendingMute = new Map<string, { audio: boolean; video: boolean }>();
   private readonly statsCounters = new Map<string, StatsCounters>();
   private statsTimer?: ReturnType<typeof setInterval>;
+  private readonly speakers = new SpeakerDetector();
+  private readonly audioEnergies = new Map<string, AudioEnergy>();
+  private speakerTimer?: ReturnType<typeof setInterval>;
+  private samplingSpeakers = false;
   private readonly unsubscribeStream: Unsubscribe;
-  /** Until the app has this conversation (see handOver), who connected waits here. */
+  /** Per sender: what we take of its messages before we drop them. */
+  private readonly messageRates = new Map<string, TokenBucket>();
+  /** Until the app has this conversation (see handOver), who connected and what they sent wait here. */
   private early?: Array<() => void> = [];
 
   constructor(
@@ -177,6 +212,15 @@ export class Conversation {
     if (early.length) setTimeout(() => early.forEach((add) => add()), 0);
   }
 
+  /**
+   * Who spoke most of late: it changes only when someone else has been clearly louder for about a
+   * second, and stays while nobody else speaks. Undefined until someone speaks, and after it left.
+   */
+  get dominantSpeaker(): Participant | undefined {
+    const id = this.speakers.dominant;
+    return id === undefined ? undefined : this.participants.get(id);
+  }
+
   /** True once this conversation has ended; it can not be used again. */
   get isEnded(): boolean {
     return this.ended;
@@ -207,6 +251,33 @@ export class Conversation {
     return Array.isArray(participantIds) ? invites : invites[0]!;
   }
 
+  /**
+   * Sends `data` (any JSON, at most 16 KB) to everyone in the conversation, or to `participantId`
+   * alone, through the broker: in order, in both modes, and while a media path is down. Rejects
+   * with 40001 for what is not JSON, too large, for someone not in the conversation, or past 20
+   * messages a second (each recipient counts).
+   */
+  async send(data: unknown, participantId?: string): Promise<void> {
+    const invalid = (why: string) => new WdVideoError(ErrorCode.INVALID_ARGUMENT, why);
+    if (this.ended) throw invalid('this conversation has ended');
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(data);
+    } catch {
+      // a cycle or a BigInt: reported below
+    }
+    if (json === undefined) throw invalid('a message must be JSON (a value JSON.stringify can write)');
+    const bytes = new TextEncoder().encode(json).byteLength;
+    if (bytes > MAX_DATA_MESSAGE_BYTES) throw invalid(`a message is at most ${MAX_DATA_MESSAGE_BYTES} bytes of JSON; this one is ${bytes}`);
+    const members = this.media.members();
+    if (participantId !== undefined && !members.includes(participantId)) throw invalid(`${String(participantId)} is not in this conversation`);
+    const to = participantId === undefined ? members : [participantId];
+    if (!this.host.messageRate.take(to.length)) {
+      throw invalid(`sending too fast: at most ${this.host.messageRate.perSecond} messages a second, each recipient counted`);
+    }
+    await Promise.all(to.map((id) => this.host.send(id, { type: 'message', cid: this.conversationId, data })));
+  }
+
   /** Leaves: says bye to everyone, closes every peer connection. The local stream stays open. */
   async disconnect(): Promise<void> {
     if (this.ended) return;
@@ -227,7 +298,8 @@ export class Conversation {
     if (message.type !== 'join' && message.type !== 'accept' && !this.media.members().includes(from)) {
       return log.debug(`dropped ${message.type} from ${from}: not in conversation ${this.conversationId}`);
     }
-    if (message.type === 'media') this.onMediaState(from, message);
+    if (message.type === 'message') this.onData(from, message);
+    else if (message.type === 'media') this.onMediaState(from, message);
     else if (message.type === 'bye') this.media.hangUp(from);
     else await this.media.handle(from, message);
   }
@@ -235,6 +307,20 @@ export class Conversation {
   /** The peer connections of this conversation: the relay's (server_based), or our links' (p2p). */
   get peerConnections(): RTCPeerConnection[] {
     return this.media.connections;
+  }
+
+  /** A member's message, unless it floods us. */
+  private onData(from: string, { data }: DataMessage): void {
+    let rate = this.messageRates.get(from);
+    if (!rate) this.messageRates.set(from, (rate = new TokenBucket(DATA_MESSAGE_RECEIVE_RATE.perSecond, DATA_MESSAGE_RECEIVE_RATE.burst)));
+    if (!rate.take()) return log.debug(`dropped a message from ${from}: more than ${rate.perSecond} a second`);
+    const tell = () => {
+      if (this.ended) return;
+      const participant = this.participants.get(from) ?? new Participant(from, new RemoteStream(new MediaStream()));
+      this.emit('message', participant, data);
+    };
+    if (this.early) this.early.push(tell);
+    else tell();
   }
 
   /** A member says what it sends; before its media has connected the state waits for it. */
@@ -248,6 +334,8 @@ export class Conversation {
     const participant = this.participants.get(uid);
     this.participants.delete(uid);
     this.statsCounters.delete(uid);
+    this.speakers.remove(uid);
+    this.audioEnergies.delete(uid);
     this.pendingMute.delete(uid);
     if (participant) this.emit('participant_disconnected', participant);
   }
@@ -258,6 +346,7 @@ export class Conversation {
     this.ended = true;
     this.unsubscribeStream();
     clearInterval(this.statsTimer);
+    clearInterval(this.speakerTimer);
     this.media.close();
     this.participants.clear();
     this.host.release(this);
@@ -274,6 +363,7 @@ export class Conversation {
     const { audio, video } = { audio: this.localStream.wants('audio'), video: this.localStream.wants('video') };
     if (!audio || !video) this.sendMediaState(uid, { audio, video });
     this.startStats();
+    this.speakerTimer ??= this.host.speakerInterval > 0 ? setInterval(() => void this.sampleSpeakers(), this.host.speakerInterval) : undefined;
     this.emit('participant_connected', participant);
   }
 
@@ -300,6 +390,28 @@ export class Conversation {
         log.debug(`stats of ${id} failed`, error);
       }
     }
+  }
+
+  /** Every participant's audio level since the last sample, into the speaker detector. */
+  private async sampleSpeakers(): Promise<void> {
+    if (this.samplingSpeakers) return; // a slow getStats() must not pile samples up
+    this.samplingSpeakers = true;
+    const levels = new Map<string, number>();
+    await Promise.all(
+      [...this.participants.keys()].map(async (id) => {
+        const report = await this.media.stats(id).catch(() => null);
+        if (!report || !this.participants.has(id)) return;
+        const energy = audioEnergy(report);
+        levels.set(id, levelBetween(this.audioEnergies.get(id), energy));
+        this.audioEnergies.set(id, energy);
+      }),
+    );
+    this.samplingSpeakers = false;
+    if (this.ended) return;
+    const changes = this.speakers.update(levels, performance.now());
+    for (const [id, speaking] of changes.speaking) this.participants.get(id)?.setSpeaking(speaking);
+    const dominant = changes.dominant === undefined ? undefined : this.participants.get(changes.dominant);
+    if (dominant) this.emit('dominant_speaker_changed', dominant);
   }
 
   private emit<E extends keyof ConversationEvents>(event: E, ...args: Parameters<ConversationEvents[E]>): void {

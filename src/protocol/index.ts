@@ -5,5 +5,6 @@ export * from './acl.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './messages.js';
+export * from './rate.js';
 export * from './services.js';
 export * from './topics.js';

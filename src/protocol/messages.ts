@@ -14,6 +14,16 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 /** Invites older than this are stale (a queued or replayed message) and are dropped. */
 export const MAX_INVITE_AGE_MS = 5 * 60 * 1000;
 
+/** A conversation message (`conversation.send`) carries at most this much JSON (UTF-8 bytes). */
+export const MAX_DATA_MESSAGE_BYTES = 16 * 1024;
+/**
+ * How many conversation messages a client may publish (one per recipient): well under the
+ * broker's 50 a second, so that signalling always has room beside them.
+ */
+export const DATA_MESSAGE_SEND_RATE = { perSecond: 20, burst: 40 } as const;
+/** How many a receiver takes from one sender before it drops: more than an honest sender can send. */
+export const DATA_MESSAGE_RECEIVE_RATE = { perSecond: 25, burst: 50 } as const;
+
 export type ConversationMode = 'p2p' | 'server_based';
 export const CONVERSATION_MODES: readonly ConversationMode[] = ['p2p', 'server_based'];
 
@@ -108,6 +118,12 @@ export interface MediaMessage extends Base {
   video: boolean;
 }
 
+/** An app's message to the other members (`conversation.send`): any JSON, at most 16 KB. */
+export interface DataMessage extends Base {
+  type: 'message';
+  data: unknown;
+}
+
 export type Message =
   | InviteMessage
   | AcceptMessage
@@ -120,7 +136,8 @@ export type Message =
   | ByeMessage
   | JoinMessage
   | MembersMessage
-  | MediaMessage;
+  | MediaMessage
+  | DataMessage;
 
 export type MessageType = Message['type'];
 /** A message as the sender writes it: the envelope fields are filled in by Signaling. */
@@ -167,6 +184,7 @@ const bodyChecks: Record<MessageType, (m: Record<string, unknown>) => string | n
   sdp: (m) => (isObject(m.desc) && (m.desc.type === 'offer' || m.desc.type === 'answer') && isSdp(m.desc.sdp) ? null : 'bad desc'),
   ice: (m) => (Array.isArray(m.candidates) && m.candidates.length <= MAX_CANDIDATES && m.candidates.every(isCandidate) ? null : 'bad candidates'),
   bye: () => null,
+  message: (m) => (m.data === undefined ? 'missing data' : null),
   media: (m) => (typeof m.audio === 'boolean' && typeof m.video === 'boolean' ? null : 'bad media state'),
   join: (m) => (!optional(m.sdp, isSdp) ? 'bad sdp' : !optional(m.ringing, isBoolean) ? 'bad ringing' : null),
   members: (m) =>
@@ -191,6 +209,8 @@ export function parseMessage(payload: Uint8Array | string): ParseResult {
   if (!isObject(value)) return { ok: false, reason: 'not an object' };
   if (value.v !== PROTOCOL_VERSION) return { ok: false, reason: `unsupported version ${String(value.v)}` };
   if (!Object.hasOwn(bodyChecks, value.type as string)) return { ok: false, reason: `unknown type ${String(value.type)}` };
+  // The envelope around a message's data is under 512 bytes.
+  if (value.type === 'message' && size > MAX_DATA_MESSAGE_BYTES + 512) return { ok: false, reason: `message: payload of ${size} bytes is too large` };
   if (!isValidId(value.cid)) return { ok: false, reason: 'bad cid' };
   if (!isValidId(value.mid)) return { ok: false, reason: 'bad mid' };
   const problem = bodyChecks[value.type as MessageType](value);

@@ -133,6 +133,48 @@ describe('server_based through Janus', { skip, timeout: 240_000 }, () => {
     await closeAll();
   });
 
+  test('messages (conversation.send) through the broker: to everyone in order, to one alone, oversized refused', async () => {
+    const pages = await online(['alice', 'bob', 'carol']);
+    await relayCall(pages);
+    await allSeeEachOther(pages);
+    for (let i = 0; i < 5; i++) assert.equal(await pages.alice.evaluate((i) => window.h.send({ i }), i), 'sent');
+    assert.equal(await pages.bob.evaluate(() => window.h.send('for alice alone', 'alice')), 'sent');
+    const oversized = await pages.carol.evaluate(() => window.h.send('x'.repeat(17 * 1024)));
+    assert.equal(oversized.code, 40001);
+    assert.equal(await pages.carol.evaluate(() => window.h.send('after the refusal')), 'sent');
+    const fromAlice = [0, 1, 2, 3, 4].map((i) => ['alice', { i }]);
+    const received = async (page, count) => {
+      await page.waitForFunction((n) => window.h.messages.length >= n, count, { timeout: 10_000 });
+      await new Promise((r) => setTimeout(r, 300)); // nothing more than expected comes
+      return page.evaluate(() => window.h.messages);
+    };
+    assert.deepEqual(await received(pages.bob, 6), [...fromAlice, ['carol', 'after the refusal']]);
+    assert.deepEqual(await received(pages.carol, 5), fromAlice);
+    assert.deepEqual(await received(pages.alice, 2), [
+      ['bob', 'for alice alone'],
+      ['carol', 'after the refusal'],
+    ]);
+    await closeAll();
+  });
+
+  test('the active speaker through the relay: the unmuted one of two speakers is dominant, and the dominance follows a swap', async () => {
+    const pages = await online(['alice', 'bob', 'carol']);
+    await pages.carol.evaluate(() => window.h.stream.enableAudio(false));
+    await relayCall(pages);
+    await allSeeEachOther(pages);
+    // Levels are of the audio played (Chromium decodes remote audio only while something plays it).
+    await pages.alice.evaluate(() => {
+      for (const p of window.h.conversation.participants.values()) p.stream.attach(document.body.appendChild(document.createElement('audio')));
+    });
+    const dominant = (uid) => pages.alice.waitForFunction((want) => window.h.conversation.dominantSpeaker?.participantId === want, uid, { timeout: 15_000 });
+    await dominant('bob');
+    assert.equal(await pages.alice.evaluate(() => window.h.conversation.participants.get('bob').isSpeaking), true);
+    await pages.bob.evaluate(() => window.h.stream.enableAudio(false));
+    await pages.carol.evaluate(() => window.h.stream.enableAudio(true));
+    await dominant('carol');
+    await closeAll();
+  });
+
   test('another user can not drive someone’s session, open their room, or read Janus’s topics', async () => {
     const path = uniquePath('relay-hostile');
     const pages = await online(['alice', 'bob'], path);

@@ -6,6 +6,7 @@ import {
   ErrorCode,
   JANUS_OUT_FILTER,
   JANUS_STATUS_FILTER,
+  MAX_DATA_MESSAGE_BYTES,
   MAX_MESSAGE_BYTES,
   MAX_PATH_LENGTH,
   MAX_RELAY_REQUEST_BYTES,
@@ -17,6 +18,7 @@ import {
   TURN_REQUEST_FILTER,
   TURN_SENDER,
   TURN_STATUS_TOPIC,
+  TokenBucket,
   idProblem,
   inboxFilter,
   inboxSenderOf,
@@ -75,6 +77,7 @@ describe('parseMessage accepts every message shape as sent', () => {
     },
     'ice with no candidates': { type: 'ice', candidates: [] },
     bye: { type: 'bye' },
+    'message with JSON data': { type: 'message', data: { text: '你好', n: [1, 2] } },
     'join with an offer': { type: 'join', sdp: SDP },
     'join asking for an offer': { type: 'join' },
     'join while its invite rings': { type: 'join', sdp: SDP, ringing: true },
@@ -229,6 +232,27 @@ describe('parseMessage refuses a malformed message with a reason', () => {
     assert.equal(bad({ type: 'members', members: ['alice', '~relay'] }), 'members: bad members');
     assert.equal(bad({ type: 'members', members: ['alice', 'a/b'] }), 'members: bad members');
     assert.equal(parseMessage(json({ ...envelope, type: 'members', members: Array.from({ length: 32 }, (_, i) => `u${i}`) })).ok, true);
+  });
+
+  it('message: no data, or more than 16 KB of it', () => {
+    assert.equal(bad({ type: 'message' }), 'message: missing data');
+    assert.match(bad({ type: 'message', data: 'x'.repeat(MAX_DATA_MESSAGE_BYTES + 600) }), /^message: payload of \d+ bytes is too large$/);
+    // Exactly 16 KB of JSON (the quotes count) passes with its envelope.
+    assert.equal(parseMessage(json({ ...envelope, type: 'message', data: 'x'.repeat(MAX_DATA_MESSAGE_BYTES - 2) })).ok, true);
+    assert.equal(parseMessage(json({ ...envelope, type: 'message', data: null })).ok, true);
+  });
+});
+
+describe('TokenBucket', () => {
+  it('gives a burst at once, then perSecond, and takes nothing when it can not give all', () => {
+    const bucket = new TokenBucket(10, 4, 0);
+    assert.equal(bucket.take(3, 0), true);
+    assert.equal(bucket.take(2, 0), false, 'one token left, two asked');
+    assert.equal(bucket.take(1, 0), true, 'the refused take took nothing');
+    assert.equal(bucket.take(1, 0), false);
+    assert.equal(bucket.take(1, 100), true, 'a tenth of a second refills one token');
+    assert.equal(bucket.take(4, 10_000), true, 'never more than the burst');
+    assert.equal(bucket.take(1, 10_000), false);
   });
 });
 
