@@ -42,6 +42,10 @@ export interface WdEventDetails {
   'wd-invite-canceled': { invite: IncomingInvite | OutgoingInvite };
   /** The call with `participantId` reached a new step (invite sent, ringing, accepted, ICE, DTLS, first frames) or failed at one. */
   'wd-call-timeline': { participantId: string; timeline: CallTimelineData };
+  /** Someone else became the conversation's dominant speaker. */
+  'wd-dominant-speaker-changed': { participant: Participant; conversation: Conversation };
+  /** A participant sent `data` with `send()`, to everyone or to us alone. */
+  'wd-message': { participant: Participant; data: unknown; conversation: Conversation };
 }
 
 export type WdEvent<K extends keyof WdEventDetails> = CustomEvent<WdEventDetails[K]>;
@@ -68,5 +72,7 @@ declare global {
     'wd-invite-failed': WdEvent<'wd-invite-failed'>;
     'wd-invite-canceled': WdEvent<'wd-invite-canceled'>;
     'wd-call-timeline': WdEvent<'wd-call-timeline'>;
+    'wd-dominant-speaker-changed': WdEvent<'wd-dominant-speaker-changed'>;
+    'wd-message': WdEvent<'wd-message'>;
   }
 }

@@ -13,6 +13,11 @@ export const styles = [
     --wd-gap: 8px;
     --wd-label-color: #fff;
     --wd-label-background: rgb(0 0 0 / 55%);
+    --wd-control-background: rgb(0 0 0 / 60%);
+    --wd-control-color: #fff;
+    --wd-control-active-background: #c62828;
+    --wd-hang-up-background: #c62828;
+    --wd-focus-color: #1a73e8;
   }
   :host([hidden]) {
     display: none;
@@ -26,6 +31,17 @@ export const styles = [
     position: relative;
     margin: 0;
     aspect-ratio: 4 / 3;
+  }
+  figure[speaking] {
+    border-radius: var(--wd-video-radius);
+    box-shadow: 0 0 0 3px var(--wd-speaking-color, #43a047);
+  }
+  :host([layout='speaker']) .grid {
+    grid-template-columns: repeat(auto-fill, minmax(min(var(--wd-strip-tile-width, 160px), 100%), 1fr));
+  }
+  :host([layout='speaker']) figure[dominant] {
+    grid-column: 1 / -1;
+    order: -1;
   }
   figcaption {
     display: flex;
@@ -73,6 +89,40 @@ export const styles = [
     border: 0;
     border-radius: 16px;
     cursor: pointer;
+  }
+  .controls {
+    display: flex;
+    flex-wrap: wrap;
+    justify-content: center;
+    gap: 6px;
+    margin-top: var(--wd-gap);
+  }
+  .controls button,
+  .pip {
+    font: 13px/1.2 system-ui, sans-serif;
+    padding: 6px 12px;
+    border: 0;
+    border-radius: 16px;
+    color: var(--wd-control-color);
+    background: var(--wd-control-background);
+    cursor: pointer;
+  }
+  .controls [aria-pressed='true'],
+  .pip[aria-pressed='true'] {
+    background: var(--wd-control-active-background);
+  }
+  .controls [part~='hang-up'] {
+    background: var(--wd-hang-up-background);
+  }
+  .pip {
+    position: absolute;
+    top: 8px;
+    right: 8px;
+    padding: 2px 8px;
+  }
+  button:focus-visible {
+    outline: 2px solid var(--wd-focus-color);
+    outline-offset: 2px;
   }
 `,
 ];

@@ -46,6 +46,30 @@ export const styles = [
   button[aria-pressed='true'] {
     background: var(--wd-control-active-background);
   }
+  .state {
+    position: absolute;
+    inset: 50% 8px auto;
+    transform: translateY(-50%);
+    margin: 0;
+    text-align: center;
+    font: 14px/1.4 system-ui, sans-serif;
+    color: var(--wd-control-color);
+  }
+  .level {
+    position: absolute;
+    inset: 8px 8px auto;
+    height: 4px;
+    border-radius: 2px;
+    background: var(--wd-control-background);
+    overflow: hidden;
+  }
+  .level i {
+    display: block;
+    height: 100%;
+    width: var(--level, 0%);
+    background: var(--wd-level-color, #4caf50);
+    transition: width 0.1s;
+  }
   button:focus-visible,
   select:focus-visible {
     outline: 2px solid var(--wd-control-color);

@@ -117,3 +117,69 @@ describe('<wd-local-stream> controls', () => {
     expect(el.shadowRoot!.querySelector('[part~="controls"]')).to.equal(null);
   });
 });
+
+describe('<wd-local-stream> before the call', () => {
+  it('shows the microphone level as a meter that rises with sound, and closes its AudioContext on release', async () => {
+    const close = AudioContext.prototype.close;
+    let closed = 0;
+    // Counts the closes and still closes: how else to see that the element let its context go.
+    AudioContext.prototype.close = function (this: AudioContext) {
+      closed++;
+      return close.call(this);
+    };
+    try {
+      const el = await fixture<WdLocalStream>(html`<wd-local-stream audio></wd-local-stream>`);
+      await oneEvent(el, 'wd-stream-ready');
+      await el.updateComplete;
+      const meter = el.shadowRoot!.querySelector('[part="level"]')!;
+      expect(meter.getAttribute('role')).to.equal('meter');
+      expect(meter.getAttribute('aria-label')).to.equal('Microphone level');
+      expect(meter.getAttribute('aria-valuemin')).to.equal('0');
+      expect(meter.getAttribute('aria-valuemax')).to.equal('100');
+      const level = () => Number(meter.getAttribute('aria-valuenow'));
+      expect(level()).to.be.within(0, 100);
+      if (!navigator.userAgent.includes('Firefox')) {
+        // Chromium's fake microphone beeps twice a second. Firefox is left out: it keeps an
+        // AudioContext suspended until a user gesture, which a test can not give, so its meter may stay at 0.
+        let highest = 0;
+        for (const start = Date.now(); highest === 0 && Date.now() - start < 5000; await new Promise((r) => setTimeout(r, 50))) {
+          highest = Math.max(highest, level());
+        }
+        expect(highest).to.be.above(0);
+        expect(highest).to.be.at.most(100);
+      }
+      el.remove();
+      expect(closed).to.equal(1);
+    } finally {
+      AudioContext.prototype.close = close;
+    }
+  });
+
+  it('says it is starting while capture is under way, and shows why capture failed in place of a black preview', async () => {
+    // Stubbed: a denied permission can not be triggered here (the browsers run with the camera and
+    // microphone allowed), so getUserMedia answers as a browser does when the user says no.
+    let deny = () => {};
+    const devices = navigator.mediaDevices;
+    devices.getUserMedia = () => new Promise((_resolve, reject) => (deny = () => reject(new DOMException('Permission denied', 'NotAllowedError'))));
+    try {
+      const el = await fixture<WdLocalStream>(html`<wd-local-stream></wd-local-stream>`);
+      await el.updateComplete;
+      expect(el.getAttribute('state')).to.equal('acquiring');
+      expect(el.shadowRoot!.querySelector('[part="status"]')!.textContent!.trim()).to.equal('Starting camera and microphone…');
+      const failed = oneEvent(el, 'wd-error');
+      deny();
+      const { detail: error } = await failed;
+      await el.updateComplete;
+      expect(el.getAttribute('state')).to.equal('error');
+      expect(el.error).to.equal(error);
+      expect(error.code).to.equal(ErrorCode.DEVICE_UNAVAILABLE);
+      const shown = el.shadowRoot!.querySelector('[part="error"]')!;
+      expect(shown.textContent).to.include('Camera or microphone unavailable');
+      expect(shown.textContent).to.include(error.message);
+      expect(error.message).to.include('NotAllowedError');
+      expect(el.shadowRoot!.querySelector('[part="status"]')).to.equal(null);
+    } finally {
+      delete (devices as Partial<MediaDevices>).getUserMedia;
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { LitElement, html, nothing } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import { ErrorCode, LocalStream, WdVideoError, listDevices, log, type ResolutionPreset } from '../../core/index.js';
 import { fire } from '../events.js';
+import { LocalizeController, type Strings } from '../localize.js';
 import { ScopeController } from '../scope-controller.js';
 import { styles } from './wd-local-stream.styles.js';
 
@@ -31,9 +32,13 @@ const optionalBoolean = {
  * @csspart screen-share - The screen sharing button.
  * @csspart camera-select - The camera chooser (shown when there is more than one camera).
  * @csspart microphone-select - The microphone chooser (shown when there is more than one).
+ * @csspart level - The microphone level meter (`role="meter"`, 0 to 100), shown with the controls when there is a microphone.
+ * @csspart status - "Starting camera and microphone…", while `state` is `acquiring`.
+ * @csspart error - What went wrong, in place of a black preview, while `state` is `error`: "Camera or microphone unavailable" and the reason.
  * @cssprop --wd-control-background - Background of the controls. Default translucent black.
  * @cssprop --wd-control-color - Text color of the controls. Default `#fff`.
  * @cssprop --wd-control-active-background - Background of a pressed control (muted, sharing). Default `#c62828`.
+ * @cssprop --wd-level-color - The filled part of the level meter. Default `#4caf50`.
  * @cssprop --wd-video-background - Behind the video. Default `#000`.
  * @cssprop --wd-video-radius - Corner radius. Default `8px`.
  * @cssprop --wd-video-fit - `object-fit` of the video. Default `cover`.
@@ -50,7 +55,7 @@ export class WdLocalStream extends LitElement {
   @property({ converter: optionalBoolean }) video?: boolean;
   /** `idle`, `acquiring`, `ready` or `error`. Reflected for CSS. */
   @property({ reflect: true }) state: LocalStreamState = 'idle';
-  /** Hides the built-in controls (mute, camera, screen share, device choice). */
+  /** Hides the built-in controls (mute, camera, screen share, device choice) and the level meter. */
   @property({ type: Boolean, attribute: 'no-controls' }) noControls = false;
   /** The microphone is off: nothing is sent. Reflected for CSS. */
   @property({ type: Boolean, reflect: true, attribute: 'audio-muted' }) audioMuted = false;
@@ -58,10 +63,17 @@ export class WdLocalStream extends LitElement {
   @property({ type: Boolean, reflect: true, attribute: 'video-muted' }) videoMuted = false;
   /** The video is the screen, not the camera. Reflected for CSS. */
   @property({ type: Boolean, reflect: true, attribute: 'screen-sharing' }) screenSharing = false;
+  /** Replaces any of the element's texts, by key: `{ muteMicrophone: 'Mute' }`. */
+  @property({ attribute: false }) strings?: Partial<Strings>;
 
   @query('video') private preview?: HTMLVideoElement;
   @state() private cameras: MediaDeviceInfo[] = [];
   @state() private microphones: MediaDeviceInfo[] = [];
+  /** The microphone level, 0 to 100. */
+  @state() private level = 0;
+  private failure?: WdVideoError;
+  private meterOff = () => {};
+  private readonly localize = new LocalizeController(this);
   private readonly streamUnsubscribers: Array<() => void> = [];
 
   private current?: LocalStream;
@@ -71,6 +83,11 @@ export class WdLocalStream extends LitElement {
   /** The captured stream, once `state` is `ready`. */
   get stream(): LocalStream | undefined {
     return this.current;
+  }
+
+  /** Why capture failed, while `state` is `error`. */
+  get error(): WdVideoError | undefined {
+    return this.failure;
   }
 
   /** Turns the microphone off (nothing is sent) or back on. */
@@ -110,10 +127,21 @@ export class WdLocalStream extends LitElement {
 
   protected override updated(changed: Map<PropertyKey, unknown>): void {
     if (changed.has('resolution') || changed.has('audio') || changed.has('video')) void this.acquire();
+    else if (changed.has('noControls')) this.meter();
+    // Through the CSSOM, not a style attribute, so a strict Content-Security-Policy allows it.
+    this.renderRoot.querySelector<HTMLElement>('.level')?.style.setProperty('--level', `${this.level}%`);
   }
 
   protected override render() {
-    return html`<video part="video" muted autoplay playsinline></video><slot></slot>${this.renderControls()}`;
+    const { t } = this.localize;
+    return html`<video part="video" muted autoplay playsinline></video>
+      ${this.state === 'acquiring' ? html`<p part="status" class="state" role="status">${t('startingDevices')}</p>` : nothing}
+      ${
+        this.state === 'error' && this.failure
+          ? html`<p part="error" class="state" role="alert"><strong>${t('deviceUnavailable')}</strong><br />${this.failure.message}</p>`
+          : nothing
+      }
+      <slot></slot>${this.renderControls()}`;
   }
 
   private renderControls() {
@@ -121,22 +149,30 @@ export class WdLocalStream extends LitElement {
     if (this.noControls || !stream) return nothing;
     const hasAudio = stream.mediaStream.getAudioTracks().length > 0;
     const hasVideo = stream.mediaStream.getVideoTracks().length > 0;
+    const { t } = this.localize;
     return html`
-      <div part="controls" class="controls" role="toolbar" aria-label="Your camera and microphone">
+      ${
+        hasAudio
+          ? html`<div part="level" class="level" role="meter" aria-label=${t('microphoneLevel')} aria-valuemin="0" aria-valuemax="100" aria-valuenow=${this.level}>
+              <i></i>
+            </div>`
+          : nothing
+      }
+      <div part="controls" class="controls" role="toolbar" aria-label=${t('localControls')}>
         ${
           hasAudio
             ? html`<button part="control mute-audio" type="button" aria-pressed=${String(this.audioMuted)} @click=${() => this.toggleAudio()}>
-              ${this.audioMuted ? 'Unmute microphone' : 'Mute microphone'}
+              ${t(this.audioMuted ? 'unmuteMicrophone' : 'muteMicrophone')}
             </button>`
             : nothing
         }
         ${
           hasVideo
             ? html`<button part="control mute-video" type="button" aria-pressed=${String(this.videoMuted)} @click=${() => this.toggleVideo()}>
-                ${this.videoMuted ? 'Turn camera on' : 'Turn camera off'}
+                ${t(this.videoMuted ? 'cameraOn' : 'cameraOff')}
               </button>
               <button part="control screen-share" type="button" aria-pressed=${String(this.screenSharing)} @click=${() => this.toggleScreenShare()}>
-                ${this.screenSharing ? 'Stop sharing' : 'Share screen'}
+                ${t(this.screenSharing ? 'stopSharing' : 'shareScreen')}
               </button>`
             : nothing
         }
@@ -149,7 +185,7 @@ export class WdLocalStream extends LitElement {
   /** A camera or microphone chooser, shown when there is more than one to choose from. */
   private renderDeviceChooser(kind: 'audio' | 'video', devices: MediaDeviceInfo[], selectedId: string | undefined) {
     if (devices.length < 2) return nothing;
-    const [name, part] = kind === 'video' ? ['Camera', 'camera-select'] : ['Microphone', 'microphone-select'];
+    const [name, part] = kind === 'video' ? [this.localize.t('camera'), 'camera-select'] : [this.localize.t('microphone'), 'microphone-select'];
     const onChange = (event: Event) => {
       const id = (event.target as HTMLSelectElement).value;
       const stream = this.current;
@@ -160,7 +196,7 @@ export class WdLocalStream extends LitElement {
       );
     };
     return html`<select part=${`control ${part}`} aria-label=${name} @change=${onChange}>
-      ${devices.map((d, i) => html`<option value=${d.deviceId} ?selected=${d.deviceId === selectedId}>${d.label || `${name} ${i + 1}`}</option>`)}
+      ${devices.map((d, i) => html`<option value=${d.deviceId} ?selected=${d.deviceId === selectedId}>${d.label || this.localize.t('numberedDevice', { name, number: i + 1 })}</option>`)}
     </select>`;
   }
 
@@ -185,7 +221,10 @@ export class WdLocalStream extends LitElement {
     };
     this.streamUnsubscribers.push(
       stream.on('media_changed', sync),
-      stream.on('track_replaced', sync),
+      stream.on('track_replaced', (kind) => {
+        sync();
+        if (kind === 'audio') this.meter();
+      }),
       stream.on('screen_share_ended', sync),
       stream.on('device_lost', (kind, deviceId) => {
         sync();
@@ -202,14 +241,16 @@ export class WdLocalStream extends LitElement {
     const bothUnsaid = this.audio === undefined && this.video === undefined;
     const audio = bothUnsaid ? true : Boolean(this.audio);
     const video = bothUnsaid || this.video ? this.resolution : false;
+    this.failure = undefined;
     this.state = 'acquiring';
     let stream: LocalStream;
     try {
       stream = await LocalStream.create({ audio, video });
     } catch (error) {
       if (attempt !== this.attempt) return;
+      this.failure = error instanceof WdVideoError ? error : new WdVideoError(ErrorCode.DEVICE_UNAVAILABLE, String(error));
       this.state = 'error';
-      fire(this, 'wd-error', error instanceof WdVideoError ? error : new WdVideoError(ErrorCode.DEVICE_UNAVAILABLE, String(error)));
+      fire(this, 'wd-error', this.failure);
       return;
     }
     if (attempt !== this.attempt || !this.isConnected) return stream.close();
@@ -218,6 +259,7 @@ export class WdLocalStream extends LitElement {
     await this.updateComplete;
     if (this.preview) stream.attach(this.preview);
     this.state = 'ready';
+    this.meter();
     this.share();
     fire(this, 'wd-stream-ready', stream);
   }
@@ -227,7 +269,42 @@ export class WdLocalStream extends LitElement {
     if (this.current) this.scopeController.scope?.setLocalStream(this.current);
   }
 
+  /**
+   * (Re)starts the level meter on the current microphone: an AnalyserNode read every 100 ms.
+   * Firefox (and Chromium before any user gesture) keep the AudioContext suspended and `resume()`
+   * may never settle there, so it is never awaited: the meter stays at 0 until a click or key wakes it.
+   */
+  private meter(): void {
+    this.meterOff();
+    const track = this.current?.mediaStream.getAudioTracks()[0];
+    if (!track || this.noControls || typeof AudioContext === 'undefined') return;
+    const context = new AudioContext();
+    const wake = () => void context.resume().catch(() => {});
+    wake();
+    const gestures = ['pointerdown', 'keydown'];
+    gestures.forEach((type) => addEventListener(type, wake, true));
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 4096; // about 85 ms at 48 kHz: most of each tick
+    context.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+    const samples = new Float32Array(analyser.fftSize);
+    const timer = setInterval(() => {
+      analyser.getFloatTimeDomainData(samples);
+      const peak = samples.reduce((max, sample) => Math.max(max, Math.abs(sample)), 0);
+      // -60 dBFS and below shows as 0, full scale as 100; it falls back slowly so short sounds stay visible.
+      const level = Math.round(Math.min(100, Math.max(0, (20 * Math.log10(peak) + 60) / 0.6)));
+      this.level = Math.max(level, Math.floor(this.level * 0.7));
+    }, 100);
+    this.meterOff = () => {
+      clearInterval(timer);
+      gestures.forEach((type) => removeEventListener(type, wake, true));
+      void context.close().catch(() => {});
+      this.level = 0;
+      this.meterOff = () => {};
+    };
+  }
+
   private release(): void {
+    this.meterOff();
     const stream = this.current;
     if (!stream) return;
     this.current = undefined;

@@ -16,8 +16,10 @@ import {
   type TokenSource,
   type User,
 } from '../../core/index.js';
+import { Announcer, visuallyHidden } from '../announcer.js';
 import { CallScope, callScopeContext } from '../call-scope.js';
 import { fire } from '../events.js';
+import { LocalizeController, type Strings } from '../localize.js';
 import { styles } from './wd-video-client.styles.js';
 
 export type ClientState = 'idle' | 'connecting' | 'ready' | 'error';
@@ -42,7 +44,7 @@ export type ClientState = 'idle' | 'connecting' | 'ready' | 'error';
  * @slot - The call's elements: `<wd-local-stream>`, `<wd-conversation>` and anything else.
  */
 export class WdVideoClient extends LitElement {
-  static override styles = styles;
+  static override styles = [styles, visuallyHidden];
 
   /**
    * The broker's WebSocket URL; a path such as `/mqtt` means the page's own host. Several,
@@ -90,6 +92,8 @@ export class WdVideoClient extends LitElement {
   @property({ attribute: false }) password = '';
   /** Where the client is: `idle`, `connecting`, `ready` or `error`. Reflected for CSS. */
   @property({ reflect: true }) state: ClientState = 'idle';
+  /** Replaces any of the element's texts (its announcements), by key: `{ incomingCall: '{name} rings' }`. */
+  @property({ attribute: false }) strings?: Partial<Strings>;
 
   @provide({ context: callScopeContext })
   protected scope = new CallScope();
@@ -100,6 +104,9 @@ export class WdVideoClient extends LitElement {
   /** Renews the token of a client signed in with one. */
   private renewal?: TokenRenewal;
   private signalingStatus: SignalingStatus = 'connecting';
+  private readonly localize = new LocalizeController(this);
+  /** Says "alice is calling" to screen readers. */
+  private readonly announcer = new Announcer(this);
 
   /** Everyone else online on the path (uid → `online` or `busy`): whom this user can call. */
   get online(): ReadonlyMap<string, PresenceState> {
@@ -172,7 +179,7 @@ export class WdVideoClient extends LitElement {
   }
 
   protected override render() {
-    return html`<slot></slot>`;
+    return html`<slot></slot>${this.announcer.render()}`;
   }
 
   private async reconnect(): Promise<void> {
@@ -206,6 +213,7 @@ export class WdVideoClient extends LitElement {
     if (attempt !== this.attempt) return void client.close();
     client.on('invite', (invite) => {
       invite.on('canceled', () => fire(this, 'wd-invite-canceled', { invite }));
+      this.announcer.announce(this.localize.t('incomingCall', { name: invite.from }));
       fire(this, 'wd-invite', invite);
     });
     client.on('presence', (uid, state) => {
