@@ -2,6 +2,9 @@
 // uid, and each receives the other's video at 640x480, frames decoded.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { launchChromium, openUser, uniquePath, waitForDecodedVideo } from './helpers.js';
@@ -56,6 +59,44 @@ test('the demo page calls another tab by uid and both decode 640x480 video', asy
     await alice.page.click('#hangup');
     await bob.page.waitForSelector('wd-conversation[state="ended"]', { state: 'attached' });
     assert.equal(await bob.page.evaluate(() => document.querySelector('wd-conversation').shadowRoot.querySelectorAll('video').length), 0);
+  } finally {
+    await alice.context.close();
+    await bob.context.close();
+  }
+});
+
+/**
+ * The README's pictures of the demo in a call, light and dark, taken from the real page. They are
+ * written to docs/images/ with WD_UPDATE_SCREENSHOTS=1 (`WD_UPDATE_SCREENSHOTS=1 node --test
+ * test/e2e/demo.test.js` after a build), to a temporary folder otherwise.
+ */
+test('the demo in a call, pictured light and dark', async () => {
+  const folder = process.env.WD_UPDATE_SCREENSHOTS ? join(root, 'docs/images') : mkdtempSync(join(tmpdir(), 'wd-pictures-'));
+  mkdirSync(folder, { recursive: true });
+  const path = uniquePath('picture');
+  const alice = await openUser(browser, `${url}?path=${path}&uid=alice`);
+  const bob = await openUser(browser, `${url}?path=${path}&uid=bob`);
+  try {
+    await alice.page.setViewportSize({ width: 1000, height: 720 });
+    for (const { page } of [alice, bob]) await page.waitForSelector('wd-video-client[state="ready"]', { state: 'attached' });
+    await alice.page.fill('#callee', 'bob');
+    await alice.page.click('#call');
+    await bob.page.waitForSelector('#incoming:not([hidden])');
+    await bob.page.click('#accept');
+    await waitForDecodedVideo(alice.page, remoteVideo, { width: 640, height: 480 });
+    const shades = {};
+    for (const look of ['light', 'dark']) {
+      await alice.page.evaluate((dark) => {
+        const box = /** @type {HTMLInputElement} */ (document.querySelector('#dark'));
+        if (box.checked !== dark) box.click();
+      }, look === 'dark');
+      await alice.page.waitForTimeout(300);
+      shades[look] = await alice.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const file = join(folder, `demo-call-${look}.png`);
+      await alice.page.screenshot({ path: file, fullPage: true });
+      assert.ok(statSync(file).size > 20_000, `${file} holds a picture`);
+    }
+    assert.notEqual(shades.light, shades.dark, 'the two looks differ');
   } finally {
     await alice.context.close();
     await bob.context.close();

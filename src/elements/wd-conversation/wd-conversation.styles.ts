@@ -17,6 +17,7 @@ export const styles = [
     --wd-control-color: #fff;
     --wd-control-active-background: #c62828;
     --wd-hang-up-background: #c62828;
+    --wd-hang-up-color: #fff;
     --wd-focus-color: #1a73e8;
   }
   :host([hidden]) {
@@ -112,13 +113,15 @@ export const styles = [
     background: var(--wd-control-active-background);
   }
   .controls [part~='hang-up'] {
+    color: var(--wd-hang-up-color);
     background: var(--wd-hang-up-background);
   }
   .pip {
     position: absolute;
     top: 8px;
     right: 8px;
-    padding: 2px 8px;
+    display: flex;
+    padding: 6px;
   }
   button:focus-visible {
     outline: 2px solid var(--wd-focus-color);

@@ -1,4 +1,4 @@
-import { LitElement, html, nothing } from 'lit';
+import { LitElement, html, nothing, svg } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { ref } from 'lit/directives/ref.js';
 import { repeat } from 'lit/directives/repeat.js';
@@ -19,6 +19,9 @@ import { fire } from '../events.js';
 import { LocalizeController, type Strings } from '../localize.js';
 import { ScopeController } from '../scope-controller.js';
 import { styles } from './wd-conversation.styles.js';
+
+/** A window with a smaller one inside: drawn, so that it shows whatever fonts the page has. */
+const pipIcon = svg`<svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="1.5"><rect x="1.5" y="2.5" width="13" height="11" rx="1.5"/><rect x="8" y="8" width="5" height="4" fill="currentColor" stroke="none"/></svg>`;
 
 export type ConversationState = 'idle' | 'calling' | 'connected' | 'ended';
 
@@ -74,6 +77,7 @@ const canPip = () => Boolean(documentPip() || document.pictureInPictureEnabled);
  * @cssprop --wd-control-color - Text color of those buttons. Default `#fff`.
  * @cssprop --wd-control-active-background - Background of a pressed button (muted, sharing, in picture-in-picture). Default `#c62828`.
  * @cssprop --wd-hang-up-background - Background of the hang-up button. Default `#c62828`.
+ * @cssprop --wd-hang-up-color - Text color of the hang-up button. Default `#fff`.
  * @cssprop --wd-focus-color - The focus ring of the buttons. Default `#1a73e8`.
  * @cssprop --wd-speaking-color - The ring around a speaking participant's tile. Default `#43a047`.
  * @cssprop --wd-strip-tile-width - In `speaker` layout, the narrowest a tile of the strip gets. Default `160px`.
@@ -313,7 +317,7 @@ export class WdConversation extends LitElement {
     const on = this.pipId === id;
     return html`<button part="pip" type="button" class="pip" aria-pressed=${String(on)}
       aria-label=${this.localize.t(on ? 'leavePictureInPicture' : 'pictureInPicture')}
-      @click=${() => this.togglePictureInPicture(id).catch(() => {})}>⧉</button>`;
+      @click=${() => this.togglePictureInPicture(id).catch(() => {})}>${pipIcon}</button>`;
   }
 
   /** The call controls: they drive the stream this call sends, as `<wd-local-stream>`'s do. */
