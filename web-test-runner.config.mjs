@@ -74,7 +74,7 @@ const brokerPlugin = {
 
 /**
  * `mqtt` as the CDN bundles carry it (built from its CommonJS sources with scripts/mqtt-browser/'s
- * shims, worker-timers and all), not the npm package's prebuilt browser file: built once at start,
+ * shims, our Worker timers and all), not the npm package's prebuilt browser file: built once at start,
  * served as one module in place of every `import … from 'mqtt'`.
  */
 let mqttModule;

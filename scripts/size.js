@@ -3,9 +3,9 @@
 // stage of `npm test` wrote it) and a core-only bundle built here in memory (src/core/index.ts with
 // mqtt inlined, no elements, no Lit; rollup with the CDN build's resolve plugins, from
 // scripts/mqtt-browser/, and terser settings, the TypeScript stripped by esbuild, which is ~50x
-// faster than @rollup/plugin-typescript's tsc run), the core also without worker-timers (what
-// dropping them would save; no budget), prints minified, gzip and brotli sizes, and exits 1 when a
-// gzip size is over its budget in size-budget.json.
+// faster than @rollup/plugin-typescript's tsc run), the core also with mqtt.js's keepalive on the
+// page's timers (what our Worker timers, shims/worker-timers.js, cost; no budget), prints minified,
+// gzip and brotli sizes, and exits 1 when a gzip size is over its budget in size-budget.json.
 //   node scripts/size.js            check against the budget
 //   node scripts/size.js --json     print the figures as JSON (no check)
 import { spawnSync } from 'node:child_process';
@@ -29,8 +29,8 @@ const cdnFile = join(projectRoot, 'dist/wd-video.min.js');
 export const CDN = 'dist/wd-video.min.js';
 export const CLASSIC = 'dist/wd-video.classic.min.js';
 export const CORE = 'core (src/core + mqtt)';
-/** The core as it would be with mqtt.js's keepalive on the page's timers: what dropping worker-timers saves. */
-export const CORE_NATIVE_TIMERS = 'core without worker-timers';
+/** The core as it would be with mqtt.js's keepalive on the page's timers: what our Worker timers cost. */
+export const CORE_NATIVE_TIMERS = 'core with page timers';
 export const PEERJS = 'peerjs 1.5.5 (peerjs.min.js)';
 
 /** Minified, gzip (level 9) and brotli (quality 11) bytes of `code`. */
@@ -98,7 +98,7 @@ export function readCdnBundle() {
   return readFileSync(cdnFile);
 }
 
-/** The figures of the bundles (the core also without worker-timers) and of PeerJS's browser build, for the size check and the bench. */
+/** The figures of the bundles (the core also with the page's timers) and of PeerJS's browser build, for the size check and the bench. */
 export async function sizes() {
   const result = {
     [CDN]: measure(readCdnBundle()),

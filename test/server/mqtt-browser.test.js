@@ -6,19 +6,25 @@
 // modules. The bundle runs here with `process`, `Buffer` and `require` hidden from it, as in a
 // page. Node has no browser WebSocket: the `ws` package's stands in (the same interface); the e2e
 // tests run the same build in Chromium and Firefox. Node has no Worker either, so this build uses
-// the page's timers (`workerTimers: false`), the e2e tests worker-timers.
+// the page's timers (`workerTimers: false`); the e2e and browser tests cover our Worker timers.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { EventEmitter as NodeEventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Aedes } from 'aedes';
+import bl from 'bl';
+import rfdc from 'rfdc';
 import WebSocket, { WebSocketServer, createWebSocketStream } from 'ws';
 import { buildMqtt } from '../../scripts/mqtt-browser/index.js';
 import { Buffer as ShimBuffer } from '../../scripts/mqtt-browser/shims/buffer.js';
+import shimBufferList from '../../scripts/mqtt-browser/shims/buffer-list.js';
+import { EventEmitter as ShimEventEmitter } from '../../scripts/mqtt-browser/shims/events.js';
+import shimClone from '../../scripts/mqtt-browser/shims/rfdc.js';
 import * as streams from '../../scripts/mqtt-browser/shims/stream.js';
 
 /** The browser build of mqtt.js, minified as shipped, evaluated where `process`, `Buffer`, `global` and `require` are undefined. */
@@ -621,5 +627,138 @@ describe('the Buffer shim does what Node’s Buffer does', () => {
   test('an encoding other than UTF-8 is refused, not garbled', () => {
     assert.throws(() => ShimBuffer.from('00ff', 'hex'), /Unknown encoding: hex/);
     assert.throws(() => ShimBuffer.from('abc').toString('base64'), /Unknown encoding: base64/);
+  });
+});
+
+// The other shims on their own, beside what they stand in for: Node's EventEmitter (the `events`
+// package is its copy), bl's BufferList and rfdc.
+describe('the EventEmitter, BufferList and deep-copy shims do what the packages do', () => {
+  const plain = (value) => (value instanceof Uint8Array ? [...value] : Array.isArray(value) ? value.map(plain) : value);
+
+  test('EventEmitter: listeners in order on a copy of the list, once, prepend, off, an unheard error throws, mixed in without the constructor', () => {
+    const steps = (EventEmitter) => {
+      const log = [];
+      const emitter = new EventEmitter();
+      const a = (x) => log.push(`a ${x}`);
+      const c = (x) => log.push(`c ${x}`);
+      emitter.on('e', a);
+      emitter.on('e', (x) => {
+        log.push(`b ${x}`);
+        emitter.removeListener('e', a);
+        emitter.on('e', c);
+      });
+      emitter.once('e', (x) => log.push(`once ${x}`));
+      emitter.prependListener('e', (x) => log.push(`first ${x}`));
+      log.push(emitter.emit('e', 1), emitter.emit('e', 2), emitter.listenerCount('e'), emitter.emit('none'));
+      // removeListener takes the last one added; a once() listener is removed by its function.
+      /** @this {unknown} */
+      const d = function (x) {
+        log.push(`d ${x} ${this === emitter}`);
+      };
+      emitter.on('d', d).on('d', a).on('d', d).removeListener('d', d);
+      emitter.prependOnceListener('f', c);
+      log.push(emitter.listeners('f')[0] === c, emitter.rawListeners('f')[0] !== c);
+      emitter.off('f', c);
+      log.push(emitter.emit('d', 3), emitter.emit('f', 4), emitter.eventNames());
+      // A once() listener reached again by an emit from an earlier listener runs once.
+      emitter.on('g', (x) => x === 1 && emitter.emit('g', 2));
+      emitter.once('g', (x) => log.push(`g ${x}`));
+      emitter.emit('g', 1);
+      try {
+        emitter.emit('error', new Error('unheard'));
+      } catch (error) {
+        log.push(/** @type {Error} */ (error).message);
+      }
+      emitter.on('error', (error) => log.push(`heard ${error.message}`));
+      emitter.emit('error', new Error('boom'));
+      emitter.removeAllListeners('g');
+      log.push(emitter.eventNames(), emitter.setMaxListeners(1000) === emitter);
+      emitter.removeAllListeners();
+      log.push(emitter.eventNames());
+      // As mqtt.js's TypedEventEmitter: the methods copied onto a class that never calls the constructor.
+      class Mixed {}
+      for (const name of Object.getOwnPropertyNames(EventEmitter.prototype).filter((n) => n !== 'constructor'))
+        Object.defineProperty(Mixed.prototype, name, /** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(EventEmitter.prototype, name)));
+      const mixed = /** @type {any} */ (new Mixed());
+      log.push(mixed.emit('x'), mixed.listenerCount('x'));
+      mixed.once('x', (v) => log.push(`mixed ${v}`));
+      log.push(mixed.emit('x', 5), mixed.emit('x', 6));
+      return log;
+    };
+    assert.deepEqual(steps(ShimEventEmitter), steps(NodeEventEmitter));
+  });
+
+  test('BufferList: reads and slices across chunk ends, UTF-8 split between chunks, consume, a read past the end throws', () => {
+    const steps = (list, B) => {
+      const out = [];
+      for (const chunk of ['ab', 'c', '', 'defg', 'hi\xc3', '\xa9j']) list.append(B.from([...chunk].map((ch) => ch.charCodeAt(0))));
+      out.push(list.length, list.readUInt8(1), list.readUInt16BE(1), list.readUInt32BE(2), list.readUInt8(9));
+      out.push(list.slice(1, 6), list.slice(-3), list.slice(5, 5), list.slice(8, 20), list.slice(), list.toString('utf8', 8), list.toString());
+      list.consume(3);
+      out.push(list.length, list.readUInt16BE(0), list.slice(2, 5));
+      list.consume(0);
+      list.consume(-2);
+      list.consume(4.5);
+      out.push(list.length, list.toString());
+      for (const read of [() => list.readUInt8(list.length), () => list.readUInt32BE(list.length - 2)]) {
+        try {
+          out.push(read());
+        } catch (error) {
+          out.push(/** @type {Error} */ (error).name);
+        }
+      }
+      list.consume(100);
+      out.push(list.length, list.slice());
+      return plain(out);
+    };
+    assert.deepEqual(steps(shimBufferList(), ShimBuffer), steps(new bl.BufferList(), Buffer));
+  });
+
+  test('deep copy: a publish packet with a Buffer payload and MQTT 5 properties comes out equal, Buffers still Buffers, nothing shared', () => {
+    const steps = (clone, B) => {
+      const packet = {
+        cmd: 'publish',
+        topic: 'P/inbox/bob/alice',
+        payload: B.from('{"v":1}'),
+        qos: 1,
+        retain: false,
+        messageId: 7,
+        properties: { userProperties: { room: 'r1', tags: ['a', 'b'] }, correlationData: B.from([1, 2]), subscriptionIdentifier: [3, 4] },
+        at: new Date(5),
+        seen: new Set(['x']),
+        byId: new Map([[1, { n: 1 }]]),
+        view: new Uint16Array([513, 1027]),
+      };
+      const copy = clone(packet);
+      const shared = [
+        copy.payload === packet.payload,
+        copy.properties.userProperties.tags === packet.properties.userProperties.tags,
+        copy.byId.get(1) === packet.byId.get(1),
+      ];
+      packet.payload[0] = 0;
+      packet.properties.userProperties.tags.push('c');
+      return plain([
+        {
+          ...copy,
+          payload: [...copy.payload],
+          properties: { ...copy.properties, correlationData: [...copy.properties.correlationData] },
+          seen: [...copy.seen],
+          byId: [...copy.byId],
+          view: [...copy.view],
+        },
+        B.isBuffer(copy.payload),
+        B.isBuffer(copy.properties.correlationData),
+        copy.at instanceof Date,
+        copy.view instanceof Uint16Array,
+        shared,
+      ]);
+    };
+    assert.deepEqual(steps(shimClone, ShimBuffer), steps(rfdc(), Buffer));
+  });
+
+  test("TypeScript's helpers are in the build once, not once per module", async () => {
+    const code = await buildMqtt({ minify: false });
+    assert.equal(code.match(/__importStar\) \|\|/g), null, 'no module declares its own __importStar');
+    assert.equal(code.match(/function __importStar\b/g)?.length, 1);
   });
 });
