@@ -1,5 +1,6 @@
 import { brokerURL } from '/__wd-test-env.js';
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { answeringClient, elementPath } from '../../test/browser/element-helpers.js';
 import './register.js';
 import type { WdConversation } from './wd-conversation/wd-conversation.js';
 import type { WdVideoClient } from './wd-video-client/wd-video-client.js';
@@ -20,14 +21,8 @@ describe('announcements (aria-live)', () => {
   afterEach(() => (document.documentElement.lang = documentLang));
 
   it('announce an incoming call, the call going out, a join, a leave and the end of the call', async () => {
-    const path = `test/announce/${Math.random().toString(36).slice(2)}`;
-    const bob = await fixture<WdVideoClient>(html`
-      <wd-video-client broker-url=${brokerURL} path=${path} uid="bob">
-        <wd-local-stream video resolution="low"></wd-local-stream>
-        <wd-conversation auto-accept></wd-conversation>
-      </wd-video-client>
-    `);
-    if (bob.state !== 'ready') await oneEvent(bob, 'wd-ready');
+    const path = elementPath('announce');
+    const bob = await answeringClient(path);
     const bobConversation = bob.querySelector<WdConversation>('wd-conversation')!;
     expect(await announced(bob)).to.deep.equal([]);
     const invited = oneEvent(bob, 'wd-invite');

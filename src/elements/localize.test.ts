@@ -2,6 +2,7 @@ import { brokerURL } from '/__wd-test-env.js';
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { listDevices } from '../core/index.js';
 import { registerStrings } from '../index.js';
+import { answeringClient, elementPath } from '../../test/browser/element-helpers.js';
 import './register.js';
 import type { WdConversation } from './wd-conversation/wd-conversation.js';
 import type { WdLocalStream } from './wd-local-stream/wd-local-stream.js';
@@ -41,14 +42,8 @@ describe('languages', () => {
 
   it('with <html lang="zh-CN"> every text and aria-label of the three elements is Chinese, in a real 1:1 call', async () => {
     document.documentElement.lang = 'zh-CN';
-    const path = `test/i18n/${Math.random().toString(36).slice(2)}`;
-    const bob = await fixture<WdVideoClient>(html`
-      <wd-video-client broker-url=${brokerURL} path=${path} uid="bob">
-        <wd-local-stream video resolution="low"></wd-local-stream>
-        <wd-conversation auto-accept></wd-conversation>
-      </wd-video-client>
-    `);
-    if (bob.state !== 'ready') await oneEvent(bob, 'wd-ready');
+    const path = elementPath('i18n');
+    const bob = await answeringClient(path);
     const alice = await fixture<WdVideoClient>(html`
       <wd-video-client broker-url=${brokerURL} path=${path} uid="alice">
         <wd-local-stream></wd-local-stream>
