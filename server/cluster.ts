@@ -1,13 +1,15 @@
 // A broker node of a cluster: what several embedded-broker processes share through one Redis.
 // Messages go between nodes through mqemitter-redis (Redis pub/sub); retained messages (the
 // presence), Wills and the nodes' heartbeats through aedes-persistence-redis. The broker's own
-// rules (sign-in, ACL, limits) run on each node, unchanged.
+// rules (sign-in, ACL, limits) run on each node, unchanged. Retained messages are kept by parent
+// topic (retained-index.ts), so that a presence subscription reads one path, not the cluster.
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import type { AedesOptions } from 'aedes';
 import persistenceRedis from 'aedes-persistence-redis';
 import mqemitterRedis from 'mqemitter-redis';
 import type { MQEmitter } from 'mqemitter';
+import { indexRetainedByParent } from './retained-index.js';
 
 /**
  * How often a node says it is alive (ms). Aedes counts a node dead after three silent intervals
@@ -90,6 +92,7 @@ export async function clusterBackend(url: string, { concurrency, log }: { concur
   (bus as unknown as { state: NodeJS.EventEmitter }).state.on('error', (error: Error) => log(`Redis bus: ${error.message}`));
   const mq = bus as unknown as MQEmitter;
   const persistence = persistenceRedis({ conn: store });
+  indexRetainedByParent(persistence, store);
   return {
     aedes: { mq, persistence, heartbeatInterval: HEARTBEAT_MS },
     async close() {
