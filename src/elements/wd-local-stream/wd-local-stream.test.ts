@@ -160,6 +160,7 @@ describe('<wd-local-stream> before the call', () => {
     // microphone allowed), so getUserMedia answers as a browser does when the user says no.
     let deny = () => {};
     const devices = navigator.mediaDevices;
+    const lang = document.documentElement.lang;
     devices.getUserMedia = () => new Promise((_resolve, reject) => (deny = () => reject(new DOMException('Permission denied', 'NotAllowedError'))));
     try {
       const el = await fixture<WdLocalStream>(html`<wd-local-stream></wd-local-stream>`);
@@ -175,11 +176,17 @@ describe('<wd-local-stream> before the call', () => {
       expect(error.code).to.equal(ErrorCode.DEVICE_UNAVAILABLE);
       const shown = el.shadowRoot!.querySelector('[part="error"]')!;
       expect(shown.textContent).to.include('Camera or microphone unavailable');
-      expect(shown.textContent).to.include(error.message);
+      expect(shown.textContent).to.include('Permission was refused.');
+      expect(shown.getAttribute('title')).to.equal(error.message);
       expect(error.message).to.include('NotAllowedError');
+      document.documentElement.lang = 'zh-CN';
+      await new Promise((resolve) => setTimeout(resolve, 0)); // the lang observer's turn
+      await el.updateComplete;
+      expect(shown.textContent).to.include('权限被拒绝');
       expect(el.shadowRoot!.querySelector('[part="status"]')).to.equal(null);
     } finally {
       delete (devices as Partial<MediaDevices>).getUserMedia;
+      document.documentElement.lang = lang;
     }
   });
 });

@@ -2,7 +2,7 @@ import { LitElement, html, nothing } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import { ErrorCode, LocalStream, WdVideoError, listDevices, log, type ResolutionPreset } from '../../core/index.js';
 import { fire } from '../events.js';
-import { LocalizeController, type Strings } from '../localize.js';
+import { LocalizeController, type StringKey, type Strings } from '../localize.js';
 import { ScopeController } from '../scope-controller.js';
 import { styles } from './wd-local-stream.styles.js';
 
@@ -85,6 +85,25 @@ export class WdLocalStream extends LitElement {
     return this.current;
   }
 
+  /**
+   * Why capture failed, in the page's language where the browser said why (its DOMException's
+   * name); the error's own message otherwise. The full message is the part's `title`.
+   */
+  private failureReason(): string {
+    const cause = (this.failure?.cause as { name?: string } | undefined)?.name;
+    const key: StringKey | undefined =
+      cause === 'NotAllowedError' || cause === 'SecurityError'
+        ? 'devicePermissionDenied'
+        : cause === 'NotFoundError' || cause === 'OverconstrainedError'
+          ? 'deviceNotFound'
+          : cause === 'NotReadableError' || cause === 'AbortError'
+            ? 'deviceInUse'
+            : window.isSecureContext === false
+              ? 'deviceNeedsSecurePage'
+              : undefined;
+    return key ? this.localize.t(key) : (this.failure?.message ?? '');
+  }
+
   /** Why capture failed, while `state` is `error`. */
   get error(): WdVideoError | undefined {
     return this.failure;
@@ -138,7 +157,9 @@ export class WdLocalStream extends LitElement {
       ${this.state === 'acquiring' ? html`<p part="status" class="state" role="status">${t('startingDevices')}</p>` : nothing}
       ${
         this.state === 'error' && this.failure
-          ? html`<p part="error" class="state" role="alert"><strong>${t('deviceUnavailable')}</strong><br />${this.failure.message}</p>`
+          ? html`<p part="error" class="state" role="alert" title=${this.failure.message}>
+              <strong>${t('deviceUnavailable')}</strong><br />${this.failureReason()}
+            </p>`
           : nothing
       }
       <slot></slot>${this.renderControls()}`;
