@@ -72,10 +72,10 @@ export class RetainedIndex {
           if (fresh(packet)) yield packet;
         }
       } else if (leaf === '+' && !wild.test(parent)) {
-        // The common case (presence): one parent's hash.
+        // The common case (presence): one parent's hash, every entry of which matches.
         for (const value of Object.values(await this.redis.hgetall(HASH_PREFIX + parent))) {
           const packet = decode(value);
-          if (topicMatches(filter, packet.topic) && fresh(packet)) yield packet;
+          if (fresh(packet)) yield packet;
         }
       } else {
         // `#`, or a wildcard above the last level (services only, rarely): every parent's.

@@ -143,6 +143,8 @@ function watchLang(): void {
  */
 export class LocalizeController implements ReactiveController {
   private lang = '';
+  /** Where `t` looks, in order: worked out when the language or a table changes, not on every text. */
+  private chain: Array<Partial<Strings>> = [en];
 
   constructor(private readonly host: ReactiveControllerHost & HTMLElement & { strings?: Partial<Strings> }) {
     host.addController(this);
@@ -152,8 +154,7 @@ export class LocalizeController implements ReactiveController {
     connected.add(this);
     watchLang();
     // Moved under another `lang` while away: Lit would not render again by itself.
-    if (this.lang) this.refresh(false);
-    else this.lang = langOf(this.host);
+    this.refresh(!this.lang);
   }
 
   hostDisconnected(): void {
@@ -165,13 +166,14 @@ export class LocalizeController implements ReactiveController {
     const lang = langOf(this.host);
     if (!always && lang === this.lang) return;
     this.lang = lang;
+    this.chain = tablesFor(lang);
     this.host.requestUpdate();
   }
 
   /** An arrow function, so `const { t } = this.localize` works in a render. */
   readonly t = (key: StringKey, params: Record<string, string | number> = {}): string => {
     const own = this.host.strings?.[key];
-    const text = own ?? tablesFor(this.lang).find((table) => table[key] !== undefined)![key]!;
+    const text = own ?? this.chain.find((table) => table[key] !== undefined)![key]!;
     return text.replace(/\{(\w+)\}/g, (match, name: string) => (Object.hasOwn(params, name) ? String(params[name]) : match));
   };
 }

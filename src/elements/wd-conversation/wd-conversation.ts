@@ -324,7 +324,7 @@ export class WdConversation extends LitElement {
   private renderControls() {
     const stream = this.followed;
     if (this.noControls || !stream) return nothing;
-    const t = this.localize.t.bind(this.localize);
+    const { t } = this.localize;
     const audioOff = !stream.wants('audio');
     const videoOff = !stream.wants('video');
     const sharing = stream.isScreenSharing;

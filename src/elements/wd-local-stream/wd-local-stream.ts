@@ -6,6 +6,16 @@ import { LocalizeController, type StringKey, type Strings } from '../localize.js
 import { ScopeController } from '../scope-controller.js';
 import { styles } from './wd-local-stream.styles.js';
 
+/** What a capture failure's DOMException name tells the user. */
+const REASONS: Record<string, StringKey> = {
+  NotAllowedError: 'devicePermissionDenied',
+  SecurityError: 'devicePermissionDenied',
+  NotFoundError: 'deviceNotFound',
+  OverconstrainedError: 'deviceNotFound',
+  NotReadableError: 'deviceInUse',
+  AbortError: 'deviceInUse',
+};
+
 export type LocalStreamState = 'idle' | 'acquiring' | 'ready' | 'error';
 
 /** `audio` / `video` as attributes: absent is "not said", present is on, `="false"` is off. */
@@ -90,17 +100,8 @@ export class WdLocalStream extends LitElement {
    * name); the error's own message otherwise. The full message is the part's `title`.
    */
   private failureReason(): string {
-    const cause = (this.failure?.cause as { name?: string } | undefined)?.name;
-    const key: StringKey | undefined =
-      cause === 'NotAllowedError' || cause === 'SecurityError'
-        ? 'devicePermissionDenied'
-        : cause === 'NotFoundError' || cause === 'OverconstrainedError'
-          ? 'deviceNotFound'
-          : cause === 'NotReadableError' || cause === 'AbortError'
-            ? 'deviceInUse'
-            : window.isSecureContext === false
-              ? 'deviceNeedsSecurePage'
-              : undefined;
+    const cause = (this.failure?.cause as { name?: string } | undefined)?.name ?? '';
+    const key = Object.hasOwn(REASONS, cause) ? REASONS[cause] : window.isSecureContext === false ? 'deviceNeedsSecurePage' : undefined;
     return key ? this.localize.t(key) : (this.failure?.message ?? '');
   }
 
