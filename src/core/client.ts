@@ -2,6 +2,7 @@ import type { Unsubscribe } from 'nanoevents';
 import { createEmitter } from './emitter.js';
 import { Conversation, type ConversationHost } from './conversation.js';
 import { createMedia } from './create-media.js';
+import { prepareGates } from './gate.js';
 import { toBrokerUrls } from './environment.js';
 import { ErrorCode, WdVideoError, invalidArgument } from './errors.js';
 import { assertUid, randomId } from './ids.js';
@@ -225,6 +226,7 @@ export class Client {
    */
   async init(options: InitOptions, callback?: (error?: WdVideoError) => void): Promise<void> {
     try {
+      prepareGates(); // ready by the first call: warm encoders that send nothing before consent
       await this.connect(options);
       callback?.();
     } catch (error) {

@@ -160,7 +160,7 @@ export function watchSetup(pc: RTCPeerConnection, reached: (step: SetupStep) => 
 const FRAME_POLL_MS = 20;
 const FRAME_WATCH_MS = 30_000;
 
-type FrameStat = { type: string; kind?: string; framesEncoded?: number; framesDecoded?: number };
+type FrameStat = { type: string; kind?: string; framesEncoded?: number; packetsSent?: number; framesDecoded?: number };
 
 /**
  * Reports the first video frame we encode and the first we decode, as `stats` shows them (polled
@@ -177,7 +177,8 @@ export function watchFirstFrames(stats: () => Promise<RTCStatsReport | null>, is
     try {
       (await stats())?.forEach((stat: FrameStat) => {
         if (stat.kind !== 'video') return;
-        if (!seen.sent && stat.type === 'outbound-rtp' && (stat.framesEncoded ?? 0) > 0) {
+        // Encoded is not sent: a gated encoder (gate.ts) encodes while the call rings.
+        if (!seen.sent && stat.type === 'outbound-rtp' && (stat.framesEncoded ?? 0) > 0 && (stat.packetsSent ?? 0) > 0) {
           seen.sent = true;
           reached('firstFrameSent');
         }

@@ -96,6 +96,9 @@ export async function listDevices(): Promise<{ cameras: MediaDeviceInfo[]; micro
  * stop sending; `switchCamera()`, `switchMicrophone()` and `startScreenShare()` change a source
  * in running calls without renegotiation; `close()` stops the tracks and releases the devices.
  */
+/** The page's open streams, oldest first: an invite that rings warms up with the newest (see gate.ts). */
+const openStreams = new Set<LocalStream>();
+
 export class LocalStream extends Stream<LocalStreamEvents> {
   protected readonly isLocal = true;
   /** The resolution preset of the camera video. */
@@ -142,6 +145,12 @@ export class LocalStream extends Stream<LocalStreamEvents> {
     super(mediaStream);
     this.preset = preset;
     for (const track of mediaStream.getTracks()) this.watch(track);
+    openStreams.add(this);
+  }
+
+  /** @internal The newest stream of this page not closed yet: the camera a page shows before it answers. */
+  static newestOpen(): LocalStream | undefined {
+    return [...openStreams].pop();
   }
 
   get closed(): boolean {
@@ -198,6 +207,7 @@ export class LocalStream extends Stream<LocalStreamEvents> {
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    openStreams.delete(this);
     for (const track of this.mediaStream.getTracks()) this.retire(track);
     this.detach();
     this.emitter.emit('closed');

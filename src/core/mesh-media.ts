@@ -106,12 +106,13 @@ export class MeshMedia implements ConversationMedia {
     const warmed = this.links.has(uid);
     this.consented = true;
     if (!warmed) return this.warm(uid, offer, candidates);
-    // We warmed up while it rang: everyone we linked to hears we are in (over the link itself
-    // first, the fastest way; through the broker too, as the inviter hears from the client), and media flows.
+    // We warmed up while it rang: media flows (our gates open first: the accept makes the far
+    // side ask for our key frame), and everyone we linked to hears we are in (over the link
+    // itself first, the fastest way; through the broker too, as the inviter hears from the client).
+    for (const id of this.members()) this.updateHold(id);
     for (const link of this.links.values()) link.sendDirect({ v: PROTOCOL_VERSION, type: 'accept', cid: this.options.cid });
     for (const id of new Set([...this.links.keys(), ...this.toldRinging])) if (id !== uid) this.tell(id);
     this.toldRinging.clear();
-    for (const id of this.members()) this.updateHold(id);
     return undefined;
   }
 

@@ -1,7 +1,8 @@
 import type { Unsubscribe } from 'nanoevents';
 import { createEmitter } from './emitter.js';
 import { preferSharedCodecs, setSenderStreams } from './environment.js';
-import type { LocalStream, MediaKind } from './local-stream.js';
+import { gateSender, gatesReady, watchReceiver } from './gate.js';
+import { LocalStream, type MediaKind } from './local-stream.js';
 import { createPeerConnection, isReceiving, trickle, watchFirstFrames, watchPath, watchSetup, type SetupStep } from './ice.js';
 import { randomId } from './ids.js';
 import { log } from './logger.js';
@@ -36,6 +37,7 @@ export interface PeerLinkOptions {
   localStream?: LocalStream;
   /** Send nothing until `release()`: someone has not consented to the call yet. */
   held?: boolean;
+
   signal: (message: LinkSignal) => void;
 }
 
@@ -78,6 +80,11 @@ export class PeerLink {
   /** Puts the local stream's wanted tracks on our senders (see bindSenders). */
   private senderSync?: ReturnType<typeof bindSenders>;
   private stopFrameWatch?: () => void;
+  /** A held link's senders carry their tracks behind closed gates (see gate.ts); empty when not held or without gates. */
+  private readonly gates = new Map<MediaKind, { open(): void }>();
+  /** Asks for a key frame on the video we receive, the moment a gated link is released. */
+  private keyFrameRequest?: { requestKeyFrame(): void };
+  private readonly gated: boolean;
   /** Negotiated on both sides (no open handshake): present in the first offer, open once DTLS is. */
   private readonly direct: RTCDataChannel;
 
@@ -86,6 +93,7 @@ export class PeerLink {
     this.polite = options.polite;
     this.localStream = options.localStream;
     this.heldFlag = options.held ?? false;
+    this.gated = this.heldFlag && gatesReady();
     this.signal = options.signal;
     const pc = (this.pc = createPeerConnection(options.rtcConfig));
     this.direct = pc.createDataChannel('wd-direct', { negotiated: true, id: 0 });
@@ -140,6 +148,8 @@ export class PeerLink {
   async release(): Promise<void> {
     if (!this.heldFlag || this.closed) return;
     this.heldFlag = false;
+    for (const gate of this.gates.values()) gate.open();
+    this.keyFrameRequest?.requestKeyFrame();
     this.watchFrames();
     await this.syncSenders();
   }
@@ -151,6 +161,7 @@ export class PeerLink {
   async useStream(localStream: LocalStream): Promise<void> {
     if (this.localStream || this.closed) return;
     this.localStream = localStream;
+    this.senderSync?.unbind(); // the preview's, if any
     this.attachLocalTracks(false);
     this.bindLocalStream(localStream);
     await this.syncSenders();
@@ -166,7 +177,8 @@ export class PeerLink {
         track && mediaStream
           ? this.pc.addTransceiver(track, { direction: 'sendrecv', streams: [mediaStream] })
           : this.pc.addTransceiver(kind, { direction: 'recvonly' });
-      if (track) this.senders.set(kind, transceiver.sender);
+      if (track) this.addSender(kind, transceiver.sender);
+      this.watchKeyFrames(transceiver, kind);
       preferSharedCodecs(transceiver, kind);
     }
     await this.syncSenders();
@@ -185,12 +197,16 @@ export class PeerLink {
       const kind = transceiver.receiver.track.kind;
       if (kind !== 'audio' && kind !== 'video') continue;
       preferSharedCodecs(transceiver, kind);
+      this.watchKeyFrames(transceiver, kind);
       if (!this.localStream && transceiver.direction !== 'stopped') {
         transceiver.direction = 'sendrecv';
-        this.senders.set(kind, transceiver.sender);
+        this.addSender(kind, transceiver.sender);
       }
     }
     this.attachLocalTracks(true);
+    // Warming up without a stream: the camera the page already shows (if any) warms the encoders.
+    const preview = LocalStream.newestOpen();
+    if (!this.localStream && preview && this.gates.size) this.bindLocalStream(preview);
     await this.syncSenders();
     await this.pc.setLocalDescription();
     this.completeInitialExchange();
@@ -275,12 +291,23 @@ export class PeerLink {
       if (transceiver) {
         transceiver.direction = 'sendrecv';
         if (nameStream) setSenderStreams(transceiver.sender, mediaStream);
-        this.senders.set(track.kind as MediaKind, transceiver.sender);
+        this.addSender(kind, transceiver.sender);
       } else {
         // The offer had no slot for this kind: add it; negotiationneeded renegotiates later.
-        this.senders.set(track.kind as MediaKind, this.pc.addTrack(track, mediaStream));
+        this.addSender(kind, this.pc.addTrack(track, mediaStream));
       }
     }
+  }
+
+  /** A sender of ours; on a held link with gates, behind a closed gate (so it may carry its track). */
+  private addSender(kind: MediaKind, sender: RTCRtpSender): void {
+    this.senders.set(kind, sender);
+    if (this.gated && this.heldFlag && !this.gates.has(kind)) this.gates.set(kind, gateSender(sender));
+  }
+
+  /** On a gated link, the video we receive gets a key-frame request on release. */
+  private watchKeyFrames(transceiver: RTCRtpTransceiver, kind: MediaKind): void {
+    if (this.gated && this.heldFlag && kind === 'video' && !this.keyFrameRequest) this.keyFrameRequest = watchReceiver(transceiver.receiver);
   }
 
   private syncSenders(): Promise<void> {
@@ -293,7 +320,8 @@ export class PeerLink {
       this.senders,
       this.remoteId,
       () => this.closed,
-      () => this.heldFlag,
+      // Gated senders carry their tracks while held: the gate sends nothing.
+      (kind) => this.heldFlag && !this.gates.has(kind),
     );
   }
 
@@ -316,8 +344,11 @@ export class PeerLink {
   /** What the peer sent over the link: validated as any signalling message. */
   private readonly onDirectMessage = (event: MessageEvent) => {
     const parsed = typeof event.data === 'string' ? parseMessage(event.data) : ({ ok: false, reason: 'not text' } as const);
-    if (parsed.ok) this.emitter.emit('message', parsed.message);
-    else log.debug('dropped a direct message from', this.remoteId, parsed.reason);
+    if (!parsed.ok) return log.debug('dropped a direct message from', this.remoteId, parsed.reason);
+    // The peer accepted and its gates are open: ask for its key frame now, not after our own
+    // handling of the accept (a request reveals nothing, and the far gate passes only new frames).
+    if (parsed.message.type === 'accept' && this.heldFlag) this.keyFrameRequest?.requestKeyFrame();
+    this.emitter.emit('message', parsed.message);
   };
 
   private readonly onTrack = (event: RTCTrackEvent) => {

@@ -15,14 +15,14 @@ export function bindSenders(
   senders: ReadonlyMap<MediaKind, RTCRtpSender>,
   to: string,
   isClosed: () => boolean,
-  isHeld: () => boolean = () => false,
+  isHeld: (kind: MediaKind) => boolean = () => false,
 ) {
   let running: Promise<void> = Promise.resolve();
   const update = async () => {
     if (isClosed()) return;
     await Promise.all(
       [...senders].map(async ([kind, sender]) => {
-        const held = isHeld();
+        const held = isHeld(kind);
         const track = held ? null : localStream.sendable(kind);
         try {
           if (sender.track !== track) await sender.replaceTrack(track);

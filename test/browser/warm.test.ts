@@ -26,6 +26,20 @@ async function rtpBytes(pcs: RTCPeerConnection[]): Promise<{ sent: number; recei
   return { sent, received };
 }
 
+/** Video frames encoded over `pcs` (sent or not), from getStats. */
+async function framesEncoded(pcs: RTCPeerConnection[]): Promise<number> {
+  let frames = 0;
+  for (const pc of pcs) {
+    (await pc.getStats()).forEach((s: { type: string; kind?: string; framesEncoded?: number }) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') frames += s.framesEncoded ?? 0;
+    });
+  }
+  return frames;
+}
+
+/** Where the browser has encoded transforms, ringing calls warm their encoders behind closed gates (gate.ts). */
+const hasGates = typeof RTCRtpScriptTransform === 'function';
+
 const connected = (pcs: RTCPeerConnection[]) => pcs.length > 0 && pcs.every((pc) => pc.connectionState === 'connected');
 
 async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -77,6 +91,11 @@ describe('instant pickup: a p2p call warms up while it rings', () => {
     await new Promise((r) => setTimeout(r, 1_500));
     expect(await rtpBytes(warmConnections(incoming))).to.deep.equal({ sent: 0, received: 0 });
     expect(await rtpBytes(callerConnections(invite))).to.deep.equal({ sent: 0, received: 0 });
+    // Both encoders already run (bob's with the stream his page shows), every frame held back.
+    for (const pcs of [warmConnections(incoming), callerConnections(invite)]) {
+      if (hasGates) expect(await framesEncoded(pcs)).to.be.above(0);
+      else expect(await framesEncoded(pcs)).to.equal(0);
+    }
     expect(peerConnections.open()).to.equal(2);
 
     const bobConversation = await incoming.accept(bobStream);
@@ -104,6 +123,31 @@ describe('instant pickup: a p2p call warms up while it rings', () => {
       expect(at.firstFrameDecoded!).to.be.above(at.accepted!);
       console.log(`accept → first decoded frame at ${participant.participantId}'s peer: ${Math.round(at.firstFrameDecoded! - at.accepted!)} ms`);
     }
+  });
+
+  it('a callee who accepts with another stream than the one its page showed while ringing sends the one it accepted with', async () => {
+    const path = uniquePath('warm-other-stream');
+    const alice = await onlineClient('alice', path);
+    const bob = await onlineClient('bob', path);
+    const aliceStream = await cameraStream('standard');
+    const bobPreview = await cameraStream('standard');
+    const { invite, incoming } = await ring(alice, bob, aliceStream, 'bob');
+    await until(() => connected(warmConnections(incoming)), 'the warm connection');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await rtpBytes(warmConnections(incoming))).to.deep.equal({ sent: 0, received: 0 });
+    if (hasGates) expect(await framesEncoded(warmConnections(incoming))).to.be.above(0, 'the preview warms the encoder');
+    const bobStream = await cameraStream('low');
+    const bobConversation = await incoming.accept(bobStream);
+    const aliceConversation = await invite;
+    await until(() => aliceConversation.participants.has('bob'), 'bob connected at alice', 15_000);
+    const video = videoElement();
+    aliceConversation.participants.get('bob')!.stream.attach(video);
+    await decodedFrames(video, 320, 240);
+    video.remove();
+    await decodes(bobConversation, 'alice');
+    expect(bobPreview.closed).to.equal(false, 'the preview is the page’s: the call leaves it open');
+    const sender = bobConversation.peerConnections[0]!.getSenders().find((s) => s.track?.kind === 'video');
+    expect(sender?.track).to.equal(bobStream.mediaStream.getVideoTracks()[0]);
   });
 
   for (const [how, settle] of [
