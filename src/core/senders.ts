@@ -8,7 +8,7 @@ import { log } from './logger.js';
  * Mute, device switch and screen share change what a sender carries, never the SDP. One update
  * runs at a time and reads what is wanted when it starts, so quick toggles end in the last state.
  * Used by a p2p peer link and by the relay's publisher connection. `to` names the far end in logs.
- * While `isHeld()` (the call rings, nobody has consented yet) every sender carries nothing.
+ * While `isHeld(kind)` (the call rings, nobody has consented yet, and no gate holds that kind back) its sender carries nothing.
  */
 export function bindSenders(
   localStream: LocalStream,
