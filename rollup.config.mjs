@@ -5,7 +5,13 @@
 //  - dist/wd-video.classic.min.js: the same as a classic script with a global `wdVideo`.
 import typescript from '@rollup/plugin-typescript';
 import terser from '@rollup/plugin-terser';
+import minifyTemplates from '@lit-labs/rollup-plugin-minify-html-literals';
 import { bundlePlugins, terserOptions } from './scripts/mqtt-browser/index.js';
+
+// Lit's own plugin strips the indentation and newlines inside html`` and css`` templates (which
+// terser keeps as text); conservativeCollapse leaves one space wherever there was some, so no
+// words run together. About 215 B gzip less in each CDN file.
+const templateMinifier = () => minifyTemplates({ failOnError: true, options: { minifyOptions: { conservativeCollapse: true } } });
 
 const isDependency = (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0');
 
@@ -22,6 +28,7 @@ export default [
     plugins: [
       ...bundlePlugins(),
       typescript({ tsconfig: './tsconfig.build.json', declaration: false, sourceMap: false, outDir: 'dist' }),
+      templateMinifier(),
       terser(terserOptions),
     ],
     output: { file: 'dist/wd-video.min.js', format: 'es' },
@@ -33,6 +40,7 @@ export default [
     plugins: [
       ...bundlePlugins(),
       typescript({ tsconfig: './tsconfig.build.json', declaration: false, sourceMap: false, outDir: 'dist' }),
+      templateMinifier(),
       terser(terserOptions),
     ],
     output: { file: 'dist/wd-video.classic.min.js', format: 'iife', name: 'wdVideo' },
