@@ -329,7 +329,8 @@ export class Client {
         // The caller's client died (its Will cleared its presence) or left: stop ringing.
         if (state === null) {
           for (const invite of [...this.incoming.values()]) if (invite.from === who) invite.handleCancel();
-          for (const conversation of this.conversations.values()) void conversation.media.presenceLost(who);
+          const absent = () => this.signaling === signaling && !signaling.presence.has(who);
+          for (const conversation of this.conversations.values()) void conversation.media.presenceLost(who, absent);
         }
         this.emitter.emit('presence', who, state);
       }),

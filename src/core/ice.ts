@@ -135,6 +135,18 @@ export async function isReceiving(
   return isOpen() && (await received()) > before;
 }
 
+/**
+ * After a member's presence was cleared: resolves true once its media has stopped too, false
+ * when its presence returns (or `absent` turns false otherwise) first. Window after window, since
+ * the first window may still see packets sent before a crash (or a stream that was only starting).
+ */
+export async function silentWhileAbsent(isAlive: () => Promise<boolean>, absent: () => boolean): Promise<boolean> {
+  while (absent()) {
+    if (!(await isAlive())) return absent();
+  }
+  return false;
+}
+
 /** How a connection's setup shows on the timeline (see CallTimeline). */
 export type SetupStep = 'iceConnected' | 'dtlsConnected' | 'firstFrameSent' | 'firstFrameDecoded';
 

@@ -50,8 +50,8 @@ export interface ConversationMedia {
   welcome(uid: string): void;
   /** Negotiation from a member (`sdp`, `ice`), about members (`join`, `members`), or a newcomer's consent (`accept`). */
   handle(from: string, message: Message): Promise<void>;
-  /** `uid`'s presence was cleared: unless its media still arrives, it is gone. */
-  presenceLost(uid: string): Promise<void>;
+  /** `uid`'s presence was cleared: once its media stops too while `absent()` holds, it is gone. */
+  presenceLost(uid: string, absent: () => boolean): Promise<void>;
   /** Stops exchanging media with `uid` (it said bye, or its invite did not work out); `gone` follows when it was a member. */
   hangUp(uid: string): void;
   /** What we exchange with `uid`, for its stats. */

@@ -2,6 +2,7 @@ import { createEmitter } from './emitter.js';
 import { ErrorCode, WdVideoError } from './errors.js';
 import type { LocalStream } from './local-stream.js';
 import { log } from './logger.js';
+import { silentWhileAbsent } from './ice.js';
 import type { ConversationMedia, MediaEvents, MediaOptions } from './media.js';
 import { PeerLink } from './peer-link.js';
 import { MAX_INVITE_AGE_MS, PROTOCOL_VERSION, type IceCandidateData, type Message, type OutgoingMessage } from '../protocol/index.js';
@@ -159,9 +160,11 @@ export class MeshMedia implements ConversationMedia {
     }
   }
 
-  async presenceLost(uid: string): Promise<void> {
+  async presenceLost(uid: string, absent: () => boolean): Promise<void> {
     const link = this.links.get(uid);
-    if (link && !(await link.isAlive()) && this.links.get(uid) === link) this.hangUp(uid);
+    if (!link) return;
+    const ours = () => absent() && this.links.get(uid) === link;
+    if (await silentWhileAbsent(() => link.isAlive(), ours)) this.hangUp(uid);
   }
 
   /** Closes the link to `uid`. */

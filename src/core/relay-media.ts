@@ -1,7 +1,7 @@
 import { createEmitter } from './emitter.js';
 import { preferSharedCodecs, setSenderStreams } from './environment.js';
 import { ErrorCode, WdVideoError } from './errors.js';
-import { createPeerConnection, isReceiving, setupSteps, trickle, watchFirstFrames, watchPath, watchSetup } from './ice.js';
+import { createPeerConnection, isReceiving, setupSteps, silentWhileAbsent, trickle, watchFirstFrames, watchPath, watchSetup } from './ice.js';
 import type { CastRequest, CastState } from '../protocol/index.js';
 import { JanusSession, type RelayPort, type RoomEvent } from './janus.js';
 import type { LocalStream, MediaKind } from './local-stream.js';
@@ -189,8 +189,9 @@ export class RelayMedia implements ConversationMedia {
     log.debug(`dropped ${message.type} from ${from}: not used in server_based conversations`);
   }
 
-  async presenceLost(uid: string): Promise<void> {
-    if (this.present.has(uid) && !(await this.isAlive(uid))) this.hangUp(uid);
+  async presenceLost(uid: string, absent: () => boolean): Promise<void> {
+    const member = () => absent() && this.present.has(uid) && !this.closed;
+    if (await silentWhileAbsent(() => this.isAlive(uid), member)) this.hangUp(uid);
   }
 
   hangUp(uid: string): void {
