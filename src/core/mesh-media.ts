@@ -34,6 +34,11 @@ export class MeshMedia implements ConversationMedia {
   private readonly pendingJoins = new Map<string, { sdp?: string; ringing: boolean; timer: ReturnType<typeof setTimeout> }>();
   /** Others who have not consented yet: their invite rings. */
   private readonly awaiting = new Set<string>();
+  /**
+   * Newcomers whose accept reached us: a join they sent while ringing may come after it (they
+   * send the join once their offer is made, the accept at once), and must not hold them then.
+   */
+  private readonly consentedNewcomers = new Set<string>();
   /** Members we asked to link with while our invite rang: they hear our accept, link or not yet. */
   private readonly toldRinging = new Set<string>();
   /** Links that connected while held: announced on release. */
@@ -220,9 +225,8 @@ export class MeshMedia implements ConversationMedia {
 
   /** A newcomer whose join said it rings has accepted its invite: our link to it may carry media. */
   private onConsent(from: string): void {
-    const pending = this.pendingJoins.get(from);
-    if (pending) pending.ringing = false;
-    // Recorded even before the link exists: the link made later is not held.
+    // Recorded even before the link or the join exists: the link made later is not held.
+    this.consentedNewcomers.add(from);
     if (this.awaiting.delete(from)) this.updateHold(from);
   }
 
@@ -346,14 +350,15 @@ export class MeshMedia implements ConversationMedia {
     if (this.links.size + 1 >= this.maxParticipants) {
       return log.warn(`refused join from ${from}: conversation ${this.options.cid} is full`);
     }
-    // The latest join says whether its sender still rings (an accept may have come in between).
-    if (ringing) this.awaiting.add(from);
+    // The latest join says whether its sender still rings, unless its accept came first.
+    const stillRinging = ringing && !this.consentedNewcomers.has(from);
+    if (stillRinging) this.awaiting.add(from);
     else this.awaiting.delete(from);
     if (!sdp) return this.join(from);
     const link = this.createLink(from);
     const answer = await link.answerOffer(sdp);
     await this.options.host.send(from, { type: 'sdp', cid: this.options.cid, desc: { type: 'answer', sdp: answer } });
     link.startTrickle();
-    this.welcome(from, ringing);
+    this.welcome(from, stillRinging);
   }
 }

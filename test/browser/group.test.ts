@@ -109,6 +109,35 @@ describe('group calls in p2p mode (mesh)', () => {
     expect(c.client.conversations.size).to.equal(0);
   });
 
+  it('a newcomer whose accept overtakes its join (sent once its offer is made) is not held by the member it joins', async () => {
+    const path = uniquePath('group-overtake');
+    const [a, m] = await Promise.all([member('a', path), member('m', path)]);
+    // b < m: b makes the offer of their link, and sends its join only once the offer is made.
+    const b: Member = { client: await onlineClient('b', path), stream: await cameraStream('low') };
+    a.conversation = await a.client.inviteToConversation({ mode: 'p2p', participantId: 'm', localStream: a.stream });
+    await connectedTo(a.conversation, ['m']);
+    // Offers are made by setLocalDescription() in a stable state (perfect negotiation).
+    const setLocalDescription = RTCPeerConnection.prototype.setLocalDescription as (description?: RTCLocalSessionDescriptionInit) => Promise<void>;
+    let slowOffers = false;
+    RTCPeerConnection.prototype.setLocalDescription = async function (this: RTCPeerConnection, description?: RTCLocalSessionDescriptionInit) {
+      if (slowOffers && this.signalingState === 'stable') await new Promise((r) => setTimeout(r, 800));
+      return setLocalDescription.call(this, description);
+    };
+    try {
+      // b's offer to m (made while it rings) takes 800 ms; b accepts 300 ms into the ring.
+      b.client.on('invite', (invite) => {
+        slowOffers = true;
+        setTimeout(() => invite.accept(b.stream).then((c) => (b.conversation = c)), 300);
+      });
+      await a.conversation.invite('b');
+      await connectedTo(a.conversation, ['m', 'b']);
+      await connectedTo(m.conversation!, ['a', 'b'], 10_000);
+      await allDecode(m.conversation!);
+    } finally {
+      RTCPeerConnection.prototype.setLocalDescription = setLocalDescription;
+    }
+  });
+
   it('simultaneous invites of each other end in exactly one conversation', async () => {
     const path = uniquePath('glare');
     const alice = { client: await onlineClient('alice', path), stream: await cameraStream('low') };

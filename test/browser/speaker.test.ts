@@ -18,6 +18,13 @@ function tile(element: WdConversation, id: string) {
   };
 }
 
+/** `promise`, or a rejection naming `what` after `ms`: a stuck step says which it was. */
+function step<T>(what: string, promise: Promise<T>, ms = 20_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 async function dominantBecomes(element: WdConversation, id: string): Promise<void> {
   for (;;) {
     const { detail } = await oneEvent(element, 'wd-dominant-speaker-changed');
@@ -48,9 +55,9 @@ describe('the active speaker', () => {
     const firstDominant = dominantBecomes(view, 'a');
     const conversation = await a.inviteToConversation({ mode: 'p2p', participantId: 'observer', localStream: aStream });
     await conversation.invite('b');
-    await bConversation;
-    await firstDominant;
-    while (!view.conversation!.participants.has('b')) await oneEvent(view, 'wd-participant-connected');
+    await step('b accepts', bConversation!);
+    await step('a becomes dominant', firstDominant);
+    while (!view.conversation!.participants.has('b')) await step('b connects at the observer', oneEvent(view, 'wd-participant-connected'));
     await view.updateComplete;
     expect(view.conversation!.dominantSpeaker?.participantId).to.equal('a');
     expect(view.conversation!.participants.get('a')!.isSpeaking).to.equal(true);
@@ -62,7 +69,7 @@ describe('the active speaker', () => {
     const secondDominant = dominantBecomes(view, 'b');
     aStream.enableAudio(false);
     bStream.enableAudio(true);
-    await secondDominant;
+    await step('b becomes dominant after the swap', secondDominant);
     await view.updateComplete;
     expect(view.conversation!.dominantSpeaker?.participantId).to.equal('b');
     expect(tile(view, 'b')).to.include({ speaking: true, dominant: true });
