@@ -2,7 +2,9 @@
 // Messages go between nodes through mqemitter-redis (Redis pub/sub); retained messages (the
 // presence), Wills and the nodes' heartbeats through aedes-persistence-redis. The broker's own
 // rules (sign-in, ACL, limits) run on each node, unchanged. Retained messages are kept by parent
-// topic (retained-index.ts), so that a presence subscription reads one path, not the cluster.
+// topic (retained-index.ts), so that a presence subscription reads one path, not the cluster, and
+// Wills by node (will-index.ts), so that a sign-in and the search for dead nodes' Wills do not
+// walk every client of the cluster.
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import type { AedesOptions } from 'aedes';
@@ -10,6 +12,7 @@ import persistenceRedis from 'aedes-persistence-redis';
 import mqemitterRedis from 'mqemitter-redis';
 import type { MQEmitter } from 'mqemitter';
 import { indexRetainedByParent } from './retained-index.js';
+import { indexWillsByNode } from './will-index.js';
 
 /**
  * How often a node says it is alive (ms). Aedes counts a node dead after three silent intervals
@@ -93,6 +96,7 @@ export async function clusterBackend(url: string, { concurrency, log }: { concur
   const mq = bus as unknown as MQEmitter;
   const persistence = persistenceRedis({ conn: store });
   indexRetainedByParent(persistence, store);
+  indexWillsByNode(persistence, store);
   return {
     aedes: { mq, persistence, heartbeatInterval: HEARTBEAT_MS },
     async close() {

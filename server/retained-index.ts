@@ -7,8 +7,8 @@
 // path's presences, and a topic with no wildcard is one field.
 import type { Redis } from 'ioredis';
 
-/** The packet fields Aedes keeps for a retained message; `payload` is the only binary one. */
-interface RetainedPacket {
+/** The packet fields Aedes keeps for a retained message or a Will; `payload` is the only binary one. */
+export interface StoredPacket {
   topic: string;
   payload: Buffer;
   [field: string]: unknown;
@@ -35,8 +35,9 @@ export function topicMatches(filter: string, topic: string): boolean {
   return want.length === have.length;
 }
 
-const encode = ({ payload, ...rest }: RetainedPacket) => JSON.stringify({ ...rest, payload: payload.toString('base64') });
-const decode = (value: string): RetainedPacket => {
+/** A packet as one Redis string: JSON, its payload in base64. */
+export const encodePacket = ({ payload, ...rest }: StoredPacket) => JSON.stringify({ ...rest, payload: payload.toString('base64') });
+export const decodePacket = (value: string): StoredPacket => {
   const packet = JSON.parse(value) as { topic: string; payload: string };
   return { ...packet, payload: Buffer.from(packet.payload, 'base64') };
 };
@@ -45,7 +46,7 @@ export class RetainedIndex {
   constructor(private readonly redis: Redis) {}
 
   /** Stores a retained message; an empty payload clears the topic's. */
-  async store(packet: RetainedPacket): Promise<void> {
+  async store(packet: StoredPacket): Promise<void> {
     const [parent, leaf] = split(packet.topic);
     if (packet.payload.length === 0) {
       await this.redis.hdel(HASH_PREFIX + parent, leaf);
@@ -53,35 +54,35 @@ export class RetainedIndex {
     }
     await this.redis
       .multi()
-      .hset(HASH_PREFIX + parent, leaf, encode(packet))
+      .hset(HASH_PREFIX + parent, leaf, encodePacket(packet))
       .sadd(PARENTS_KEY, parent)
       .exec();
   }
 
   /** The retained messages that match any of `filters`, each once. */
-  async *match(filters: string[]): AsyncGenerator<RetainedPacket> {
+  async *match(filters: string[]): AsyncGenerator<StoredPacket> {
     const sent = new Set<string>();
-    const fresh = (packet: RetainedPacket) => !sent.has(packet.topic) && sent.add(packet.topic);
+    const fresh = (packet: StoredPacket) => !sent.has(packet.topic) && sent.add(packet.topic);
     for (const filter of filters) {
       const [parent, leaf] = split(filter);
       const wild = /[+#]/;
       if (!wild.test(filter)) {
         const value = await this.redis.hget(HASH_PREFIX + parent, leaf);
         if (value) {
-          const packet = decode(value);
+          const packet = decodePacket(value);
           if (fresh(packet)) yield packet;
         }
       } else if (leaf === '+' && !wild.test(parent)) {
         // The common case (presence): one parent's hash, every entry of which matches.
         for (const value of Object.values(await this.redis.hgetall(HASH_PREFIX + parent))) {
-          const packet = decode(value);
+          const packet = decodePacket(value);
           if (fresh(packet)) yield packet;
         }
       } else {
         // `#`, or a wildcard above the last level (services only, rarely): every parent's.
         for (const candidate of await this.redis.smembers(PARENTS_KEY)) {
           for (const value of Object.values(await this.redis.hgetall(HASH_PREFIX + candidate))) {
-            const packet = decode(value);
+            const packet = decodePacket(value);
             if (topicMatches(filter, packet.topic) && fresh(packet)) yield packet;
           }
         }
@@ -93,9 +94,9 @@ export class RetainedIndex {
 /** What aedes-persistence-redis's persistence holds: its async implementation, whose retained store this replaces. */
 interface RetainedStore {
   asyncPersistence: {
-    storeRetained(packet: RetainedPacket): Promise<void>;
-    createRetainedStream(filter: string): AsyncGenerator<RetainedPacket>;
-    createRetainedStreamCombi(filters: string[]): AsyncGenerator<RetainedPacket>;
+    storeRetained(packet: StoredPacket): Promise<void>;
+    createRetainedStream(filter: string): AsyncGenerator<StoredPacket>;
+    createRetainedStreamCombi(filters: string[]): AsyncGenerator<StoredPacket>;
   };
 }
 

@@ -19,7 +19,7 @@ import { hasRedis, startRedis } from '../../dist/node/server/redis.js';
 import { launchChromium, longestFreeze, openHarness, poll, uniquePath } from './helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory'];
+const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory', 'oscar'];
 const password = (uid) => `${uid}-cluster-pw`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,13 +74,14 @@ async function startNode(redisURL, passwordFile, { relay = 0 } = {}) {
 const next = (client, name) => new Promise((resolve) => client.once(name, resolve));
 
 /** A Node MQTT client of `uid`, connected to `brokerURL`. */
-async function nodeClient(brokerURL, uid) {
+async function nodeClient(brokerURL, uid, options = {}) {
   const client = mqtt.connect(brokerURL, {
     username: uid,
     password: password(uid),
     reconnectPeriod: 0,
     protocolVersion: 4,
     clientId: `${uid}-${Math.random()}`,
+    ...options,
   });
   await next(client, 'connect');
   return client;
@@ -211,6 +212,12 @@ describe('a cluster of three broker nodes over one Redis', { skip }, () => {
     const victim = placed.frank;
     const moving = Object.keys(placed).filter((uid) => placed[uid] === victim);
     const survivor = victim === n1 ? n2 : n1;
+    // oscar is on the victim too, and dies with it (no reconnection): its Will must clear its presence.
+    const oscarPresence = `${P}/presence/oscar`;
+    const oscar = await nodeClient(victim, 'oscar', { will: { topic: oscarPresence, payload: '', qos: 1, retain: true } });
+    oscar.on('error', () => {});
+    await oscar.publishAsync(oscarPresence, JSON.stringify({ v: 1, state: 'online', ts: Date.now() }), { qos: 1, retain: true });
+    await poll(watcher, () => window.h.online().oscar === 'online', null, { what: 'the watcher to see oscar online' });
 
     const freezes = Object.entries(pages).map(([uid, page]) => page.evaluate(longestFreeze, 6 * HEARTBEAT_MS).then((ms) => [uid, ms]));
     await sleep(1000);
@@ -251,6 +258,9 @@ describe('a cluster of three broker nodes over one Redis', { skip }, () => {
     // Their old node's Wills did not clear the presence they announced again through another node.
     const online = await watcher.evaluate(() => window.h.online());
     for (const uid of ['frank', 'grace', 'heidi', 'ivan']) assert.equal(online[uid], 'busy', `${uid} still there after the dead node's Wills came due`);
+    // oscar went down with the node: another node published its Will.
+    await poll(watcher, () => !('oscar' in window.h.online()), null, { timeout: 5000, what: "the dead node's Will to clear oscar's presence" });
+    oscar.end(true);
     console.log(
       `  [cluster] ${moving.join(', ')} moved from the killed node: ${reconnected.map(({ uid, ms }) => `${uid} ${ms} ms`).join(', ')}; longest gap between decoded frames: ${frozen.map(([uid, ms]) => `${uid} ${ms} ms`).join(', ')}`,
     );

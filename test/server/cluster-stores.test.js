@@ -1,21 +1,26 @@
-// The cluster's retained messages, kept by parent topic in a real redis-server
-// (server/retained-index.ts): what a subscription gets back, for every kind of filter.
+// What a cluster keeps in a real redis-server: the retained messages, by parent topic
+// (server/retained-index.ts), what a subscription gets back for every kind of filter; and the
+// Wills, by broker node (server/will-index.ts), stored, read and removed per client, and found
+// again only for the nodes that are no longer heard.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { hasRedis, startRedis } from '../../dist/node/server/redis.js';
 import { RetainedIndex, topicMatches } from '../../dist/node/server/retained-index.js';
+import { WillIndex } from '../../dist/node/server/will-index.js';
 
 const skip = hasRedis() ? false : 'redis-server is not installed (apt-get install redis-server)';
 let redis;
 let conn;
 let index;
+let wills;
 
 before(async () => {
   if (skip) return;
   redis = await startRedis();
   conn = new Redis(redis.url);
   index = new RetainedIndex(conn);
+  wills = new WillIndex(conn);
 });
 after(async () => {
   conn?.disconnect();
@@ -73,5 +78,56 @@ describe('RetainedIndex', { skip }, () => {
     assert.equal(back.qos, 1);
     assert.equal(back.messageId, 7);
     assert.equal(back.retain, true);
+  });
+});
+
+const will = (uid) => ({ cmd: 'publish', topic: `acme/presence/${uid}`, payload: Buffer.alloc(0), qos: 1, retain: true });
+/** A connected client as Aedes passes it: its node is `broker.id`. */
+const client = (id, node) => ({ id, broker: { id: node } });
+const deadWills = async (live) => {
+  const found = [];
+  for await (const w of wills.ofDeadNodes(live)) found.push(`${w.brokerId}/${w.clientId}`);
+  return found.sort();
+};
+
+describe('WillIndex', { skip }, () => {
+  test('a Will comes back as stored, with its client and node, and is gone once deleted', async () => {
+    const bytes = Buffer.from([0, 255, 10]);
+    await wills.put(client('alice_1', 'node-a'), { ...will('alice'), payload: bytes });
+    const back = await wills.get(client('alice_1', 'node-a'));
+    assert.equal(back.topic, 'acme/presence/alice');
+    assert.deepEqual([...back.payload], [...bytes]);
+    assert.deepEqual([back.clientId, back.brokerId, back.qos, back.retain], ['alice_1', 'node-a', 1, true]);
+    assert.equal(await wills.get(client('alice_1', 'node-b')), null, 'another node holds no Will of alice_1');
+
+    // Aedes deletes by { id, brokerId } (a Will it published) or by the connected client.
+    const deleted = await wills.delete({ id: 'alice_1', brokerId: 'node-a' });
+    assert.equal(deleted.topic, 'acme/presence/alice');
+    assert.equal(await wills.get(client('alice_1', 'node-a')), null);
+    assert.equal(await wills.delete({ id: 'alice_1', brokerId: 'node-a' }), null, 'deleting twice finds nothing');
+  });
+
+  test('only the Wills of nodes not heard from are streamed; a dead node with none left is forgotten', async () => {
+    await wills.put(client('bob_1', 'live-1'), will('bob'));
+    await wills.put(client('carol_1', 'live-2'), will('carol'));
+    await wills.put(client('dave_1', 'dead-1'), will('dave'));
+    await wills.put(client('erin_1', 'dead-1'), will('erin'));
+    const live = { 'live-1': Date.now(), 'live-2': Date.now() };
+    assert.deepEqual(await deadWills(live), ['dead-1/dave_1', 'dead-1/erin_1']);
+    assert.deepEqual(await deadWills({ ...live, 'dead-1': Date.now() }), [], 'every node heard: nothing to publish');
+
+    // Aedes publishes each and deletes it; the next pass finds nothing and drops the node.
+    await wills.delete({ id: 'dave_1', brokerId: 'dead-1' });
+    await wills.delete({ id: 'erin_1', brokerId: 'dead-1' });
+    assert.deepEqual(await deadWills(live), []);
+    assert.equal(await conn.sismember('wd:will-nodes', 'dead-1'), 0);
+    assert.equal(await conn.sismember('wd:will-nodes', 'live-1'), 1);
+    // A node that stores a Will again is known again.
+    await wills.put(client('frank_1', 'dead-1'), will('frank'));
+    assert.deepEqual(await deadWills(live), ['dead-1/frank_1']);
+  });
+
+  test('a client with no node named is refused with a clear error', async () => {
+    await assert.rejects(wills.put({ id: 'x' }, will('x')), /no broker node known for the Will of x/);
   });
 });
