@@ -76,7 +76,19 @@ async function startFleet(urls, clients, { prefix, paths = clients / CLIENTS_PER
       const parts = await Promise.all(generators.map((g) => g.next((l) => l?.round === id, 90_000, `round ${id}`)));
       const worst = (key) => (parts.some((p) => p[key] === null || p[key] === undefined) ? null : Math.max(...parts.map((p) => p[key])));
       const sum = (key) => parts.reduce((n, p) => n + (p[key] ?? 0), 0);
-      const keys = ['fanoutMs', 'inviteP50', 'inviteP99', 'sameNodeP50', 'sameNodeP99', 'crossNodeP50', 'crossNodeP99', 'joinMs', 'joinClientP50'];
+      const keys = [
+        'fanoutMs',
+        'inviteP50',
+        'inviteP99',
+        'sameNodeP50',
+        'sameNodeP99',
+        'crossNodeP50',
+        'crossNodeP99',
+        'generatorLagP99',
+        'generatorLagMax',
+        'joinMs',
+        'joinClientP50',
+      ];
       return { round: id, invites: sum('invites'), answered: sum('answered'), ...Object.fromEntries(keys.map((k) => [k, worst(k)])) };
     },
     stop: () => Promise.all(generators.map((g) => g.stop())),
@@ -142,7 +154,7 @@ export async function benchCluster({ sizes, runs, deadline = Infinity, variants:
                 ? ` (same node p99 ${f.sameNodeP99}, across nodes p50 ${f.crossNodeP50} p99 ${f.crossNodeP99})`
                 : '';
             log(
-              `  ${String(round + 1).padStart(2)} ${size} ${variant.name.padEnd(18)} ${f.error ? `FAILED ${f.error}` : `invite p50 ${f.inviteP50} p99 ${f.inviteP99} ms${split} (${f.answered}/${f.invites}), fan-out ${f.fanoutMs} ms, ${JOINERS} joins ${f.joinMs} ms`}`,
+              `  ${String(round + 1).padStart(2)} ${size} ${variant.name.padEnd(18)} ${f.error ? `FAILED ${f.error}` : `invite p50 ${f.inviteP50} p99 ${f.inviteP99} ms${split} (${f.answered}/${f.invites}), generators' event-loop delay p99 ${f.generatorLagP99} max ${f.generatorLagMax} ms, fan-out ${f.fanoutMs} ms, ${JOINERS} joins ${f.joinMs} ms`}`,
             );
           }
         }

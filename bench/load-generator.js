@@ -21,6 +21,7 @@
 // --burst-ms, or --invites random clients; round-trip p50 / p99 of invite → reject), large invites (10 carrying a
 // 5.4 KB SDP-sized field), and a join burst (--joiners fresh clients connect at once, then leave
 // cleanly). `stop` ends it.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
@@ -208,6 +209,10 @@ async function measureRound(id) {
   // Invite burst: invitesPerRound clients (all of them by default, each once), each at a random
   // moment within burstMs; then a few large invites.
   roundRtts = { small: [], big: [], sameNode: [], crossNode: [] };
+  // How late this process's own event loop ran meanwhile: a round trip includes it twice (the
+  // inviter's timer and the reject's arrival), so it tells generator lag from broker lag.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   let sent = 0;
   const inviters =
     invitesPerRound >= clients.length ? clients : Array.from({ length: invitesPerRound }, () => clients[Math.floor(Math.random() * clients.length)]);
@@ -215,6 +220,9 @@ async function measureRound(id) {
   await sleep(burstMs + 10);
   await until(() => roundRtts.small.length >= sent, 15_000);
   timers.forEach(clearTimeout);
+  loopDelay.disable();
+  figures.generatorLagP99 = Math.round(loopDelay.percentile(99) / 1e6);
+  figures.generatorLagMax = Math.round(loopDelay.max / 1e6);
   figures.invites = sent;
   figures.answered = roundRtts.small.length;
   figures.inviteP50 = sortedPct(roundRtts.small, 50);
