@@ -91,14 +91,14 @@ export async function listDevices(): Promise<{ cameras: MediaDeviceInfo[]; micro
   };
 }
 
+/** The page's open streams, oldest first: an invite that rings warms up with the newest (see gate.ts). */
+const openStreams = new Set<LocalStream>();
+
 /**
  * The user's own camera and microphone (or screen). `enableAudio(false)` / `enableVideo(false)`
  * stop sending; `switchCamera()`, `switchMicrophone()` and `startScreenShare()` change a source
  * in running calls without renegotiation; `close()` stops the tracks and releases the devices.
  */
-/** The page's open streams, oldest first: an invite that rings warms up with the newest (see gate.ts). */
-const openStreams = new Set<LocalStream>();
-
 export class LocalStream extends Stream<LocalStreamEvents> {
   protected readonly isLocal = true;
   /** The resolution preset of the camera video. */

@@ -37,7 +37,6 @@ export interface PeerLinkOptions {
   localStream?: LocalStream;
   /** Send nothing until `release()`: someone has not consented to the call yet. */
   held?: boolean;
-
   signal: (message: LinkSignal) => void;
 }
 
