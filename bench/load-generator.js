@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Simulated signalling clients (Node, mqtt.js over WebSocket) for load tests and benchmarks.
+// Simulated signalling clients (Node, MQTT over WebSocket: bench/sim-client.js) for load tests and benchmarks.
 // Bounded in count and time: it stops by itself after --seconds, or on SIGTERM.
 //   node bench/load-generator.js --url ws://localhost:8080/mqtt --clients 2000 --seconds 60
 // Clients are spread over --paths interaction paths (presence fans out within one path). Each
@@ -24,7 +24,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import mqtt from 'mqtt';
+import { SimClient } from './sim-client.js';
 
 const { values } = parseArgs({
   options: {
@@ -77,20 +77,13 @@ let stopping = false;
 async function connectOne(i, { joiner = false } = {}) {
   const uid = `sim${i}`;
   const path = `${values.prefix}/p${i % pathCount}`;
-  const client = mqtt.connect(urls[nodeOf(i)], {
-    protocolVersion: 4,
+  const client = new SimClient(urls[nodeOf(i)], {
     clientId: `${values.prefix}_${uid}_${process.pid}`,
     username: uid,
     password: values.password,
-    reconnectPeriod: 0,
-    connectTimeout: 30_000,
     will: { topic: `${path}/presence/${uid}`, payload: '', qos: 1, retain: true },
   });
-  await new Promise((resolve, reject) => {
-    client.once('connect', resolve);
-    client.once('error', reject);
-    client.once('close', () => reject(new Error('closed')));
-  });
+  await client.connect();
   // Everyone on this path this client has seen online (the fleet's settling; not for joiners).
   const seen = new Set();
   client.on('message', (topic, payload) => {
@@ -111,7 +104,7 @@ async function connectOne(i, { joiner = false } = {}) {
     const from = topic.slice(topic.lastIndexOf('/') + 1);
     const message = JSON.parse(payload.toString());
     if (message.type === 'invite') {
-      client.publish(`${path}/inbox/${from}/${uid}`, JSON.stringify({ v: 1, type: 'reject', cid: message.cid, mid: `r${message.mid}` }), { qos: 1 });
+      client.publish(`${path}/inbox/${from}/${uid}`, JSON.stringify({ v: 1, type: 'reject', cid: message.cid, mid: `r${message.mid}` })).catch(() => {});
     }
   });
   const pending = new Map();
@@ -131,8 +124,8 @@ async function connectOne(i, { joiner = false } = {}) {
   // The next K members of the path (wrapping round), when watching.
   const watched = Array.from({ length: Math.min(watchCount, onPath(i) - 1) }, (_, k) => `sim${(i + (k + 1) * pathCount) % (onPath(i) * pathCount)}`);
   const presence = watchCount ? [uid, ...watched].map((u) => `${path}/presence/${u}`) : [`${path}/presence/+`];
-  await client.subscribeAsync([`${path}/inbox/${uid}/+`, ...presence], { qos: 1 });
-  await client.publishAsync(`${path}/presence/${uid}`, JSON.stringify({ v: 1, state: 'online', ts: Date.now() }), { qos: 1, retain: true });
+  await client.subscribe([`${path}/inbox/${uid}/+`, ...presence]);
+  await client.publish(`${path}/presence/${uid}`, JSON.stringify({ v: 1, state: 'online', ts: Date.now() }), { retain: true });
   const entry = { client, uid, path, pending, index: i };
   if (joiner) return entry;
   clients.push(entry);
@@ -141,7 +134,7 @@ async function connectOne(i, { joiner = false } = {}) {
 }
 
 /**
- * @param {{ client: import('mqtt').MqttClient, uid: string, path: string, pending: Map<string, { at: number, crossNode: boolean }>, index: number }} entry
+ * @param {{ client: import('./sim-client.js').SimClient, uid: string, path: string, pending: Map<string, { at: number, crossNode: boolean }>, index: number }} entry
  * @param {{ sdp?: string }} [options]
  */
 function inviteSomeone({ client, uid, path, pending, index }, { sdp } = {}) {
@@ -154,11 +147,9 @@ function inviteSomeone({ client, uid, path, pending, index }, { sdp } = {}) {
   const cid = `${sdp ? 'B' : 'L'}${index}x${stats.invitesSent}`.slice(0, 64);
   pending.set(cid, { at: Date.now(), crossNode: nodeOf(peerIndex) !== nodeOf(index) });
   stats.invitesSent++;
-  client.publish(
-    `${path}/inbox/${peer}/${uid}`,
-    JSON.stringify({ v: 1, type: 'invite', cid, mid: `i${stats.invitesSent}`, mode: 'p2p', ts: Date.now(), ...(sdp ? { sdp } : {}) }),
-    { qos: 1 },
-  );
+  client
+    .publish(`${path}/inbox/${peer}/${uid}`, JSON.stringify({ v: 1, type: 'invite', cid, mid: `i${stats.invitesSent}`, mode: 'p2p', ts: Date.now(), ...(sdp ? { sdp } : {}) }))
+    .catch(() => {});
   return true;
 }
 
@@ -194,10 +185,9 @@ async function measureRound(id) {
   });
   for (const { client, path, uid } of announcers) {
     probe.sent.set(path, Date.now());
-    client.publish(`${path}/presence/${uid}`, JSON.stringify({ v: 1, state: id % 2 ? 'busy' : 'online', ts: Date.now(), probe: probe.id }), {
-      qos: 1,
-      retain: true,
-    });
+    client
+      .publish(`${path}/presence/${uid}`, JSON.stringify({ v: 1, state: id % 2 ? 'busy' : 'online', ts: Date.now(), probe: probe.id }), { retain: true })
+      .catch(() => {});
   }
   probe.check();
   const fannedOut = await Promise.race([probeDone, sleep(15_000).then(() => false)]);
@@ -258,8 +248,8 @@ async function measureRound(id) {
   figures.joinClientP50 = sortedPct(joinTimes, 50);
   await Promise.allSettled(
     entries.map(async ({ client, path, uid }) => {
-      await client.publishAsync(`${path}/presence/${uid}`, '', { qos: 1, retain: true });
-      await client.endAsync(false);
+      await client.publish(`${path}/presence/${uid}`, '', { retain: true });
+      await client.end();
     }),
   );
   return figures;
@@ -284,7 +274,7 @@ async function stop(reason) {
       seconds: (Date.now() - startedAt) / 1000,
     }),
   );
-  await Promise.allSettled(clients.map(({ client }) => client.endAsync(true)));
+  await Promise.allSettled(clients.map(({ client }) => client.end()));
   process.exit(0);
 }
 
