@@ -148,7 +148,10 @@ function inviteSomeone({ client, uid, path, pending, index }, { sdp } = {}) {
   pending.set(cid, { at: Date.now(), crossNode: nodeOf(peerIndex) !== nodeOf(index) });
   stats.invitesSent++;
   client
-    .publish(`${path}/inbox/${peer}/${uid}`, JSON.stringify({ v: 1, type: 'invite', cid, mid: `i${stats.invitesSent}`, mode: 'p2p', ts: Date.now(), ...(sdp ? { sdp } : {}) }))
+    .publish(
+      `${path}/inbox/${peer}/${uid}`,
+      JSON.stringify({ v: 1, type: 'invite', cid, mid: `i${stats.invitesSent}`, mode: 'p2p', ts: Date.now(), ...(sdp ? { sdp } : {}) }),
+    )
     .catch(() => {});
   return true;
 }

@@ -53,7 +53,8 @@ export class SimClient extends EventEmitter {
           will: will && { ...will, payload: Buffer.from(will.payload) },
         }),
       );
-      socket.on('message', (data) => parser.parse(data));
+      // ws hands binary frames over as a Buffer (its default binaryType, 'nodebuffer').
+      socket.on('message', (data) => parser.parse(/** @type {Buffer} */ (data)));
       // After sign-in an error closes the socket, and the close says it.
       socket.on('error', (error) => this.connected || fail(error));
       socket.on('close', () => {
