@@ -8,7 +8,7 @@
 import { once } from 'node:events';
 import { hasRedis, startRedis } from '../dist/node/server/redis.js';
 import { CLIENTS_PER_PATH, jsonChild } from './brokers.js';
-import { within } from './lib.js';
+import { percentile, within } from './lib.js';
 
 /** Invites per round over the whole fleet, whatever its size (as in bench/brokers.js). */
 const INVITES = 1000;
@@ -69,27 +69,27 @@ async function startFleet(urls, clients, { prefix, paths = clients / CLIENTS_PER
     failed: ready.reduce((n, r) => n + r.failed, 0),
     connectSeconds: Math.max(...ready.map((r) => r.connectSeconds)),
     settledSeconds: settled.some((s) => s.settled === null) ? null : Math.max(...settled.map((s) => s.settled)),
-    /** One round on every generator at once; the slowest generator's percentiles (a conservative merge). */
+    /** One round on every generator at once: round-trip percentiles over all their invites, the rest the slowest generator's. */
     async round() {
       const id = ++rounds;
       for (const g of generators) g.child.stdin.write(`round ${id}\n`);
       const parts = await Promise.all(generators.map((g) => g.next((l) => l?.round === id, 90_000, `round ${id}`)));
       const worst = (key) => (parts.some((p) => p[key] === null || p[key] === undefined) ? null : Math.max(...parts.map((p) => p[key])));
       const sum = (key) => parts.reduce((n, p) => n + (p[key] ?? 0), 0);
-      const keys = [
-        'fanoutMs',
-        'inviteP50',
-        'inviteP99',
-        'sameNodeP50',
-        'sameNodeP99',
-        'crossNodeP50',
-        'crossNodeP99',
-        'generatorLagP99',
-        'generatorLagMax',
-        'joinMs',
-        'joinClientP50',
-      ];
-      return { round: id, invites: sum('invites'), answered: sum('answered'), ...Object.fromEntries(keys.map((k) => [k, worst(k)])) };
+      const keys = ['fanoutMs', 'generatorLagP99', 'generatorLagMax', 'joinMs', 'joinClientP50'];
+      const overAll = (kind) => parts.flatMap((p) => p.rtts[kind]).sort((a, b) => a - b);
+      const [all, sameNode, crossNode] = ['all', 'sameNode', 'crossNode'].map(overAll);
+      const rtts = {
+        inviteP50: percentile(all, 50),
+        inviteP99: percentile(all, 99),
+        ...(urls.length > 1 && {
+          sameNodeP50: percentile(sameNode, 50),
+          sameNodeP99: percentile(sameNode, 99),
+          crossNodeP50: percentile(crossNode, 50),
+          crossNodeP99: percentile(crossNode, 99),
+        }),
+      };
+      return { round: id, invites: sum('invites'), answered: sum('answered'), ...Object.fromEntries(keys.map((k) => [k, worst(k)])), ...rtts };
     },
     stop: () => Promise.all(generators.map((g) => g.stop())),
   };

@@ -226,6 +226,8 @@ async function measureRound(id) {
     figures.crossNodeP50 = sortedPct(roundRtts.crossNode, 50);
     figures.crossNodeP99 = sortedPct(roundRtts.crossNode, 99);
   }
+  // The round trips themselves, so that a fleet of several generators takes its percentiles over all.
+  figures.rtts = { all: roundRtts.small, sameNode: roundRtts.sameNode, crossNode: roundRtts.crossNode };
   const sdp = 'v=0 '.padEnd(5400, 'a');
   let bigSent = 0;
   for (const c of clients.slice(0, 10)) {

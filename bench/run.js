@@ -381,7 +381,7 @@ function toMarkdown(r) {
     }
     out.push(
       '',
-      'Both variants of a size stay connected while the rounds alternate between them; each round as in the brokers section (1,000 invites over 1 s, each answered by a reject). Three nodes: the members of each path take the nodes in turn, so about two invites in three cross nodes; percentiles of a fleet of two generator processes are the worse of the two.',
+      'Both variants of a size stay connected while the rounds alternate between them; each round as in the brokers section (1,000 invites over 1 s, each answered by a reject). Three nodes: the members of each path take the nodes in turn, so about two invites in three cross nodes; a fleet of two generator processes takes its round-trip percentiles over the invites of both.',
       '',
     );
   }
