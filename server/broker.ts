@@ -50,6 +50,8 @@ declare module 'aedes' {
     wdConfig?: BrokerConfig;
     /** Where Aedes keeps sessions, retained messages and Wills (its declarations omit it). */
     readonly persistence: BrokerPersistence;
+    /** What fails outside any client's connection (its declarations omit the event). */
+    on(event: 'error', listener: (error: Error) => void): this;
   }
 }
 
@@ -58,11 +60,6 @@ interface BrokerPersistence {
   createRetainedStream(pattern: string): AsyncIterable<PublishPacket & { brokerId?: string }>;
   delWill(client: { id: string; brokerId: string }): Promise<unknown>;
 }
-
-/** A Will as Aedes keeps it: the packet, with the client and node it belongs to. */
-type StoredWill = PublishPacket & { clientId: string; brokerId: string };
-const isStoredWill = (packet: PublishPacket): packet is StoredWill =>
-  typeof (packet as Partial<StoredWill>).brokerId === 'string' && typeof (packet as Partial<StoredWill>).clientId === 'string';
 
 export type Broker = Aedes & { wdConfig: BrokerConfig };
 
@@ -130,6 +127,9 @@ export async function createBroker({ config: overrides = {}, services = {}, redi
     await cluster?.close();
     throw error;
   });
+  // Aedes reports what fails outside a client's connection (in a cluster, a Redis error during
+  // its periodic work) as an 'error' event, which would end the process if nobody listened.
+  broker.on('error', (error: Error) => log(`broker: ${error.message}`));
   const buckets = new Map<string, TokenBucket>(); // by client id
   const expiries = new Map<string, NodeJS.Timeout>(); // by client id
 
@@ -168,8 +168,8 @@ export async function createBroker({ config: overrides = {}, services = {}, redi
 
   broker.authorizePublish = (client, packet, callback) => {
     // A client's Will is published after it is gone: checked here too (client is then set).
-    if (cluster && client && packet === client.will && isStoredWill(packet) && packet.retain) {
-      overtakenWill(packet).then(
+    if (cluster && client && packet === client.will && packet.retain) {
+      overtakenWill(packet.topic).then(
         (overtaken) => {
           if (!overtaken) return authorizeOrdinary(client, packet, callback);
           log(`dropped the Will of ${client.uid ?? client.id}: it reconnected through another node`);
@@ -188,9 +188,9 @@ export async function createBroker({ config: overrides = {}, services = {}, redi
    * one has written since: it is overtaken when the retained message on its topic came through
    * another node.
    */
-  async function overtakenWill(will: StoredWill): Promise<boolean> {
-    for await (const retained of broker.persistence.createRetainedStream(will.topic)) {
-      if (retained.topic === will.topic) return retained.brokerId !== undefined && retained.brokerId !== will.brokerId;
+  async function overtakenWill(topic: string): Promise<boolean> {
+    for await (const retained of broker.persistence.createRetainedStream(topic)) {
+      if (retained.topic === topic) return retained.brokerId !== undefined && retained.brokerId !== broker.id;
     }
     return false;
   }
@@ -236,6 +236,7 @@ export async function createBroker({ config: overrides = {}, services = {}, redi
         if (brokerId !== broker.id) broker.persistence.delWill({ id: client.id, brokerId }).catch(() => {});
       }
     });
+    cluster.serve(broker);
     const close = broker.close.bind(broker);
     broker.close = (callback) => close(() => void cluster.close().finally(() => callback?.()));
   }

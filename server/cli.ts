@@ -300,6 +300,9 @@ interface Command {
   announce(running: RunningServer, facts: { signIn: string; relay: number; tls: TlsFiles | undefined; config: BrokerConfig; host: string }): void;
 }
 
+/** How long stopping (SIGINT, SIGTERM) may take before the process exits without finishing. */
+const STOP_DEADLINE_MS = 5_000;
+
 /** The flow of both commands: check everything, start, say what runs, stop on SIGINT/SIGTERM. */
 async function run(command: Command): Promise<RunningServer> {
   const { fail } = command;
@@ -328,7 +331,16 @@ async function run(command: Command): Promise<RunningServer> {
   const signIn = [config.auth.anonymous && 'anonymous', config.auth.passwordFile && 'password', config.auth.jwt && 'token'].filter(Boolean).join(', ');
   command.announce(running, { signIn, relay: relayOptions.relay, tls, config, host });
   if (redis) console.log(`  cluster node ${running.broker.id} over Redis ${redactedURL(redis)}`);
+  let stopping = false;
   const stop = async () => {
+    // A second signal, or a stop that hangs (a cluster node whose Redis is gone waits for it
+    // forever), ends the process anyway.
+    if (stopping) process.exit(1);
+    stopping = true;
+    setTimeout(() => {
+      console.error(`could not stop cleanly within ${STOP_DEADLINE_MS / 1000} s: exiting`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
     await running.close();
     process.exit(0);
   };

@@ -12,11 +12,12 @@ import persistenceRedis from 'aedes-persistence-redis';
 import mqemitterRedis from 'mqemitter-redis';
 import type { MQEmitter } from 'mqemitter';
 import { indexRetainedByParent } from './retained-index.js';
-import { indexWillsByNode } from './will-index.js';
+import { indexWillsByNode, publishWillsOfDeadNodes } from './will-index.js';
+import type { WillPublisher } from './will-index.js';
 
 /**
- * How often a node says it is alive (ms). Aedes counts a node dead after three silent intervals
- * and then publishes the Wills of the clients it had, within one more: a few seconds, so the
+ * How often a node says it is alive (ms). A node is counted dead after three silent intervals,
+ * and the others publish the Wills of the clients it had within one more: a few seconds, so the
  * presence of users whose page died together with their node is cleared soon. Shorter would
  * count a node dead during a long pause of its event loop, and clear its live users' presence.
  */
@@ -28,6 +29,8 @@ const REDIS_CONNECT_MS = 5_000;
 export interface ClusterBackend {
   /** Aedes's message bus (`mq`) and persistence, and the heartbeat that goes with them. */
   aedes: Pick<AedesOptions, 'mq' | 'persistence' | 'heartbeatInterval'>;
+  /** Starts the work of a node that `broker` (made with `aedes`) does not: publishing dead nodes' Wills. */
+  serve(broker: WillPublisher): void;
   /** Closes the Redis connections (after the broker has closed). */
   close(): Promise<void>;
 }
@@ -92,14 +95,26 @@ export async function clusterBackend(url: string, { concurrency, log }: { concur
   const [subConn, pubConn, store] = connections as [Redis, Redis, Redis];
   const bus = mqemitterRedis({ subConn: subscribingToEverything(subConn), pubConn, concurrency, matchEmptyLevels: true });
   // mqemitter-redis re-emits Redis errors on `state`; unheard, an EventEmitter's error would throw.
-  (bus as unknown as { state: NodeJS.EventEmitter }).state.on('error', (error: Error) => log(`Redis bus: ${error.message}`));
+  // While Redis is away each retry fails alike: said once, and again after a reconnection.
+  const busState = (bus as unknown as { state: NodeJS.EventEmitter }).state;
+  let lastBusError: string | undefined;
+  busState.on('error', (error: Error) => {
+    if (error.message !== lastBusError) log(`Redis bus: ${error.message}`);
+    lastBusError = error.message;
+  });
+  for (const connected of ['pubConnect', 'subConnect']) busState.on(connected, () => (lastBusError = undefined));
   const mq = bus as unknown as MQEmitter;
   const persistence = persistenceRedis({ conn: store });
   indexRetainedByParent(persistence, store);
-  indexWillsByNode(persistence, store);
+  const wills = indexWillsByNode(persistence, store);
+  let stopPublishingWills = () => {};
   return {
     aedes: { mq, persistence, heartbeatInterval: HEARTBEAT_MS },
+    serve(broker) {
+      stopPublishingWills = publishWillsOfDeadNodes(broker, wills, { heartbeatMs: HEARTBEAT_MS, log });
+    },
     async close() {
+      stopPublishingWills();
       // The broker's close() closed mq (its two connections); the store is ours to end.
       await persistence.destroy().catch(() => {});
       for (const redis of connections) if (redis.status !== 'end') redis.disconnect();

@@ -57,10 +57,10 @@ export class WillIndex {
     return value ? (decodePacket(value) as StoredWill) : null;
   }
 
-  /** The Wills of every node not in `liveNodes` (node id → when it was last heard): those of dead nodes. */
-  async *ofDeadNodes(liveNodes: Record<string, unknown> = {}): AsyncGenerator<StoredWill> {
+  /** The Wills of every node for which `isDead(node id)` holds. */
+  async *ofDeadNodes(isDead: (node: string) => boolean): AsyncGenerator<StoredWill> {
     for (const node of await this.redis.smembers(NODES_KEY)) {
-      if (liveNodes[node] !== undefined) continue;
+      if (!isDead(node)) continue;
       let any = false;
       for await (const entries of this.redis.hscanStream(HASH_PREFIX + node, { count: 500 }) as AsyncIterable<string[]>) {
         for (let i = 1; i < entries.length; i += 2) {
@@ -84,13 +84,87 @@ interface WillStore {
   };
 }
 
-/** Makes `persistence` (aedes-persistence-redis) keep its Wills in a WillIndex on `redis`. */
+/**
+ * Makes `persistence` (aedes-persistence-redis) keep its Wills in a WillIndex on `redis`. Aedes's
+ * own search for dead nodes' Wills finds none: publishWillsOfDeadNodes() publishes them.
+ */
 export function indexWillsByNode(persistence: object, redis: Redis): WillIndex {
   const index = new WillIndex(redis);
   const store = (persistence as WillStore).asyncPersistence;
   store.putWill = (client, packet) => index.put(client, packet);
   store.getWill = (client) => index.get(client);
   store.delWill = (client) => index.delete(client);
-  store.streamWill = (brokers) => index.ofDeadNodes(brokers);
+  store.streamWill = async function* () {};
   return index;
+}
+
+/** Aedes's rule, kept here: a node not heard for three heartbeats is dead. */
+const SILENT_HEARTBEATS_OF_A_DEAD_NODE = 3;
+/** Wills published at once; the next ones wait for these. */
+const WILLS_IN_FLIGHT = 64;
+
+/** What publishWillsOfDeadNodes() uses of an Aedes broker. */
+export interface WillPublisher {
+  readonly id: string;
+  /** The nodes heard from: node id → when last (Aedes's map, fed by their heartbeats). */
+  readonly brokers: Readonly<Record<string, number>>;
+  /** The clients connected to this node, by client id. */
+  readonly clients: Readonly<Record<string, unknown>>;
+  publish(packet: { cmd: 'publish'; topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean; dup: boolean }, done: (error?: Error) => void): void;
+}
+
+/**
+ * Every heartbeat, publishes the Wills of the clients of dead nodes through `broker`, then deletes
+ * them; returns a function that stops. Aedes would publish them too, but as messages of the dead
+ * node: each keeps that node's id, numbered by the node that publishes it, and Aedes drops a QoS 1
+ * message as a duplicate when the receiving client already had a higher number from that id. A
+ * user who had received more messages through the dead node than the publisher had sent in all
+ * never learnt of the Wills: whoever died with the node stayed "online". Here each Will is a
+ * message of the publishing node. Every surviving node may publish the same Will once (at least
+ * once; an empty presence twice changes nothing). A client that has reconnected to this node with
+ * the same id is alive: its old Will is deleted unpublished.
+ */
+export function publishWillsOfDeadNodes(
+  broker: WillPublisher,
+  index: WillIndex,
+  { heartbeatMs, log }: { heartbeatMs: number; log: (message: string) => void },
+): () => void {
+  const publish = (will: StoredWill) =>
+    new Promise<void>((resolve, reject) =>
+      broker.publish(
+        { cmd: 'publish', topic: will.topic, payload: will.payload, qos: (will.qos ?? 0) as 0 | 1 | 2, retain: will.retain === true, dup: false },
+        (error) => (error ? reject(error) : resolve()),
+      ),
+    );
+  // One Will that fails is tried again next pass, and does not hold back the others.
+  const settle = async (will: StoredWill) => {
+    try {
+      if (broker.clients[will.clientId] === undefined) await publish(will);
+      await index.delete({ id: will.clientId, brokerId: will.brokerId });
+    } catch (error) {
+      log(`publishing the Will of ${will.clientId} (node ${will.brokerId} is dead): ${(error as Error).message}`);
+    }
+  };
+  // A node not heard since this one started is dead only once it could have been heard: a node
+  // that starts next to live ones has heard nothing yet, and must not publish their Wills.
+  const startedAt = Date.now();
+  const pass = async () => {
+    const now = Date.now();
+    const isDead = (node: string) => node !== broker.id && (broker.brokers[node] ?? startedAt) + SILENT_HEARTBEATS_OF_A_DEAD_NODE * heartbeatMs < now;
+    const inFlight: Promise<void>[] = [];
+    for await (const will of index.ofDeadNodes(isDead)) {
+      inFlight.push(settle(will));
+      if (inFlight.length === WILLS_IN_FLIGHT) await Promise.all(inFlight.splice(0));
+    }
+    await Promise.all(inFlight);
+  };
+  let passing = false; // a pass that takes longer than a heartbeat is not overlapped by the next
+  const timer = setInterval(() => {
+    if (passing) return;
+    passing = true;
+    pass()
+      .catch((error: Error) => log(`publishing the Wills of dead nodes: ${error.message}`))
+      .finally(() => (passing = false));
+  }, heartbeatMs);
+  return () => clearInterval(timer);
 }

@@ -3,22 +3,17 @@
 // decode; the ACL's attacks are refused on every node; a node killed with SIGKILL mid-call loses
 // no call: its users reconnect to another node, media never stops, presence stays right.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import mqtt from 'mqtt';
 import { HEARTBEAT_MS } from '../../dist/node/server/cluster.js';
 import { canRelay } from '../../dist/node/server/relay.js';
 import { hashPassword } from '../../dist/node/server/passwords.js';
 import { hasRedis, startRedis } from '../../dist/node/server/redis.js';
+import { nodeClient as connectNode, next, startNode } from './cluster-nodes.js';
 import { launchChromium, longestFreeze, openHarness, poll, uniquePath } from './helpers.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory', 'oscar'];
 const password = (uid) => `${uid}-cluster-pw`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -32,60 +27,8 @@ async function until(done, what) {
   }
 }
 
-/**
- * One node: `wd-video serve` with --redis, in its own process (so that it can be killed), serving
- * the project (the harness page) and its broker. Resolves once it prints its URLs.
- */
-async function startNode(redisURL, passwordFile, { relay = 0 } = {}) {
-  const args = ['bin/wd-video.js', 'serve', '--dir', '.', '--port', '0', '--auth', 'password', '--password-file', passwordFile];
-  const child = spawn(process.execPath, [...args, '--redis', redisURL, '--relay', String(relay), '--turn', 'off'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr.on('data', (d) => (output += d));
-  const lines = createInterface({ input: child.stdout });
-  const banner = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start within 20 s: ${output}`)), 20_000);
-    child.once('exit', (code) => reject(new Error(`node exited (${code}): ${output}`)));
-    lines.on('line', (line) => {
-      output += `${line}\n`;
-      if (/broker: ws:\/\//.test(line)) resolve(output.match(/on (http:\/\/\S+\/)/)[1] + ' ' + line.match(/broker: (ws:\/\/\S+)/)[1]);
-      if (/cluster node/.test(line)) clearTimeout(timer);
-    });
-  });
-  const [url, brokerURL] = banner.split(' ');
-  return {
-    url,
-    brokerURL,
-    kill() {
-      child.kill('SIGKILL');
-      return once(child, 'exit');
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
-}
-
-/** Resolves on `client`'s next `name` event (mqtt.js's client is an EventEmitter without its types). */
-const next = (client, name) => new Promise((resolve) => client.once(name, resolve));
-
-/** A Node MQTT client of `uid`, connected to `brokerURL`. */
-async function nodeClient(brokerURL, uid, options = {}) {
-  const client = mqtt.connect(brokerURL, {
-    username: uid,
-    password: password(uid),
-    reconnectPeriod: 0,
-    protocolVersion: 4,
-    clientId: `${uid}-${Math.random()}`,
-    ...options,
-  });
-  await next(client, 'connect');
-  return client;
-}
+/** A Node MQTT client of `uid` (with its password), connected to `brokerURL`. */
+const nodeClient = (brokerURL, uid, options = {}) => connectNode(brokerURL, uid, password(uid), options);
 
 const skip = !hasRedis() ? 'redis-server is not installed' : !canRelay() ? 'janus is not installed' : false;
 

@@ -3,11 +3,11 @@
 // Wills, by broker node (server/will-index.ts), stored, read and removed per client, and found
 // again only for the nodes that are no longer heard.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { hasRedis, startRedis } from '../../dist/node/server/redis.js';
 import { RetainedIndex, topicMatches } from '../../dist/node/server/retained-index.js';
-import { WillIndex } from '../../dist/node/server/will-index.js';
+import { WillIndex, publishWillsOfDeadNodes } from '../../dist/node/server/will-index.js';
 
 const skip = hasRedis() ? false : 'redis-server is not installed (apt-get install redis-server)';
 let redis;
@@ -86,7 +86,7 @@ const will = (uid) => ({ cmd: 'publish', topic: `acme/presence/${uid}`, payload:
 const client = (id, node) => ({ id, broker: { id: node } });
 const deadWills = async (live) => {
   const found = [];
-  for await (const w of wills.ofDeadNodes(live)) found.push(`${w.brokerId}/${w.clientId}`);
+  for await (const w of wills.ofDeadNodes((node) => live[node] === undefined)) found.push(`${w.brokerId}/${w.clientId}`);
   return found.sort();
 };
 
@@ -129,5 +129,92 @@ describe('WillIndex', { skip }, () => {
 
   test('a client with no node named is refused with a clear error', async () => {
     await assert.rejects(wills.put({ id: 'x' }, will('x')), /no broker node known for the Will of x/);
+  });
+});
+
+describe('publishWillsOfDeadNodes', { skip }, () => {
+  const HEARTBEAT = 40;
+  beforeEach(() => conn.flushdb()); // no Will of another test's nodes
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  /** A broker as the publisher sees it: heard nodes, connected clients, and what it published. */
+  const fakeBroker = (brokers = {}, clients = {}) => {
+    const published = [];
+    return {
+      id: 'self',
+      brokers,
+      clients,
+      published,
+      publish(packet, done) {
+        if (packet.topic.endsWith('/refused')) return done(new Error('refused'));
+        published.push(packet);
+        done();
+      },
+    };
+  };
+
+  test("publishes a dead node's Wills as its own messages and deletes them; a client connected here keeps its presence", async () => {
+    await wills.put(client('gina_1', 'gone-1'), will('gina'));
+    await wills.put(client('hal_1', 'gone-1'), { ...will('hal'), payload: Buffer.from('hal left') });
+    await wills.put(client('ida_1', 'gone-1'), will('ida')); // ida_1 has reconnected to this node
+    await wills.put(client('jo_1', 'alive-1'), will('jo'));
+    const broker = fakeBroker({ 'gone-1': Date.now() - 10 * HEARTBEAT, 'alive-1': Date.now() + 60_000 }, { ida_1: {} });
+    const logged = [];
+    const stop = publishWillsOfDeadNodes(broker, wills, { heartbeatMs: HEARTBEAT, log: (m) => logged.push(m) });
+    try {
+      while (broker.published.length < 2 && (await wills.get(client('ida_1', 'gone-1')))) await sleep(HEARTBEAT);
+      await sleep(3 * HEARTBEAT);
+    } finally {
+      stop();
+    }
+    const published = broker.published.map((p) => `${p.topic}=${p.payload.toString()}`).sort();
+    assert.deepEqual(published, ['acme/presence/gina=', 'acme/presence/hal=hal left'], 'each Will once, ida’s not at all');
+    for (const packet of broker.published) {
+      // No brokerId and no counter of the dead node: Aedes numbers the message as this node's own.
+      assert.deepEqual(Object.keys(packet).sort(), ['cmd', 'dup', 'payload', 'qos', 'retain', 'topic']);
+      assert.equal(packet.qos, 1);
+      assert.equal(packet.retain, true);
+    }
+    for (const id of ['gina_1', 'hal_1', 'ida_1']) assert.equal(await wills.get(client(id, 'gone-1')), null, `${id}'s Will is deleted`);
+    assert.notEqual(await wills.get(client('jo_1', 'alive-1')), null, "a live node's Will stays");
+    assert.deepEqual(logged, []);
+    await wills.delete({ id: 'jo_1', brokerId: 'alive-1' });
+  });
+
+  test('a node not heard since this one started is dead only after three heartbeats', async () => {
+    await wills.put(client('kim_1', 'unheard-1'), will('kim'));
+    const broker = fakeBroker();
+    const stop = publishWillsOfDeadNodes(broker, wills, { heartbeatMs: HEARTBEAT, log: () => {} });
+    try {
+      await sleep(2.5 * HEARTBEAT);
+      assert.deepEqual(broker.published, [], 'two heartbeats after start: nothing published');
+      const deadline = Date.now() + 50 * HEARTBEAT;
+      while (broker.published.length === 0 && Date.now() < deadline) await sleep(HEARTBEAT / 2);
+    } finally {
+      stop();
+    }
+    assert.deepEqual(
+      broker.published.map((p) => p.topic),
+      ['acme/presence/kim'],
+    );
+  });
+
+  test('a Will that cannot be published is logged and kept for the next pass; the others go out', async () => {
+    await wills.put(client('lee_1', 'gone-2'), { ...will('lee'), topic: 'acme/presence/refused' });
+    await wills.put(client('max_1', 'gone-2'), will('max'));
+    const broker = fakeBroker({ 'gone-2': 0 });
+    const logged = [];
+    const stop = publishWillsOfDeadNodes(broker, wills, { heartbeatMs: HEARTBEAT, log: (m) => logged.push(m) });
+    try {
+      while (logged.length < 2) await sleep(HEARTBEAT);
+    } finally {
+      stop();
+    }
+    assert.deepEqual(
+      broker.published.map((p) => p.topic),
+      ['acme/presence/max'],
+    );
+    assert.match(logged[0], /publishing the Will of lee_1 \(node gone-2 is dead\): refused/);
+    assert.notEqual(await wills.get(client('lee_1', 'gone-2')), null, 'kept for the next pass');
+    await wills.delete({ id: 'lee_1', brokerId: 'gone-2' });
   });
 });
