@@ -10,8 +10,8 @@ import { hasRedis, startRedis } from '../dist/node/server/redis.js';
 import { CLIENTS_PER_PATH, jsonChild } from './brokers.js';
 import { percentile, within } from './lib.js';
 
-/** Invites per round over the whole fleet, whatever its size (as in bench/brokers.js). */
-const INVITES = 1000;
+/** Invites per round (sent within one second) over the whole fleet, whatever its size (as in bench/brokers.js). */
+export const INVITES = 1000;
 const JOINERS = 50;
 const PER_GENERATOR = 10_000;
 const BIG_PATH = 1000;
@@ -33,7 +33,7 @@ async function startNode(args = []) {
 }
 
 /** A fleet of `clients` over `urls` in generators of at most 10,000; resolves once all are connected and settled. */
-async function startFleet(urls, clients, { prefix, paths = clients / CLIENTS_PER_PATH, joiners = JOINERS, watch = 0 }) {
+async function startFleet(urls, clients, { prefix, paths = clients / CLIENTS_PER_PATH, joiners = JOINERS, watch = 0, invites = INVITES }) {
   const count = Math.ceil(clients / PER_GENERATOR);
   const generators = Array.from({ length: count }, (_, g) =>
     jsonChild(
@@ -50,7 +50,7 @@ async function startFleet(urls, clients, { prefix, paths = clients / CLIENTS_PER
         '--joiners',
         String(joiners / count),
         '--invites',
-        String(INVITES / count),
+        String(invites / count),
         '--seconds',
         '900',
         '--prefix',
@@ -100,7 +100,7 @@ async function startFleet(urls, clients, { prefix, paths = clients / CLIENTS_PER
  * `runs` rounds alternating.
  * Then the big path. Returns the figures by size and variant, and `bigPath`.
  */
-export async function benchCluster({ sizes, runs, deadline = Infinity, variants: wanted = [1, 3], bigPath = true, log }) {
+export async function benchCluster({ sizes, runs, deadline = Infinity, variants: wanted = [1, 3], bigPath = true, invites = INVITES, log }) {
   if (!hasRedis()) {
     log('  redis-server is not installed: no cluster bench');
     return {};
@@ -125,7 +125,7 @@ export async function benchCluster({ sizes, runs, deadline = Infinity, variants:
         }
         for (const variant of variants) {
           const started = Date.now();
-          const fleet = await startFleet(variant.urls, size, { prefix: `${variant.urls.length}n${size}` });
+          const fleet = await startFleet(variant.urls, size, { prefix: `${variant.urls.length}n${size}`, invites });
           stoppers.unshift(fleet.stop);
           variant.fleet = fleet;
           results[`${size}/${variant.name}`] = {
@@ -135,6 +135,7 @@ export async function benchCluster({ sizes, runs, deadline = Infinity, variants:
             failedToConnect: fleet.failed,
             rampSeconds: fleet.connectSeconds,
             settledSeconds: fleet.settledSeconds,
+            invitesPerRound: invites,
             rounds: [],
           };
           log(

@@ -17,7 +17,7 @@
 // Writes bench/results/latest.json and bench/results/latest.md (also printed).
 //   node scripts/isolated.js node bench/run.js [--runs 20]
 //        [--only size,calls,pickup,pickup-distance,group,brokers,cluster] [--sizes 1000,5000]
-//        [--cluster-sizes 5000,20000] [--cluster-variants 1,3] [--cluster-big-path on|off] [--budget-minutes 28]
+//        [--cluster-sizes 5000,20000] [--cluster-variants 1,3] [--cluster-big-path on|off] [--cluster-invites 1000] [--budget-minutes 28]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,7 @@ import { canRelay } from '../dist/node/server/relay.js';
 import { startServer } from '../dist/node/server/serve.js';
 import { CDN, CLASSIC, CORE, CORE_NATIVE_TIMERS, PEERJS, sizes as measureSizes } from '../scripts/size.js';
 import { CLIENTS_PER_PATH, benchBrokers } from './brokers.js';
-import { benchCluster } from './cluster.js';
+import { INVITES as CLUSTER_INVITES, benchCluster } from './cluster.js';
 import { PICKUP_RING_MS, benchGroup, benchOneToOne, benchPickup, startDistance, startPeerServer } from './calls.js';
 import { launchChromium, summarize } from './lib.js';
 
@@ -39,6 +39,8 @@ const { values } = parseArgs({
     // 1: one node alone, 3: three nodes over Redis; "3" measures the cluster without the other fleet beside it.
     'cluster-variants': { type: 'string', default: '1,3' },
     'cluster-big-path': { type: 'string', default: 'on' },
+    // Invites per round (sent within one second) over a whole fleet.
+    'cluster-invites': { type: 'string', default: String(CLUSTER_INVITES) },
     // 14 before pickup came; pickup (20 rounds) takes about 5, pickup-distance about 7.
     'budget-minutes': { type: 'string', default: '28' },
   },
@@ -134,7 +136,8 @@ if (only.has('cluster')) {
   log(`\n== cluster, ${clusterSizes.join(' and ')} clients, ${runs} rounds each (${elapsed()})`);
   const variants = values['cluster-variants'].split(',').map((s) => Number(s.trim()));
   const bigPath = values['cluster-big-path'] !== 'off';
-  results.cluster = await benchCluster({ sizes: clusterSizes, runs, deadline: deadlineFor(1), variants, bigPath, log });
+  const invites = Math.max(1, Math.min(20_000, Number(values['cluster-invites']) || CLUSTER_INVITES));
+  results.cluster = await benchCluster({ sizes: clusterSizes, runs, deadline: deadlineFor(1), variants, bigPath, invites, log });
 }
 
 results.finishedAt = new Date().toISOString();
@@ -246,6 +249,7 @@ function summarizeAll(r) {
         failedToConnect: c.failedToConnect,
         rampSeconds: c.rampSeconds,
         settledSeconds: c.settledSeconds,
+        invitesPerRound: c.invitesPerRound,
         ...Object.fromEntries(keys.map((k) => [k, summarize(pick(c.rounds, k))])),
         errors: c.rounds.filter((x) => x.error).map((x) => x.error),
       };
@@ -381,7 +385,7 @@ function toMarkdown(r) {
     }
     out.push(
       '',
-      'Both variants of a size stay connected while the rounds alternate between them; each round as in the brokers section (1,000 invites over 1 s, each answered by a reject). Three nodes: the members of each path take the nodes in turn, so about two invites in three cross nodes; a fleet of two generator processes takes its round-trip percentiles over the invites of both.',
+      `Both variants of a size stay connected while the rounds alternate between them; each round as in the brokers section (${(Object.values(s.cluster)[0]?.invitesPerRound ?? 1000).toLocaleString('en-US')} invites over 1 s, each answered by a reject). Three nodes: the members of each path take the nodes in turn, so about two invites in three cross nodes; a fleet of two generator processes takes its round-trip percentiles over the invites of both.`,
       '',
     );
   }
