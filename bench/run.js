@@ -385,7 +385,7 @@ function toMarkdown(r) {
     }
     out.push(
       '',
-      `Both variants of a size stay connected while the rounds alternate between them; each round as in the brokers section (${(Object.values(s.cluster)[0]?.invitesPerRound ?? 1000).toLocaleString('en-US')} invites over 1 s, each answered by a reject). Three nodes: the members of each path take the nodes in turn, so about two invites in three cross nodes; a fleet of two generator processes takes its round-trip percentiles over the invites of both.`,
+      `Both variants of a size stay connected while the rounds alternate between them; each round as in the brokers section (${(Object.values(s.cluster)[0]?.invitesPerRound ?? CLUSTER_INVITES).toLocaleString('en-US')} invites over 1 s, each answered by a reject). Three nodes: the members of each path take the nodes in turn, so about two invites in three cross nodes; a fleet of two generator processes takes its round-trip percentiles over the invites of both.`,
       '',
     );
   }
