@@ -137,9 +137,12 @@ export function publishWillsOfDeadNodes(
       ),
     );
   // One Will that fails is tried again next pass, and does not hold back the others.
-  const settle = async (will: StoredWill) => {
+  const settle = async (will: StoredWill, published: Map<string, number>) => {
     try {
-      if (broker.clients[will.clientId] === undefined) await publish(will);
+      if (broker.clients[will.clientId] === undefined) {
+        await publish(will);
+        published.set(will.brokerId, (published.get(will.brokerId) ?? 0) + 1);
+      }
       await index.delete({ id: will.clientId, brokerId: will.brokerId });
     } catch (error) {
       log(`publishing the Will of ${will.clientId} (node ${will.brokerId} is dead): ${(error as Error).message}`);
@@ -152,11 +155,18 @@ export function publishWillsOfDeadNodes(
     const now = Date.now();
     const isDead = (node: string) => node !== broker.id && (broker.brokers[node] ?? startedAt) + SILENT_HEARTBEATS_OF_A_DEAD_NODE * heartbeatMs < now;
     const inFlight: Promise<void>[] = [];
+    const published = new Map<string, number>(); // dead node → Wills published this pass
     for await (const will of index.ofDeadNodes(isDead)) {
-      inFlight.push(settle(will));
+      inFlight.push(settle(will, published));
       if (inFlight.length === WILLS_IN_FLIGHT) await Promise.all(inFlight.splice(0));
     }
     await Promise.all(inFlight);
+    // Said once per death (its Wills are deleted as they go out), so that an operator sees a node
+    // counted dead, and how long it had been silent: a live node counted dead loses its users' presence.
+    for (const [node, count] of published) {
+      const silentMs = broker.brokers[node] === undefined ? 'never heard' : `silent for ${now - broker.brokers[node]} ms`;
+      log(`node ${node} is dead (${silentMs}): published the Wills of ${count} of its clients`);
+    }
   };
   let passing = false; // a pass that takes longer than a heartbeat is not overlapped by the next
   const timer = setInterval(() => {
