@@ -21,15 +21,16 @@ const PASSWORD = 'bench-load-password';
 /**
  * @param {string} command
  * @param {string[]} args
- * @param {{ stdin?: 'ignore' | 'pipe' }} [options]
+ * @param {{ stdin?: 'ignore' | 'pipe', onLine?: (line: string) => void }} [options] `onLine` sees every stdout line as it comes
  */
-export function jsonChild(command, args, { stdin = 'ignore' } = {}) {
+export function jsonChild(command, args, { stdin = 'ignore', onLine } = {}) {
   const child = spawn(command, args, { cwd: root, stdio: [stdin, 'pipe', 'pipe'] });
   const lines = [];
   let waiting = null;
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
   createInterface({ input: child.stdout }).on('line', (line) => {
+    onLine?.(line);
     lines.push(line);
     waiting?.();
   });

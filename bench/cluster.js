@@ -18,12 +18,30 @@ const BIG_PATH = 1000;
 /** Whom each client of the big path follows with `presence: 'watched'`: a contact list's worth. */
 const BIG_PATH_WATCH = 20;
 
-/** One embedded broker as `npm start` runs it, with `args` (a cluster node: --redis URL). */
-async function startNode(args = []) {
-  const server = jsonChild(process.execPath, ['dist/node/server/serve.js', '--port', '0', '--relay', '0', '--turn', 'off', ...args]);
+/**
+ * One embedded broker as `npm start` runs it, with `args` (a cluster node: --redis URL) and
+ * `nodeFlags` for Node itself, with bench/node-probe.js preloaded: `probe()` gives its garbage
+ * collections and event-loop delay since the last call. `deathsSeen` counts the other nodes it
+ * has counted dead (its --verbose log), which in a bench where none dies means a node was too
+ * slow to send its heartbeat.
+ */
+async function startNode(args = [], nodeFlags = []) {
+  let deathsSeen = 0;
+  const server = jsonChild(
+    process.execPath,
+    [...nodeFlags, '--import', './bench/node-probe.js', 'dist/node/server/serve.js', '--port', '0', '--relay', '0', '--turn', 'off', '--verbose', ...args],
+    { onLine: (line) => line.includes(' is dead (') && deathsSeen++ },
+  );
   const banner = await server.next((l) => typeof l === 'string' && l.includes('broker ws://'), 15_000, 'embedded broker');
   return {
     url: banner.match(/broker (ws:\/\/\S+)/)[1].replace(/[,)]$/, ''),
+    get deathsSeen() {
+      return deathsSeen;
+    },
+    async probe() {
+      server.child.kill('SIGUSR2');
+      return (await server.next((l) => l?.probe !== undefined, 10_000, 'node probe')).probe;
+    },
     async stop() {
       if (server.child.exitCode !== null) return;
       server.child.kill('SIGTERM');
@@ -100,7 +118,7 @@ async function startFleet(urls, clients, { prefix, paths = clients / CLIENTS_PER
  * `runs` rounds alternating.
  * Then the big path. Returns the figures by size and variant, and `bigPath`.
  */
-export async function benchCluster({ sizes, runs, deadline = Infinity, variants: wanted = [1, 3], bigPath = true, invites = INVITES, log }) {
+export async function benchCluster({ sizes, runs, deadline = Infinity, variants: wanted = [1, 3], bigPath = true, invites = INVITES, nodeFlags = [], log }) {
   if (!hasRedis()) {
     log('  redis-server is not installed: no cluster bench');
     return {};
@@ -111,17 +129,17 @@ export async function benchCluster({ sizes, runs, deadline = Infinity, variants:
     for (const size of sizes) {
       const stoppers = [];
       try {
-        /** @type {{ name: string, urls: string[], fleet?: Awaited<ReturnType<typeof startFleet>> }[]} */
+        /** @type {{ name: string, nodes: Awaited<ReturnType<typeof startNode>>[], urls: string[], fleet?: Awaited<ReturnType<typeof startFleet>> }[]} */
         const variants = [];
         if (wanted.includes(1)) {
-          const single = await startNode();
+          const single = await startNode([], nodeFlags);
           stoppers.push(single.stop);
-          variants.push({ name: '1 node', urls: [single.url] });
+          variants.push({ name: '1 node', nodes: [single], urls: [single.url] });
         }
         if (wanted.includes(3)) {
-          const nodes = await Promise.all([0, 1, 2].map(() => startNode(['--redis', redis.url])));
+          const nodes = await Promise.all([0, 1, 2].map(() => startNode(['--redis', redis.url], nodeFlags)));
           stoppers.push(...nodes.map((n) => n.stop));
-          variants.push({ name: '3 nodes over Redis', urls: nodes.map((n) => n.url) });
+          variants.push({ name: '3 nodes over Redis', nodes, urls: nodes.map((n) => n.url) });
         }
         for (const variant of variants) {
           const started = Date.now();
@@ -148,14 +166,22 @@ export async function benchCluster({ sizes, runs, deadline = Infinity, variants:
             break;
           }
           for (const variant of variants) {
+            await Promise.all(variant.nodes.map((n) => n.probe())); // the probes start over with the round
             const f = await within(variant.fleet.round(), 100_000, 'round').catch((error) => ({ error: String(error.message) }));
+            const probes = await Promise.all(variant.nodes.map((n) => n.probe()));
+            Object.assign(f, {
+              nodesMajorGcs: probes.reduce((n, p) => n + p.majorGcs, 0),
+              nodesGcMaxMs: Math.max(...probes.map((p) => p.gcMaxMs)),
+              nodesLoopDelayMax: Math.max(...probes.map((p) => p.loopDelayMax)),
+              nodesCountedDead: variant.nodes.reduce((n, node) => n + node.deathsSeen, 0),
+            });
             results[`${size}/${variant.name}`].rounds.push(f);
             const split =
               f.crossNodeP99 !== undefined && f.crossNodeP99 !== null
                 ? ` (same node p99 ${f.sameNodeP99}, across nodes p50 ${f.crossNodeP50} p99 ${f.crossNodeP99})`
                 : '';
             log(
-              `  ${String(round + 1).padStart(2)} ${size} ${variant.name.padEnd(18)} ${f.error ? `FAILED ${f.error}` : `invite p50 ${f.inviteP50} p99 ${f.inviteP99} ms${split} (${f.answered}/${f.invites}), generators' event-loop delay p99 ${f.generatorLagP99} max ${f.generatorLagMax} ms, fan-out ${f.fanoutMs} ms, ${JOINERS} joins ${f.joinMs} ms`}`,
+              `  ${String(round + 1).padStart(2)} ${size} ${variant.name.padEnd(18)} ${f.error ? `FAILED ${f.error}` : `invite p50 ${f.inviteP50} p99 ${f.inviteP99} ms${split} (${f.answered}/${f.invites}), generators' event-loop delay p99 ${f.generatorLagP99} max ${f.generatorLagMax} ms, nodes' ${f.nodesMajorGcs} major GCs (longest pause ${f.nodesGcMaxMs} ms) event-loop delay max ${f.nodesLoopDelayMax} ms${f.nodesCountedDead ? `, NODES COUNTED DEAD ${f.nodesCountedDead}` : ''}, fan-out ${f.fanoutMs} ms, ${JOINERS} joins ${f.joinMs} ms`}`,
             );
           }
         }

@@ -17,7 +17,7 @@
 // Writes bench/results/latest.json and bench/results/latest.md (also printed).
 //   node scripts/isolated.js node bench/run.js [--runs 20]
 //        [--only size,calls,pickup,pickup-distance,group,brokers,cluster] [--sizes 1000,5000]
-//        [--cluster-sizes 5000,20000] [--cluster-variants 1,3] [--cluster-big-path on|off] [--cluster-invites 1000] [--budget-minutes 28]
+//        [--cluster-sizes 5000,20000] [--cluster-variants 1,3] [--cluster-big-path on|off] [--cluster-invites 1000] [--cluster-node-flags "…"] [--budget-minutes 28]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,8 @@ const { values } = parseArgs({
     'cluster-big-path': { type: 'string', default: 'on' },
     // Invites per round (sent within one second) over a whole fleet.
     'cluster-invites': { type: 'string', default: String(CLUSTER_INVITES) },
+    // Flags for Node on every broker node (V8's garbage collector, for one): "--max-semi-space-size=32 …".
+    'cluster-node-flags': { type: 'string', default: '' },
     // 14 before pickup came; pickup (20 rounds) takes about 5, pickup-distance about 7.
     'budget-minutes': { type: 'string', default: '28' },
   },
@@ -137,7 +139,9 @@ if (only.has('cluster')) {
   const variants = values['cluster-variants'].split(',').map((s) => Number(s.trim()));
   const bigPath = values['cluster-big-path'] !== 'off';
   const invites = Math.max(1, Math.min(20_000, Number(values['cluster-invites']) || CLUSTER_INVITES));
-  results.cluster = await benchCluster({ sizes: clusterSizes, runs, deadline: deadlineFor(1), variants, bigPath, invites, log });
+  const nodeFlags = values['cluster-node-flags'].split(/\s+/).filter(Boolean);
+  if (nodeFlags.length) log(`  Node flags on every broker node: ${nodeFlags.join(' ')}`);
+  results.cluster = await benchCluster({ sizes: clusterSizes, runs, deadline: deadlineFor(1), variants, bigPath, invites, nodeFlags, log });
 }
 
 results.finishedAt = new Date().toISOString();
@@ -241,7 +245,18 @@ function summarizeAll(r) {
     summary.cluster = {};
     for (const [key, c] of Object.entries(r.cluster)) {
       if (key === 'bigPath') continue; // reported as measured
-      const keys = ['inviteP50', 'inviteP99', 'sameNodeP50', 'sameNodeP99', 'crossNodeP50', 'crossNodeP99', 'fanoutMs', 'joinMs'];
+      const keys = [
+        'inviteP50',
+        'inviteP99',
+        'sameNodeP50',
+        'sameNodeP99',
+        'crossNodeP50',
+        'crossNodeP99',
+        'fanoutMs',
+        'joinMs',
+        'nodesGcMaxMs',
+        'nodesLoopDelayMax',
+      ];
       summary.cluster[key] = {
         size: c.size,
         variant: c.variant,

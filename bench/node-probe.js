@@ -1,0 +1,34 @@
+// Preloaded into the bench's broker nodes (`node --import ./bench/node-probe.js …`): what the node's
+// own event loop went through, which a round trip measured from outside cannot tell apart from
+// the network or the other processes. On SIGUSR2 it prints one JSON line, {"probe":…}, with the
+// garbage collections (count, major ones, longest and total pause) and the event-loop delay
+// (p99, max) since the previous line, then starts over.
+import { PerformanceObserver, constants, monitorEventLoopDelay } from 'node:perf_hooks';
+
+const pauses = [];
+let majors = 0;
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    pauses.push(entry.duration);
+    if (/** @type {{ detail?: { kind?: number } }} */ (entry).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors++;
+  }
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
+
+const ms = (nanoseconds) => Math.round(nanoseconds / 1e5) / 10;
+process.on('SIGUSR2', () => {
+  const probe = {
+    gcs: pauses.length,
+    majorGcs: majors,
+    gcMaxMs: Math.round(Math.max(0, ...pauses) * 10) / 10,
+    gcTotalMs: Math.round(pauses.reduce((a, b) => a + b, 0)),
+    loopDelayP99: ms(delay.percentile(99)),
+    loopDelayMax: ms(delay.max),
+  };
+  pauses.length = 0;
+  majors = 0;
+  delay.reset();
+  process.stdout.write(`${JSON.stringify({ probe })}\n`);
+});
