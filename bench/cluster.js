@@ -107,7 +107,8 @@ async function startFleet(urls, clients, { prefix, paths = clients / CLIENTS_PER
           crossNodeP99: percentile(crossNode, 99),
         }),
       };
-      return { round: id, invites: sum('invites'), answered: sum('answered'), ...Object.fromEntries(keys.map((k) => [k, worst(k)])), ...rtts };
+      const figures = { round: id, invites: sum('invites'), answered: sum('answered'), ...Object.fromEntries(keys.map((k) => [k, worst(k)])), ...rtts };
+      return { figures, roundTrips: { all, crossNode } };
     },
     stop: () => Promise.all(generators.map((g) => g.stop())),
   };
@@ -129,17 +130,17 @@ export async function benchCluster({ sizes, runs, deadline = Infinity, variants:
     for (const size of sizes) {
       const stoppers = [];
       try {
-        /** @type {{ name: string, nodes: Awaited<ReturnType<typeof startNode>>[], urls: string[], fleet?: Awaited<ReturnType<typeof startFleet>> }[]} */
+        /** @type {{ name: string, nodes: Awaited<ReturnType<typeof startNode>>[], urls: string[], pooled: { all: number[], crossNode: number[] }, fleet?: Awaited<ReturnType<typeof startFleet>> }[]} */
         const variants = [];
         if (wanted.includes(1)) {
           const single = await startNode([], nodeFlags);
           stoppers.push(single.stop);
-          variants.push({ name: '1 node', nodes: [single], urls: [single.url] });
+          variants.push({ name: '1 node', nodes: [single], urls: [single.url], pooled: { all: [], crossNode: [] } });
         }
         if (wanted.includes(3)) {
           const nodes = await Promise.all([0, 1, 2].map(() => startNode(['--redis', redis.url], nodeFlags)));
           stoppers.push(...nodes.map((n) => n.stop));
-          variants.push({ name: '3 nodes over Redis', nodes, urls: nodes.map((n) => n.url) });
+          variants.push({ name: '3 nodes over Redis', nodes, urls: nodes.map((n) => n.url), pooled: { all: [], crossNode: [] } });
         }
         for (const variant of variants) {
           const started = Date.now();
@@ -167,7 +168,10 @@ export async function benchCluster({ sizes, runs, deadline = Infinity, variants:
           }
           for (const variant of variants) {
             await Promise.all(variant.nodes.map((n) => n.probe())); // the probes start over with the round
-            const f = await within(variant.fleet.round(), 100_000, 'round').catch((error) => ({ error: String(error.message) }));
+            const { figures: f, roundTrips } = await within(variant.fleet.round(), 100_000, 'round').catch((error) => ({
+              figures: { error: String(error.message) },
+            }));
+            if (roundTrips) for (const kind of ['all', 'crossNode']) variant.pooled[kind].push(...roundTrips[kind]);
             const probes = await Promise.all(variant.nodes.map((n) => n.probe()));
             Object.assign(f, {
               nodesMajorGcs: probes.reduce((n, p) => n + p.majorGcs, 0),
@@ -184,6 +188,16 @@ export async function benchCluster({ sizes, runs, deadline = Infinity, variants:
               `  ${String(round + 1).padStart(2)} ${size} ${variant.name.padEnd(18)} ${f.error ? `FAILED ${f.error}` : `invite p50 ${f.inviteP50} p99 ${f.inviteP99} ms${split} (${f.answered}/${f.invites}), generators' event-loop delay p99 ${f.generatorLagP99} max ${f.generatorLagMax} ms, nodes' ${f.nodesMajorGcs} major GCs (longest pause ${f.nodesGcMaxMs} ms) event-loop delay max ${f.nodesLoopDelayMax} ms${f.nodesCountedDead ? `, NODES COUNTED DEAD ${f.nodesCountedDead}` : ''}, fan-out ${f.fanoutMs} ms, ${JOINERS} joins ${f.joinMs} ms`}`,
             );
           }
+        }
+        // The invites of all rounds together: one slow round weighs as much as its invites.
+        for (const variant of variants) {
+          const sorted = (kind) => variant.pooled[kind].sort((a, b) => a - b);
+          const [all, crossNode] = [sorted('all'), sorted('crossNode')];
+          results[`${size}/${variant.name}`].overAllRounds = {
+            invites: all.length,
+            inviteP99: percentile(all, 99),
+            crossNodeP99: crossNode.length ? percentile(crossNode, 99) : null,
+          };
         }
       } finally {
         // Fleets first (they were put in front), then the nodes.
