@@ -94,7 +94,7 @@ async function startFleet(urls, clients, { prefix, paths = clients / CLIENTS_PER
       const parts = await Promise.all(generators.map((g) => g.next((l) => l?.round === id, 90_000, `round ${id}`)));
       const worst = (key) => (parts.some((p) => p[key] === null || p[key] === undefined) ? null : Math.max(...parts.map((p) => p[key])));
       const sum = (key) => parts.reduce((n, p) => n + (p[key] ?? 0), 0);
-      const keys = ['fanoutMs', 'generatorLagP99', 'generatorLagMax', 'joinMs', 'joinClientP50'];
+      const keys = ['fanoutMs', 'generatorLagP99', 'generatorLagMax', 'joinMs', 'joinClientP50', 'burstTo'];
       const overAll = (kind) => parts.flatMap((p) => p.rtts[kind]).sort((a, b) => a - b);
       const [all, sameNode, crossNode] = ['all', 'sameNode', 'crossNode'].map(overAll);
       const rtts = {
@@ -107,7 +107,14 @@ async function startFleet(urls, clients, { prefix, paths = clients / CLIENTS_PER
           crossNodeP99: percentile(crossNode, 99),
         }),
       };
-      const figures = { round: id, invites: sum('invites'), answered: sum('answered'), ...Object.fromEntries(keys.map((k) => [k, worst(k)])), ...rtts };
+      const figures = {
+        round: id,
+        invites: sum('invites'),
+        answered: sum('answered'),
+        ...Object.fromEntries(keys.map((k) => [k, worst(k)])),
+        burstFrom: Math.min(...parts.map((p) => p.burstFrom)),
+        ...rtts,
+      };
       return { figures, roundTrips: { all, crossNode } };
     },
     stop: () => Promise.all(generators.map((g) => g.stop())),
@@ -179,13 +186,17 @@ export async function benchCluster({ sizes, runs, deadline = Infinity, variants:
               nodesLoopDelayMax: Math.max(...probes.map((p) => p.loopDelayMax)),
               nodesCountedDead: variant.nodes.reduce((n, node) => n + node.deathsSeen, 0),
             });
+            // The nodes' stalls that overlap the invite burst (a stall of `ms` ending at `end`).
+            const inBurst = probes.flatMap((p) => p.stalls).filter(([end, ms]) => end >= f.burstFrom && end - ms <= f.burstTo);
+            f.nodeStallsInBurst = inBurst.length;
+            f.nodeStallInBurstMax = Math.max(0, ...inBurst.map(([, ms]) => ms));
             results[`${size}/${variant.name}`].rounds.push(f);
             const split =
               f.crossNodeP99 !== undefined && f.crossNodeP99 !== null
                 ? ` (same node p99 ${f.sameNodeP99}, across nodes p50 ${f.crossNodeP50} p99 ${f.crossNodeP99})`
                 : '';
             log(
-              `  ${String(round + 1).padStart(2)} ${size} ${variant.name.padEnd(18)} ${f.error ? `FAILED ${f.error}` : `invite p50 ${f.inviteP50} p99 ${f.inviteP99} ms${split} (${f.answered}/${f.invites}), generators' event-loop delay p99 ${f.generatorLagP99} max ${f.generatorLagMax} ms, nodes' ${f.nodesMajorGcs} major GCs (longest pause ${f.nodesGcMaxMs} ms) event-loop delay max ${f.nodesLoopDelayMax} ms${f.nodesCountedDead ? `, NODES COUNTED DEAD ${f.nodesCountedDead}` : ''}, fan-out ${f.fanoutMs} ms, ${JOINERS} joins ${f.joinMs} ms`}`,
+              `  ${String(round + 1).padStart(2)} ${size} ${variant.name.padEnd(18)} ${f.error ? `FAILED ${f.error}` : `invite p50 ${f.inviteP50} p99 ${f.inviteP99} ms${split} (${f.answered}/${f.invites}), generators' event-loop delay p99 ${f.generatorLagP99} max ${f.generatorLagMax} ms, nodes' ${f.nodesMajorGcs} major GCs (longest pause ${f.nodesGcMaxMs} ms) event-loop delay max ${f.nodesLoopDelayMax} ms, ${f.nodeStallsInBurst} stalls over 30 ms during the invites (longest ${f.nodeStallInBurstMax} ms)${f.nodesCountedDead ? `, NODES COUNTED DEAD ${f.nodesCountedDead}` : ''}, fan-out ${f.fanoutMs} ms, ${JOINERS} joins ${f.joinMs} ms`}`,
             );
           }
         }

@@ -209,9 +209,11 @@ async function measureRound(id) {
   let sent = 0;
   const inviters =
     invitesPerRound >= clients.length ? clients : Array.from({ length: invitesPerRound }, () => clients[Math.floor(Math.random() * clients.length)]);
+  figures.burstFrom = Date.now();
   const timers = inviters.map((c) => setTimeout(() => (sent += inviteSomeone(c) ? 1 : 0), Math.random() * burstMs));
   await sleep(burstMs + 10);
   await until(() => roundRtts.small.length >= sent, 15_000);
+  figures.burstTo = Date.now();
   timers.forEach(clearTimeout);
   loopDelay.disable();
   figures.generatorLagP99 = Math.round(loopDelay.percentile(99) / 1e6);

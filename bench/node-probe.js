@@ -1,8 +1,9 @@
 // Preloaded into the bench's broker nodes (`node --import ./bench/node-probe.js …`): what the node's
 // own event loop went through, which a round trip measured from outside cannot tell apart from
 // the network or the other processes. On SIGUSR2 it prints one JSON line, {"probe":…}, with the
-// garbage collections (count, major ones, longest and total pause) and the event-loop delay
-// (p99, max) since the previous line, then starts over.
+// garbage collections (count, major ones, longest and total pause), the event-loop delay (p99,
+// max) and the moments the loop was held up (stalls: when, how long) since the previous line,
+// then starts over.
 import { PerformanceObserver, constants, monitorEventLoopDelay } from 'node:perf_hooks';
 
 const pauses = [];
@@ -16,6 +17,17 @@ const gcObserver = new PerformanceObserver((list) => {
 gcObserver.observe({ entryTypes: ['gc'] });
 const delay = monitorEventLoopDelay({ resolution: 10 });
 delay.enable();
+/** When the event loop was held up longer than STALL_MS: [end (epoch ms), how long (ms)], the latest 100. */
+const STALL_MS = 30;
+const TICK_MS = 5;
+const stalls = [];
+let lastTick = Date.now();
+setInterval(() => {
+  const now = Date.now();
+  if (now - lastTick - TICK_MS > STALL_MS) stalls.push([now, now - lastTick - TICK_MS]);
+  if (stalls.length > 100) stalls.shift();
+  lastTick = now;
+}, TICK_MS).unref();
 
 const ms = (nanoseconds) => Math.round(nanoseconds / 1e5) / 10;
 process.on('SIGUSR2', () => {
@@ -26,6 +38,7 @@ process.on('SIGUSR2', () => {
     gcTotalMs: Math.round(pauses.reduce((a, b) => a + b, 0)),
     loopDelayP99: ms(delay.percentile(99)),
     loopDelayMax: ms(delay.max),
+    stalls: stalls.splice(0),
   };
   pauses.length = 0;
   majors = 0;
