@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import persistenceRedis from 'aedes-persistence-redis';
 import { hasRedis, startRedis } from '../dist/node/server/redis.js';
-import { RetainedIndex } from '../dist/node/server/retained-index.js';
+import { RedisRetainedIndex } from '../dist/node/server/retained-index.js';
 import { percentile, summarize } from './lib.js';
 
 const { values } = parseArgs({ options: { users: { type: 'string', default: '5000,20000' }, lookups: { type: 'string', default: '200' } } });
@@ -25,7 +25,7 @@ const conn = new Redis(redis.url);
 try {
   /** The stock store: its async persistence, as Aedes reaches it. */
   const stock = persistenceRedis({ conn }).asyncPersistence;
-  const byParent = new RetainedIndex(conn);
+  const byParent = new RedisRetainedIndex(conn);
   const drain = async (stream) => {
     let n = 0;
     for await (const _ of stream) n++;

@@ -8,6 +8,8 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import type { AuthenticateError, Client, PublishPacket } from 'aedes';
+import aedesPersistence from 'aedes-persistence';
+import type { AedesMemoryPersistence } from 'aedes-persistence';
 import mqemitter from 'mqemitter';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { WebSocket } from 'ws';
@@ -18,6 +20,7 @@ import type { RefusalCode } from './auth.js';
 import { clusterBackend } from './cluster.js';
 import type { ClusterBackend } from './cluster.js';
 import { resolveConfig } from './config.js';
+import { MemoryRetainedIndex, indexRetainedByParent } from './retained-index.js';
 import type { BrokerConfig, BrokerConfigInput } from './config.js';
 
 /**
@@ -116,6 +119,12 @@ export interface BrokerOptions {
 /** A refusal at connect, with its CONNACK return code. */
 const refusal = (message: string, returnCode: number): AuthenticateError => Object.assign(new Error(message), { returnCode });
 
+/**
+ * aedes-persistence's in-memory store. Its declarations have an ES default export; the package is
+ * CommonJS, whose module.exports (what Node gives an ES import as the default) is the function.
+ */
+const memoryPersistence = aedesPersistence as unknown as () => AedesMemoryPersistence;
+
 /** Creates the broker. */
 export async function createBroker({ config: overrides = {}, services = {}, redis, log = () => {} }: BrokerOptions = {}): Promise<Broker> {
   const config = resolveConfig(overrides);
@@ -123,7 +132,10 @@ export async function createBroker({ config: overrides = {}, services = {}, redi
   const check = createAuthenticator(config.auth);
   const cluster: ClusterBackend | undefined = redis ? await clusterBackend(redis, { concurrency: CONCURRENCY, log }) : undefined;
   const mq = shallow(cluster?.aedes.mq ?? mqemitter({ concurrency: CONCURRENCY, matchEmptyLevels: true }));
-  const broker = await Aedes.createBroker({ concurrency: CONCURRENCY, ...cluster?.aedes, mq }).catch(async (error: unknown) => {
+  // One node keeps its retained messages in memory, by parent topic like the cluster's in Redis:
+  // Aedes's own store walks all of them for each wildcard subscription (retained-index.ts).
+  const persistence = cluster?.aedes.persistence ?? indexRetainedByParent(memoryPersistence(), new MemoryRetainedIndex()).persistence;
+  const broker = await Aedes.createBroker({ concurrency: CONCURRENCY, ...cluster?.aedes, mq, persistence }).catch(async (error: unknown) => {
     await cluster?.close();
     throw error;
   });

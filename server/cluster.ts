@@ -11,7 +11,7 @@ import type { AedesOptions } from 'aedes';
 import persistenceRedis from 'aedes-persistence-redis';
 import mqemitterRedis from 'mqemitter-redis';
 import type { MQEmitter } from 'mqemitter';
-import { indexRetainedByParent } from './retained-index.js';
+import { RedisRetainedIndex, indexRetainedByParent } from './retained-index.js';
 import { indexWillsByNode, publishWillsOfDeadNodes } from './will-index.js';
 import type { WillPublisher } from './will-index.js';
 
@@ -106,7 +106,7 @@ export async function clusterBackend(url: string, { concurrency, log }: { concur
   for (const connected of ['pubConnect', 'subConnect']) busState.on(connected, () => (lastBusError = undefined));
   const mq = bus as unknown as MQEmitter;
   const persistence = persistenceRedis({ conn: store });
-  indexRetainedByParent(persistence, store);
+  indexRetainedByParent(persistence, new RedisRetainedIndex(store));
   const wills = indexWillsByNode(persistence, store);
   let stopPublishingWills = () => {};
   return {

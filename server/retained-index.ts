@@ -1,10 +1,12 @@
-// Retained messages in Redis, found by their parent topic. aedes-persistence-redis keeps every
-// retained message of the cluster in one hash and answers a wildcard subscription with an HSCAN
-// over all of them: a user who subscribes to `P/presence/+` makes Redis walk every presence of
-// every path. That is O(users) per sign-in and O(users²) to bring a cluster up (20,000 users: 400
-// million entries walked, Redis's one thread at 100 %, presence never settled). Here each parent
-// topic has a hash of its own (`P/presence` → `<uid>` → message), so `P/presence/+` reads only that
-// path's presences, and a topic with no wildcard is one field.
+// Retained messages, found by their parent topic. Aedes's stores answer a wildcard subscription by
+// walking every retained message: aedes-persistence-redis keeps them in one hash (an HSCAN over
+// all of them), aedes-persistence (one node, in memory) in one Map it tests topic by topic. A user
+// who subscribes to `P/presence/+` then walks every presence of every path: O(users) per sign-in
+// and O(users²) to bring a broker up (20,000 users: 400 million entries walked; in the cluster
+// Redis's one thread at 100 % and presence never settled, on one node the process at 100 % for
+// over ten minutes, still connecting). Here each parent topic has its own entries (`P/presence` →
+// `<uid>` → message), in a Redis hash for the cluster or a Map for one node, so `P/presence/+`
+// reads only that path's presences, and a topic with no wildcard is one field.
 import type { Redis } from 'ioredis';
 
 /** The packet fields Aedes keeps for a retained message or a Will; `payload` is the only binary one. */
@@ -42,10 +44,46 @@ export const decodePacket = (value: string): StoredPacket => {
   return { ...packet, payload: Buffer.from(packet.payload, 'base64') };
 };
 
-export class RetainedIndex {
-  constructor(private readonly redis: Redis) {}
-
+/**
+ * Where retained messages are kept, by parent topic; match() is the same whatever keeps them.
+ * Subclasses say how to read one message, all of one parent's, and every parent.
+ */
+export abstract class RetainedIndex {
   /** Stores a retained message; an empty payload clears the topic's. */
+  abstract store(packet: StoredPacket): Promise<void>;
+  protected abstract one(parent: string, leaf: string): Promise<StoredPacket | undefined>;
+  protected abstract allOf(parent: string): Promise<Iterable<StoredPacket>>;
+  protected abstract parents(): Promise<Iterable<string>>;
+
+  /** The retained messages that match any of `filters`, each once. */
+  async *match(filters: string[]): AsyncGenerator<StoredPacket> {
+    const sent = new Set<string>();
+    const fresh = (packet: StoredPacket) => !sent.has(packet.topic) && sent.add(packet.topic);
+    const wild = /[+#]/;
+    for (const filter of filters) {
+      const [parent, leaf] = split(filter);
+      if (!wild.test(filter)) {
+        const packet = await this.one(parent, leaf);
+        if (packet && fresh(packet)) yield packet;
+      } else if (leaf === '+' && !wild.test(parent)) {
+        // The common case (presence): one parent's entries, every one of which matches.
+        for (const packet of await this.allOf(parent)) if (fresh(packet)) yield packet;
+      } else {
+        // `#`, or a wildcard above the last level (services only, rarely): every parent's.
+        for (const candidate of await this.parents()) {
+          for (const packet of await this.allOf(candidate)) if (topicMatches(filter, packet.topic) && fresh(packet)) yield packet;
+        }
+      }
+    }
+  }
+}
+
+/** The cluster's: a Redis hash per parent topic, shared by every node. */
+export class RedisRetainedIndex extends RetainedIndex {
+  constructor(private readonly redis: Redis) {
+    super();
+  }
+
   async store(packet: StoredPacket): Promise<void> {
     const [parent, leaf] = split(packet.topic);
     if (packet.payload.length === 0) {
@@ -59,39 +97,51 @@ export class RetainedIndex {
       .exec();
   }
 
-  /** The retained messages that match any of `filters`, each once. */
-  async *match(filters: string[]): AsyncGenerator<StoredPacket> {
-    const sent = new Set<string>();
-    const fresh = (packet: StoredPacket) => !sent.has(packet.topic) && sent.add(packet.topic);
-    for (const filter of filters) {
-      const [parent, leaf] = split(filter);
-      const wild = /[+#]/;
-      if (!wild.test(filter)) {
-        const value = await this.redis.hget(HASH_PREFIX + parent, leaf);
-        if (value) {
-          const packet = decodePacket(value);
-          if (fresh(packet)) yield packet;
-        }
-      } else if (leaf === '+' && !wild.test(parent)) {
-        // The common case (presence): one parent's hash, every entry of which matches.
-        for (const value of Object.values(await this.redis.hgetall(HASH_PREFIX + parent))) {
-          const packet = decodePacket(value);
-          if (fresh(packet)) yield packet;
-        }
-      } else {
-        // `#`, or a wildcard above the last level (services only, rarely): every parent's.
-        for (const candidate of await this.redis.smembers(PARENTS_KEY)) {
-          for (const value of Object.values(await this.redis.hgetall(HASH_PREFIX + candidate))) {
-            const packet = decodePacket(value);
-            if (topicMatches(filter, packet.topic) && fresh(packet)) yield packet;
-          }
-        }
-      }
-    }
+  protected async one(parent: string, leaf: string) {
+    const value = await this.redis.hget(HASH_PREFIX + parent, leaf);
+    return value ? decodePacket(value) : undefined;
+  }
+
+  protected async allOf(parent: string) {
+    return Object.values(await this.redis.hgetall(HASH_PREFIX + parent)).map(decodePacket);
+  }
+
+  protected parents() {
+    return this.redis.smembers(PARENTS_KEY);
   }
 }
 
-/** What aedes-persistence-redis's persistence holds: its async implementation, whose retained store this replaces. */
+/** One node's: a Map per parent topic, in this process. */
+export class MemoryRetainedIndex extends RetainedIndex {
+  private readonly byParent = new Map<string, Map<string, StoredPacket>>();
+
+  async store(packet: StoredPacket): Promise<void> {
+    const [parent, leaf] = split(packet.topic);
+    const entries = this.byParent.get(parent);
+    if (packet.payload.length === 0) {
+      entries?.delete(leaf);
+      if (entries?.size === 0) this.byParent.delete(parent);
+      return;
+    }
+    // A copy: Aedes may reuse the packet it passed (aedes-persistence copies it too).
+    if (entries) entries.set(leaf, { ...packet });
+    else this.byParent.set(parent, new Map([[leaf, { ...packet }]]));
+  }
+
+  protected async one(parent: string, leaf: string) {
+    return this.byParent.get(parent)?.get(leaf);
+  }
+
+  protected async allOf(parent: string) {
+    return [...(this.byParent.get(parent)?.values() ?? [])];
+  }
+
+  protected async parents() {
+    return [...this.byParent.keys()];
+  }
+}
+
+/** What aedes-persistence and aedes-persistence-redis hold: their async implementation, whose retained store this replaces. */
 interface RetainedStore {
   asyncPersistence: {
     storeRetained(packet: StoredPacket): Promise<void>;
@@ -100,12 +150,14 @@ interface RetainedStore {
   };
 }
 
-/** Makes `persistence` (aedes-persistence-redis) keep its retained messages in a RetainedIndex on `redis`. */
-export function indexRetainedByParent(persistence: object, redis: Redis): RetainedIndex {
-  const index = new RetainedIndex(redis);
-  const store = (persistence as RetainedStore).asyncPersistence;
+/** Makes `persistence` (aedes-persistence or aedes-persistence-redis) keep its retained messages in `index`. */
+export function indexRetainedByParent<Persistence extends object, Index extends RetainedIndex>(
+  persistence: Persistence,
+  index: Index,
+): { persistence: Persistence; index: Index } {
+  const store = (persistence as unknown as RetainedStore).asyncPersistence;
   store.storeRetained = (packet) => index.store(packet);
   store.createRetainedStreamCombi = (filters) => index.match(filters);
   store.createRetainedStream = (filter) => index.match([filter]);
-  return index;
+  return { persistence, index };
 }

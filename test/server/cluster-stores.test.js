@@ -1,12 +1,13 @@
 // What a cluster keeps in a real redis-server: the retained messages, by parent topic
-// (server/retained-index.ts), what a subscription gets back for every kind of filter; and the
+// (server/retained-index.ts; one node keeps them the same way in memory, tested alike), what a
+// subscription gets back for every kind of filter; and the
 // Wills, by broker node (server/will-index.ts), stored, read and removed per client, and found
 // again only for the nodes that are no longer heard.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { hasRedis, startRedis } from '../../dist/node/server/redis.js';
-import { RetainedIndex, topicMatches } from '../../dist/node/server/retained-index.js';
+import { MemoryRetainedIndex, RedisRetainedIndex, topicMatches } from '../../dist/node/server/retained-index.js';
 import { WillIndex, publishWillsOfDeadNodes } from '../../dist/node/server/will-index.js';
 
 const skip = hasRedis() ? false : 'redis-server is not installed (apt-get install redis-server)';
@@ -19,7 +20,7 @@ before(async () => {
   if (skip) return;
   redis = await startRedis();
   conn = new Redis(redis.url);
-  index = new RetainedIndex(conn);
+  index = new RedisRetainedIndex(conn);
   wills = new WillIndex(conn);
 });
 after(async () => {
@@ -28,9 +29,10 @@ after(async () => {
 });
 
 const packet = (topic, text) => ({ cmd: 'publish', topic, payload: Buffer.from(text), qos: 1, retain: true, messageId: 7 });
-const found = async (filters) => {
+const memoryIndex = new MemoryRetainedIndex();
+const foundIn = async (retained, filters) => {
   const topics = [];
-  for await (const p of index.match(filters)) topics.push(`${p.topic}=${p.payload.toString()}`);
+  for await (const p of retained.match(filters)) topics.push(`${p.topic}=${p.payload.toString()}`);
   return topics.sort();
 };
 
@@ -45,41 +47,51 @@ test('topicMatches follows MQTT: + is one level, # the rest or none, wildcards f
   assert.equal(topicMatches('$SYS/#', '$SYS/x'), true);
 });
 
-describe('RetainedIndex', { skip }, () => {
-  test('a presence subscription gets its path only; exact topics, # and middle wildcards work; an empty payload clears', async () => {
-    for (const [topic, text] of [
-      ['acme/presence/alice', 'online'],
-      ['acme/presence/bob', 'busy'],
-      ['other/presence/carol', 'online'],
-      ['acme/presence', 'a parent can hold a message too'],
-      ['wd-relay/gateway/rooms/j1/r1', 'record 1'],
-      ['wd-relay/gateway/rooms/j2/r2', 'record 2'],
-    ]) {
-      await index.store(packet(topic, text));
-    }
-    assert.deepEqual(await found(['acme/presence/+']), ['acme/presence/alice=online', 'acme/presence/bob=busy']);
-    assert.deepEqual(await found(['acme/presence/alice']), ['acme/presence/alice=online']);
-    assert.deepEqual(await found(['acme/presence/nobody']), []);
-    assert.deepEqual(await found(['wd-relay/gateway/rooms/#']), ['wd-relay/gateway/rooms/j1/r1=record 1', 'wd-relay/gateway/rooms/j2/r2=record 2']);
-    assert.deepEqual(await found(['+/presence/+']), ['acme/presence/alice=online', 'acme/presence/bob=busy', 'other/presence/carol=online']);
-    assert.deepEqual(await found(['acme/#']), ['acme/presence/alice=online', 'acme/presence/bob=busy', 'acme/presence=a parent can hold a message too']);
-    // A topic asked for twice, by two filters, comes once.
-    assert.deepEqual(await found(['acme/presence/alice', 'acme/presence/+']), ['acme/presence/alice=online', 'acme/presence/bob=busy']);
+/** @type {[name: string, retainedIndex: () => import('../../dist/node/server/retained-index.js').RetainedIndex, skip: string | false][]} */
+const retainedIndexes = [
+  ['RedisRetainedIndex (the cluster’s, in Redis)', () => index, skip],
+  ['MemoryRetainedIndex (one node’s, in memory)', () => memoryIndex, false],
+];
+for (const [name, retainedIndex, skipIt] of retainedIndexes) {
+  describe(name, { skip: skipIt }, () => {
+    test('a presence subscription gets its path only; exact topics, # and middle wildcards work; an empty payload clears', async () => {
+      const index = retainedIndex();
+      const found = (filters) => foundIn(index, filters);
+      for (const [topic, text] of [
+        ['acme/presence/alice', 'online'],
+        ['acme/presence/bob', 'busy'],
+        ['other/presence/carol', 'online'],
+        ['acme/presence', 'a parent can hold a message too'],
+        ['wd-relay/gateway/rooms/j1/r1', 'record 1'],
+        ['wd-relay/gateway/rooms/j2/r2', 'record 2'],
+      ]) {
+        await index.store(packet(topic, text));
+      }
+      assert.deepEqual(await found(['acme/presence/+']), ['acme/presence/alice=online', 'acme/presence/bob=busy']);
+      assert.deepEqual(await found(['acme/presence/alice']), ['acme/presence/alice=online']);
+      assert.deepEqual(await found(['acme/presence/nobody']), []);
+      assert.deepEqual(await found(['wd-relay/gateway/rooms/#']), ['wd-relay/gateway/rooms/j1/r1=record 1', 'wd-relay/gateway/rooms/j2/r2=record 2']);
+      assert.deepEqual(await found(['+/presence/+']), ['acme/presence/alice=online', 'acme/presence/bob=busy', 'other/presence/carol=online']);
+      assert.deepEqual(await found(['acme/#']), ['acme/presence/alice=online', 'acme/presence/bob=busy', 'acme/presence=a parent can hold a message too']);
+      // A topic asked for twice, by two filters, comes once.
+      assert.deepEqual(await found(['acme/presence/alice', 'acme/presence/+']), ['acme/presence/alice=online', 'acme/presence/bob=busy']);
 
-    await index.store(packet('acme/presence/alice', ''));
-    assert.deepEqual(await found(['acme/presence/+']), ['acme/presence/bob=busy']);
-  });
+      await index.store(packet('acme/presence/alice', ''));
+      assert.deepEqual(await found(['acme/presence/+']), ['acme/presence/bob=busy']);
+    });
 
-  test('a packet comes back as stored: binary payload, QoS, message id', async () => {
-    const bytes = Buffer.from([0, 255, 10, 13, 128]);
-    await index.store({ ...packet('bin/x', ''), payload: bytes });
-    const back = (await index.match(['bin/+']).next()).value;
-    assert.deepEqual([...back.payload], [...bytes]);
-    assert.equal(back.qos, 1);
-    assert.equal(back.messageId, 7);
-    assert.equal(back.retain, true);
+    test('a packet comes back as stored: binary payload, QoS, message id', async () => {
+      const index = retainedIndex();
+      const bytes = Buffer.from([0, 255, 10, 13, 128]);
+      await index.store({ ...packet('bin/x', ''), payload: bytes });
+      const back = (await index.match(['bin/+']).next()).value;
+      assert.deepEqual([...back.payload], [...bytes]);
+      assert.equal(back.qos, 1);
+      assert.equal(back.messageId, 7);
+      assert.equal(back.retain, true);
+    });
   });
-});
+}
 
 const will = (uid) => ({ cmd: 'publish', topic: `acme/presence/${uid}`, payload: Buffer.alloc(0), qos: 1, retain: true });
 /** A connected client as Aedes passes it: its node is `broker.id`. */
