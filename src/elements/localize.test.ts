@@ -2,7 +2,7 @@ import { brokerURL } from '/__wd-test-env.js';
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { listDevices } from '../core/index.js';
 import { registerStrings } from '../index.js';
-import { answeringClient, elementPath } from '../../test/browser/element-helpers.js';
+import { answeringClient, elementPath, streamReady } from '../../test/browser/element-helpers.js';
 import './register.js';
 import type { WdConversation } from './wd-conversation/wd-conversation.js';
 import type { WdLocalStream } from './wd-local-stream/wd-local-stream.js';
@@ -82,7 +82,7 @@ describe('languages', () => {
 
   it('the strings property replaces a text', async () => {
     const el = await fixture<WdLocalStream>(html`<wd-local-stream audio .strings=${{ muteMicrophone: 'Mic off, please' }}></wd-local-stream>`);
-    await oneEvent(el, 'wd-stream-ready');
+    await streamReady(el);
     await el.updateComplete;
     const root = el.shadowRoot!;
     expect(root.querySelector('[part~="mute-audio"]')!.textContent!.trim()).to.equal('Mic off, please');
@@ -96,7 +96,7 @@ describe('languages', () => {
     registerStrings('fr', { muteMicrophone: 'Couper le micro', microphoneLevel: 'Niveau du micro' });
     const box = await fixture<HTMLElement>(html`<div lang="fr"><wd-local-stream audio></wd-local-stream></div>`);
     const el = box.querySelector('wd-local-stream')!;
-    await oneEvent(el, 'wd-stream-ready');
+    await streamReady(el);
     await el.updateComplete;
     const button = () => el.shadowRoot!.querySelector('[part~="mute-audio"]')!.textContent!.trim();
     expect(button()).to.equal('Couper le micro');

@@ -1,6 +1,7 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { ErrorCode, listDevices } from '../../core/index.js';
 import '../register.js';
+import { streamReady } from '../../../test/browser/element-helpers.js';
 import type { WdLocalStream } from './wd-local-stream.js';
 
 const previewOf = (el: WdLocalStream) => el.shadowRoot!.querySelector('video')!;
@@ -8,7 +9,7 @@ const previewOf = (el: WdLocalStream) => el.shadowRoot!.querySelector('video')!;
 describe('<wd-local-stream>', () => {
   it('captures audio and video at 640x480 by default and previews it muted', async () => {
     const el = await fixture<WdLocalStream>(html`<wd-local-stream></wd-local-stream>`);
-    const { detail: stream } = await oneEvent(el, 'wd-stream-ready');
+    const stream = await streamReady(el);
     expect(el.stream).to.equal(stream);
     expect(el.getAttribute('state')).to.equal('ready');
     expect(stream.mediaStream.getAudioTracks()).to.have.length(1);
@@ -22,7 +23,7 @@ describe('<wd-local-stream>', () => {
 
   it('`video` alone means video without audio, at the asked resolution', async () => {
     const el = await fixture<WdLocalStream>(html`<wd-local-stream video resolution="low-16:9"></wd-local-stream>`);
-    const { detail: stream } = await oneEvent(el, 'wd-stream-ready');
+    const stream = await streamReady(el);
     expect(stream.mediaStream.getAudioTracks()).to.have.length(0);
     const { width, height } = stream.mediaStream.getVideoTracks()[0]!.getSettings();
     expect([width, height]).to.deep.equal([320, 180]);
@@ -30,7 +31,7 @@ describe('<wd-local-stream>', () => {
 
   it('`audio` alone means audio without video', async () => {
     const el = await fixture<WdLocalStream>(html`<wd-local-stream audio></wd-local-stream>`);
-    const { detail: stream } = await oneEvent(el, 'wd-stream-ready');
+    const stream = await streamReady(el);
     expect(stream.mediaStream.getVideoTracks()).to.have.length(0);
     expect(stream.mediaStream.getAudioTracks()).to.have.length(1);
   });
@@ -47,9 +48,9 @@ describe('<wd-local-stream>', () => {
 
   it('changing the resolution re-captures and stops the old tracks', async () => {
     const el = await fixture<WdLocalStream>(html`<wd-local-stream video resolution="low"></wd-local-stream>`);
-    const { detail: first } = await oneEvent(el, 'wd-stream-ready');
+    const first = await streamReady(el);
     el.resolution = 'standard-16:9';
-    const { detail: second } = await oneEvent(el, 'wd-stream-ready');
+    const { detail: second } = await oneEvent(el, 'wd-stream-ready'); // the re-capture: a new event
     expect(first.mediaStream.getTracks().every((t: MediaStreamTrack) => t.readyState === 'ended')).to.equal(true);
     expect(second.mediaStream.getVideoTracks()[0]!.getSettings().width).to.equal(640);
     expect(second.mediaStream.getVideoTracks()[0]!.getSettings().height).to.equal(360);
@@ -57,7 +58,7 @@ describe('<wd-local-stream>', () => {
 
   it('leaving the page releases the camera', async () => {
     const el = await fixture<WdLocalStream>(html`<wd-local-stream></wd-local-stream>`);
-    const { detail: stream } = await oneEvent(el, 'wd-stream-ready');
+    const stream = await streamReady(el);
     el.remove();
     expect(stream.closed).to.equal(true);
     expect(stream.mediaStream.getTracks().every((t: MediaStreamTrack) => t.readyState === 'ended')).to.equal(true);
@@ -67,7 +68,7 @@ describe('<wd-local-stream>', () => {
 describe('<wd-local-stream> controls', () => {
   it('every control has an accessible name (axe), and the camera chooser lists the cameras', async () => {
     const el = await fixture<WdLocalStream>(html`<wd-local-stream></wd-local-stream>`);
-    await oneEvent(el, 'wd-stream-ready');
+    await streamReady(el);
     await new Promise((r) => setTimeout(r, 200)); // device list
     await el.updateComplete;
     const root = el.shadowRoot!;
@@ -91,7 +92,7 @@ describe('<wd-local-stream> controls', () => {
 
   it('the mute buttons stop sending and reflect audio-muted / video-muted', async () => {
     const el = await fixture<WdLocalStream>(html`<wd-local-stream></wd-local-stream>`);
-    const { detail: stream } = await oneEvent(el, 'wd-stream-ready');
+    const stream = await streamReady(el);
     await el.updateComplete;
     const button = (part: string) => el.shadowRoot!.querySelector<HTMLButtonElement>(`[part~="${part}"]`)!;
     button('mute-audio').click();
@@ -112,7 +113,7 @@ describe('<wd-local-stream> controls', () => {
 
   it('no-controls hides them', async () => {
     const el = await fixture<WdLocalStream>(html`<wd-local-stream no-controls></wd-local-stream>`);
-    await oneEvent(el, 'wd-stream-ready');
+    await streamReady(el);
     await el.updateComplete;
     expect(el.shadowRoot!.querySelector('[part~="controls"]')).to.equal(null);
   });
@@ -129,7 +130,7 @@ describe('<wd-local-stream> before the call', () => {
     };
     try {
       const el = await fixture<WdLocalStream>(html`<wd-local-stream audio></wd-local-stream>`);
-      await oneEvent(el, 'wd-stream-ready');
+      await streamReady(el);
       await el.updateComplete;
       const meter = el.shadowRoot!.querySelector('[part="level"]')!;
       expect(meter.getAttribute('role')).to.equal('meter');

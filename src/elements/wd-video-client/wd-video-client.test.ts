@@ -2,6 +2,7 @@ import { authBrokerURL, brokerURL, passwords } from '/__wd-test-env.js';
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { ErrorCode, setLogLevel, type WdVideoError } from '../../core/index.js';
 import '../register.js';
+import { clientReady } from '../../../test/browser/element-helpers.js';
 import type { WdVideoClient } from './wd-video-client.js';
 
 const path = () => `test/el-client/${Math.random().toString(36).slice(2)}`;
@@ -18,7 +19,7 @@ describe('<wd-video-client>', () => {
 
   it('without a uid signs in anonymously with a random one', async () => {
     const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${brokerURL} path=${path()}></wd-video-client>`);
-    const { detail: client } = await oneEvent(el, 'wd-ready');
+    const client = await clientReady(el);
     expect(client.uid).to.match(/^anon-[A-Za-z0-9]{12}$/);
   });
 
@@ -80,9 +81,9 @@ describe('<wd-video-client>', () => {
   it('changing the uid reconnects as the new user and clears the old presence', async () => {
     const p = path();
     const watcher = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${brokerURL} path=${p} uid="watcher"></wd-video-client>`);
-    await oneEvent(watcher, 'wd-ready');
+    await clientReady(watcher);
     const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${brokerURL} path=${p} uid="frank"></wd-video-client>`);
-    await oneEvent(el, 'wd-ready');
+    await clientReady(el);
     el.uid = 'grace';
     const { detail: client } = await oneEvent(el, 'wd-ready');
     expect(client.uid).to.equal('grace');
@@ -93,7 +94,7 @@ describe('<wd-video-client>', () => {
 
   it('leaving the page closes the client', async () => {
     const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${brokerURL} path=${path()} uid="heidi"></wd-video-client>`);
-    const { detail: client } = await oneEvent(el, 'wd-ready');
+    const client = await clientReady(el);
     el.remove();
     await new Promise((r) => setTimeout(r, 100));
     expect(client.isReady).to.equal(false);
@@ -105,7 +106,7 @@ describe('<wd-video-client> presence', () => {
   it('exposes who else is online and fires wd-presence as people come and go', async () => {
     const p = path();
     const watcher = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${brokerURL} path=${p} uid="ivan"></wd-video-client>`);
-    await oneEvent(watcher, 'wd-ready');
+    await clientReady(watcher);
     expect([...watcher.online.keys()]).to.deep.equal([]);
     const arrived = oneEvent(watcher, 'wd-presence');
     const other = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${brokerURL} path=${p} uid="judy"></wd-video-client>`);
@@ -157,7 +158,7 @@ describe('<wd-video-client> sign-in with a token or a password', () => {
     const uid = someone('tina');
     const getToken = countingGetToken(() => tokenFor(uid, 60));
     const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${authBrokerURL} path=${path()} .getToken=${getToken}></wd-video-client>`);
-    const { detail: client } = await oneEvent(el, 'wd-ready');
+    const client = await clientReady(el);
     expect(client.uid).to.equal(uid);
     expect(getToken.calls).to.equal(1);
     expect(el.hasAttribute('token')).to.equal(false);
@@ -168,7 +169,7 @@ describe('<wd-video-client> sign-in with a token or a password', () => {
     const getToken = countingGetToken(() => tokenFor(uid, 4));
     const el = await fixture<WdVideoClient>(html`<wd-video-client broker-url=${authBrokerURL} path=${path()} .getToken=${getToken}></wd-video-client>`);
     const errors = errorsOf(el);
-    const { detail: client } = await oneEvent(el, 'wd-ready');
+    const client = await clientReady(el);
     // 4 s tokens are renewed halfway: two renewals within about 4 s, each a sign-in with the new token.
     await until('two renewals', () => getToken.calls >= 3, 8_000);
     await until('the broker to see the renewed sign-ins', async () => (await signIns(uid)) >= 3);
