@@ -1,16 +1,15 @@
 // Preloaded into the bench's broker nodes (`node --import ./bench/node-probe.js …`): what the node's
 // own event loop went through, which a round trip measured from outside cannot tell apart from
 // the network or the other processes. On SIGUSR2 it prints one JSON line, {"probe":…}, with the
-// garbage collections (count, major ones, longest and total pause), the event-loop delay (p99,
-// max) and the moments the loop was held up (stalls: when, how long) since the previous line,
-// then starts over.
+// garbage collections (major ones, longest pause), the longest event-loop delay and the moments
+// the loop was held up (stalls: when, how long) since the previous line, then starts over.
 import { PerformanceObserver, constants, monitorEventLoopDelay } from 'node:perf_hooks';
 
-const pauses = [];
+let longestPause = 0;
 let majors = 0;
 const gcObserver = new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
-    pauses.push(entry.duration);
+    longestPause = Math.max(longestPause, entry.duration);
     if (/** @type {{ detail?: { kind?: number } }} */ (entry).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors++;
   }
 });
@@ -32,15 +31,12 @@ setInterval(() => {
 const ms = (nanoseconds) => Math.round(nanoseconds / 1e5) / 10;
 process.on('SIGUSR2', () => {
   const probe = {
-    gcs: pauses.length,
     majorGcs: majors,
-    gcMaxMs: Math.round(Math.max(0, ...pauses) * 10) / 10,
-    gcTotalMs: Math.round(pauses.reduce((a, b) => a + b, 0)),
-    loopDelayP99: ms(delay.percentile(99)),
+    gcMaxMs: Math.round(longestPause * 10) / 10,
     loopDelayMax: ms(delay.max),
     stalls: stalls.splice(0),
   };
-  pauses.length = 0;
+  longestPause = 0;
   majors = 0;
   delay.reset();
   process.stdout.write(`${JSON.stringify({ probe })}\n`);

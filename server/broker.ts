@@ -20,8 +20,8 @@ import type { RefusalCode } from './auth.js';
 import { clusterBackend } from './cluster.js';
 import type { ClusterBackend } from './cluster.js';
 import { resolveConfig } from './config.js';
-import { MemoryRetainedIndex, indexRetainedByParent } from './retained-index.js';
 import type { BrokerConfig, BrokerConfigInput } from './config.js';
+import { MemoryRetainedIndex, indexRetainedByParent } from './retained-index.js';
 
 /**
  * A service account: the relay gateway, a Janus instance or the TURN credential service. Its
@@ -134,7 +134,7 @@ export async function createBroker({ config: overrides = {}, services = {}, redi
   const mq = shallow(cluster?.aedes.mq ?? mqemitter({ concurrency: CONCURRENCY, matchEmptyLevels: true }));
   // One node keeps its retained messages in memory, by parent topic like the cluster's in Redis:
   // Aedes's own store walks all of them for each wildcard subscription (retained-index.ts).
-  const persistence = cluster?.aedes.persistence ?? indexRetainedByParent(memoryPersistence(), new MemoryRetainedIndex()).persistence;
+  const persistence = cluster?.aedes.persistence ?? indexRetainedByParent(memoryPersistence(), new MemoryRetainedIndex());
   const broker = await Aedes.createBroker({ concurrency: CONCURRENCY, ...cluster?.aedes, mq, persistence }).catch(async (error: unknown) => {
     await cluster?.close();
     throw error;

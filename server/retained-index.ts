@@ -150,14 +150,11 @@ interface RetainedStore {
   };
 }
 
-/** Makes `persistence` (aedes-persistence or aedes-persistence-redis) keep its retained messages in `index`. */
-export function indexRetainedByParent<Persistence extends object, Index extends RetainedIndex>(
-  persistence: Persistence,
-  index: Index,
-): { persistence: Persistence; index: Index } {
+/** Makes `persistence` (aedes-persistence or aedes-persistence-redis) keep its retained messages in `index`; returns it. */
+export function indexRetainedByParent<Persistence extends object>(persistence: Persistence, index: RetainedIndex): Persistence {
   const store = (persistence as unknown as RetainedStore).asyncPersistence;
   store.storeRetained = (packet) => index.store(packet);
   store.createRetainedStreamCombi = (filters) => index.match(filters);
   store.createRetainedStream = (filter) => index.match([filter]);
-  return { persistence, index };
+  return persistence;
 }

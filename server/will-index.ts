@@ -164,8 +164,8 @@ export function publishWillsOfDeadNodes(
     // Said once per death (its Wills are deleted as they go out), so that an operator sees a node
     // counted dead, and how long it had been silent: a live node counted dead loses its users' presence.
     for (const [node, count] of published) {
-      const silentMs = broker.brokers[node] === undefined ? 'never heard' : `silent for ${now - broker.brokers[node]} ms`;
-      log(`node ${node} is dead (${silentMs}): published the Wills of ${count} of its clients`);
+      const silence = broker.brokers[node] === undefined ? 'never heard' : `silent for ${now - broker.brokers[node]} ms`;
+      log(`node ${node} is dead (${silence}): published the Wills of ${count} of its clients`);
     }
   };
   let passing = false; // a pass that takes longer than a heartbeat is not overlapped by the next
