@@ -83,34 +83,3 @@ export function preferSharedCodecs(transceiver: RTCRtpTransceiver, kind: 'audio'
     // An engine that refuses this list negotiates its defaults: slower to set up, not broken.
   }
 }
-
-/**
- * The bitrate (kbit/s) Chromium starts sending video at, instead of its default 300. At 300, a
- * call's first key frame (640x480, about 3 KB, with the first audio and bandwidth probes) is paced
- * out over 15–30 ms, which is most of a warm call's wait after accept; at 1,000 it leaves at once,
- * and the first seconds look sharper. Congestion control still brings it down within a second on a
- * slower link. Firefox ignores the parameter.
- */
-export const VIDEO_START_KBPS = 1000;
-
-const START_BITRATE = 'x-google-start-bitrate';
-
-/**
- * `sdp` (the far side's description: Chromium takes its send codecs' parameters from it) with
- * `x-google-start-bitrate` on every video codec that carries media (not retransmission,
- * redundancy or FEC), added to its `a=fmtp` line or as a new one. A codec that already names a
- * start bitrate keeps it. Payload type numbers are unique across the description: every
- * connection here bundles its media (max-bundle), and a bundle may not reuse one (RFC 8843).
- */
-export function withVideoStartBitrate(sdp: string, kbps = VIDEO_START_KBPS): string {
-  for (const [line, pt] of sdp.matchAll(/^a=rtpmap:(\d+) (?!rtx|red|ulpfec|flexfec)\S+\/90000$/gm)) {
-    sdp = sdp.includes(`a=fmtp:${pt} `)
-      ? sdp.replace(new RegExp(`^a=fmtp:${pt} (?!.*${START_BITRATE}).*$`, 'm'), `$&;${START_BITRATE}=${kbps}`)
-      : sdp.replace(line, `${line}\r\na=fmtp:${pt} ${START_BITRATE}=${kbps}`);
-  }
-  return sdp;
-}
-
-/** A description of the far side's, with the video start bitrate on its codecs (see withVideoStartBitrate). */
-export const startingFast = <D extends RTCSessionDescriptionInit>(description: D): D =>
-  description.sdp ? { ...description, sdp: withVideoStartBitrate(description.sdp) } : description;

@@ -1,6 +1,6 @@
 import type { Unsubscribe } from 'nanoevents';
 import { createEmitter } from './emitter.js';
-import { preferSharedCodecs, setSenderStreams, startingFast } from './environment.js';
+import { preferSharedCodecs, setSenderStreams } from './environment.js';
 import { gateSender, gatesReady, watchReceiver } from './gate.js';
 import { LocalStream, type MediaKind } from './local-stream.js';
 import { createPeerConnection, isReceiving, trickle, watchFirstFrames, watchPath, watchSetup, type SetupStep } from './ice.js';
@@ -191,7 +191,7 @@ export class PeerLink {
    * sendrecv with no track, so that the stream given on accept needs no renegotiation.
    */
   async answerOffer(sdp: string): Promise<string> {
-    await this.pc.setRemoteDescription(startingFast({ type: 'offer', sdp }));
+    await this.pc.setRemoteDescription({ type: 'offer', sdp });
     for (const transceiver of this.pc.getTransceivers()) {
       const kind = transceiver.receiver.track.kind;
       if (kind !== 'audio' && kind !== 'video') continue;
@@ -215,7 +215,7 @@ export class PeerLink {
   /** Caller side: the answer carried by `ringing` (warm) or by the accept; the second copy is ignored. */
   async applyAnswer(sdp: string): Promise<void> {
     if (this.pc.signalingState !== 'have-local-offer' && this.initialExchangeDone) return;
-    await this.pc.setRemoteDescription(startingFast({ type: 'answer', sdp }));
+    await this.pc.setRemoteDescription({ type: 'answer', sdp });
     this.completeInitialExchange();
   }
 
@@ -233,7 +233,7 @@ export class PeerLink {
     if (this.ignoreOffer) return log.debug('ignoring colliding offer from', this.remoteId);
     this.settingRemoteAnswer = desc.type === 'answer';
     try {
-      await this.pc.setRemoteDescription(startingFast(desc));
+      await this.pc.setRemoteDescription(desc);
     } finally {
       this.settingRemoteAnswer = false;
     }

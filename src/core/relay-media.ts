@@ -1,5 +1,5 @@
 import { createEmitter } from './emitter.js';
-import { preferSharedCodecs, setSenderStreams, startingFast } from './environment.js';
+import { preferSharedCodecs, setSenderStreams } from './environment.js';
 import { ErrorCode, WdVideoError } from './errors.js';
 import { createPeerConnection, isReceiving, setupSteps, silentWhileAbsent, trickle, watchFirstFrames, watchPath, watchSetup } from './ice.js';
 import type { CastRequest, CastState } from '../protocol/index.js';
@@ -323,7 +323,7 @@ export class RelayMedia implements ConversationMedia {
         void (async () => {
           await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
           const answer = await this.session.message(handle, { request: 'configure' }, { type: 'offer', sdp: pc.localDescription!.sdp });
-          if (answer.jsep && !this.closed) await pc.setRemoteDescription(startingFast(answer.jsep));
+          if (answer.jsep && !this.closed) await pc.setRemoteDescription(answer.jsep);
         })().catch((error) => log.debug('relay ICE restart (publisher) failed', error)),
     );
     const { localStream } = this;
@@ -340,7 +340,7 @@ export class RelayMedia implements ConversationMedia {
     await pc.setLocalDescription();
     const answer = await this.session.message(handle, { request: 'publish' }, { type: 'offer', sdp: pc.localDescription!.sdp });
     if (!answer.jsep) throw new WdVideoError(ErrorCode.RELAY_FAILED, 'the relay did not answer our stream');
-    await pc.setRemoteDescription(startingFast(answer.jsep));
+    await pc.setRemoteDescription(answer.jsep);
   }
 
   private onPublisherEvent(event: RoomEvent | { janus: string }): void {
