@@ -301,7 +301,7 @@ function toMarkdown(r) {
       .join(', ');
     out.push(
       '',
-      `640x480 capture (wd-video's \`standard\` preset; the same constraints and contentHint for PeerJS and the floor), audio on, fake devices, fresh browser contexts per run, loopback only. ` +
+      `640x480 capture (wd-video's \`standard\` preset; the same constraints and contentHint for PeerJS and the floor), audio on, fake devices (Chromium's fake camera gives 20 fps of the 30 the preset asks for), fresh browser contexts per run, loopback only. ` +
         `wd-video: dist/wd-video.min.js + embedded broker; PeerJS: peerjs.min.js + PeerServer in the bench process, no STUN/TURN; floor: two RTCPeerConnections in one page, SDP and candidates handed over in memory. ` +
         `First frames already 640x480: ${frames}.`,
       '',
