@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,14 +54,46 @@ export interface CastPipeline {
   stop(): Promise<void>;
 }
 
-/** Two free UDP ports on loopback (the kernel's choice; the sockets are closed for ffmpeg to bind). */
-async function freeUdpPorts(count: number): Promise<number[]> {
-  const sockets = Array.from({ length: count }, () => createSocket('udp4'));
+/** A UDP socket bound to `port` on loopback (0: the kernel's choice), or null when that port is taken. */
+export function bindUdp(port: number): Promise<Socket | null> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => {
+      socket.close();
+      resolve(null);
+    });
+    socket.bind(port, '127.0.0.1', () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
+}
+
+/**
+ * `count` free UDP ports on loopback whose next port is free too: ffmpeg's RTP input binds each
+ * port for RTP and the one above it for RTCP, and gives up ("Invalid data found when processing
+ * input") when either is taken, as happened when a browser's or Janus's socket sat on the one
+ * above. Every socket stays bound until all are found, so no two pairs overlap; then they are
+ * closed for ffmpeg to bind. `pick` binds a candidate (the kernel's choice; tests choose).
+ */
+export async function freeRtpPorts(count: number, { pick = () => bindUdp(0), attempts = 64 } = {}): Promise<number[]> {
+  const held: Socket[] = [];
+  const ports: number[] = [];
   try {
-    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve))));
-    return sockets.map((s) => s.address().port);
+    for (let tried = 0; ports.length < count && tried < attempts; tried++) {
+      const rtp = await pick();
+      if (!rtp) continue;
+      held.push(rtp);
+      const port = rtp.address().port;
+      const rtcp = port < 65535 ? await bindUdp(port + 1) : null;
+      if (!rtcp) continue;
+      held.push(rtcp);
+      ports.push(port);
+    }
+    if (ports.length < count) throw new Error(`found no ${count} pairs of free UDP ports on 127.0.0.1 for ffmpeg`);
+    return ports;
   } finally {
-    for (const s of sockets) s.close();
+    for (const socket of held) socket.close();
   }
 }
 
@@ -88,7 +120,7 @@ export async function startCastPipeline({ dir, rtmp, log = () => {} }: CastPipel
   const name = randomBytes(18).toString('base64url');
   const folder = join(dir, name);
   mkdirSync(folder, { recursive: true, mode: 0o755 });
-  const [audio, video] = await freeUdpPorts(2);
+  const [audio, video] = await freeRtpPorts(2);
   const ports = { audio: audio!, video: video! };
   const sdpFile = join(folder, 'input.sdp');
   writeFileSync(sdpFile, sdpOf(ports));
