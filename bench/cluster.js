@@ -27,16 +27,27 @@ const BIG_PATH_WATCH = 20;
  */
 async function startNode(args = [], nodeFlags = []) {
   let deathsSeen = 0;
+  let fileLimit;
   const server = jsonChild(
     process.execPath,
     [...nodeFlags, '--import', './bench/node-probe.js', 'dist/node/server/serve.js', '--port', '0', '--relay', '0', '--turn', 'off', '--verbose', ...args],
-    { onLine: (line) => line.includes(' is dead (') && deathsSeen++ },
+    {
+      onLine: (line) => {
+        if (line.includes(' is dead (')) deathsSeen++;
+        if (line.startsWith('Open-file limit')) fileLimit = line;
+      },
+    },
   );
   const banner = await server.next((l) => typeof l === 'string' && l.includes('broker ws://'), 15_000, 'embedded broker');
+  await server.next((l) => typeof l === 'string' && l.includes('Ctrl-C stops'), 15_000, "the embedded broker's banner"); // its last line
   return {
     url: banner.match(/broker (ws:\/\/\S+)/)[1].replace(/[,)]$/, ''),
     get deathsSeen() {
       return deathsSeen;
+    },
+    /** The banner's line on the open-file limit, when it caps the clients this node can take. */
+    get fileLimit() {
+      return fileLimit;
     },
     async probe() {
       server.child.kill('SIGUSR2');
@@ -142,6 +153,8 @@ export async function benchCluster({ sizes, runs, deadline = Infinity, variants:
         if (wanted.includes(1)) {
           const single = await startNode([], nodeFlags);
           stoppers.push(single.stop);
+          // A fleet larger than the limit can not all connect to one node: the failures are that.
+          if (single.fileLimit) log(`  one node: ${single.fileLimit.split(';')[0]}`);
           variants.push({ name: '1 node', nodes: [single], urls: [single.url], pooled: { all: [], crossNode: [] } });
         }
         if (wanted.includes(3)) {

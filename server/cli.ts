@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { ErrorCode, isIceServerUrl } from '../src/protocol/index.js';
 import { loadConfig, resolveConfig } from './config.js';
 import type { BrokerConfig, FileTurnConfig } from './config.js';
+import { openFileLimitLine } from './open-files.js';
 import { fromPackageRoot } from './package-root.js';
 import { ffmpegBinary } from './cast.js';
 import { canRelay } from './relay.js';
@@ -453,6 +454,8 @@ async function serve(args: string[]): Promise<RunningServer | undefined> {
       console.log(`  ${turnStatusLine(running)}`);
       // Browsers give getUserMedia only to secure origins: plain http works on localhost alone.
       if (!tls && !isLoopback(host)) console.log('  note: browsers on other computers get no camera over http: serve https with --cert and --key');
+      const fileLimit = openFileLimitLine();
+      if (fileLimit) console.log(`  ${fileLimit}`);
     },
   });
 }
@@ -517,6 +520,8 @@ export async function runDemo(args: string[]): Promise<RunningServer | undefined
       if (cast) console.log(cast);
       console.log(turnStatusLine(running));
       if (config.auth.anonymous) console.log('Anonymous sign-in is on: anyone who can reach this server can pick any uid. Fine for a demo on loopback.');
+      const fileLimit = openFileLimitLine();
+      if (fileLimit) console.log(fileLimit);
       console.log('Open it in two tabs, give each a name, and call one from the other. Ctrl-C stops.');
     },
   });
