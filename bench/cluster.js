@@ -39,7 +39,7 @@ async function startNode(args = [], nodeFlags = []) {
     },
   );
   const banner = await server.next((l) => typeof l === 'string' && l.includes('broker ws://'), 15_000, 'embedded broker');
-  await server.next((l) => typeof l === 'string' && l.includes('Ctrl-C stops'), 15_000, "the embedded broker's banner"); // its last line
+  await server.next((l) => typeof l === 'string' && l.includes('Ctrl-C stops'), 15_000, "the embedded broker's banner"); // the banner's last line: the open-file line comes before it
   return {
     url: banner.match(/broker (ws:\/\/\S+)/)[1].replace(/[,)]$/, ''),
     get deathsSeen() {

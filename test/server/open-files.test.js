@@ -38,7 +38,7 @@ test('the banner line names the limit and the connections left, only when the li
   assert.equal(openFileLimitLine(files('unlimited')), undefined);
 });
 
-/** Opens a WebSocket to the broker: true once open, false when it is refused or closed first. */
+/** Opens a WebSocket to the broker: the socket once open, false when it is refused or closed first. */
 const connects = (url) =>
   new Promise((resolve) => {
     const ws = new WebSocket(url, 'mqtt');
@@ -63,7 +63,7 @@ test('a server under ulimit -n 200 says how many connections fit, and takes abou
       });
       server.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
     });
-    const room = Number(/Open-file limit 200 \(ulimit -n\): about ([\d,]+) more connections fit/.exec(banner)?.[1].replace(',', ''));
+    const room = Number(/Open-file limit 200 \(ulimit -n\): about ([\d,]+) more connections fit/.exec(banner)?.[1].replaceAll(',', ''));
     assert.ok(room > 100 && room < 200, `the banner gives the room left: ${banner}`);
     const url = /broker: (ws:\/\/\S+)/.exec(banner)[1];
     // All of them fit but a few (the server may open a file or two of its own meanwhile).
