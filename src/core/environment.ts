@@ -51,14 +51,21 @@ export function setSenderStreams(sender: RTCRtpSender, stream: MediaStream): voi
  *   re-sends the last video frame once a second.
  * - video keeps its size under pressure (frame rate goes first): Chromium takes that from the
  *   track's `contentHint`, Firefox has no `contentHint` and follows `degradationPreference`.
+ * - video's `maxBitrate` is `maxBitrate` (bits/s), or none when it is undefined.
  */
-export async function tuneSender(sender: RTCRtpSender, kind: 'audio' | 'video', active: boolean): Promise<void> {
+export async function tuneSender(sender: RTCRtpSender, kind: 'audio' | 'video', active: boolean, maxBitrate?: number): Promise<void> {
   const parameters = sender.getParameters() as RTCRtpSendParameters & { degradationPreference?: string };
   const encodings = parameters.encodings ?? [];
   const toggle = encodings.some((e) => (e.active ?? true) !== active);
   const holdSize = kind === 'video' && parameters.degradationPreference !== 'maintain-resolution';
-  if (!toggle && !holdSize) return;
-  for (const encoding of encodings) encoding.active = active;
+  const recap = kind === 'video' && encodings.some((e) => e.maxBitrate !== maxBitrate);
+  if (!toggle && !holdSize && !recap) return;
+  for (const encoding of encodings) {
+    encoding.active = active;
+    if (kind !== 'video') continue;
+    if (maxBitrate === undefined) delete encoding.maxBitrate;
+    else encoding.maxBitrate = maxBitrate;
+  }
   if (kind === 'video') parameters.degradationPreference = 'maintain-resolution';
   await sender.setParameters(parameters);
 }

@@ -8,7 +8,17 @@ import { randomId } from './ids.js';
 import { log } from './logger.js';
 import { parseMessage, type IceCandidateData, type Message } from '../protocol/index.js';
 import { bindSenders } from './senders.js';
+import { startingFast } from './start-bitrate.js';
 import { RemoteStream } from './stream.js';
+
+/**
+ * A gated link's video bitrate cap (bits/s) while it rings and for START_CAP_MS after release:
+ * Chromium's own start rate. With the faster start estimate (VIDEO_START_KBPS) the first key frame
+ * is as small as ever but leaves at once; congestion control has had a second of real traffic
+ * when the cap goes.
+ */
+export const START_CAP_BPS = 300_000;
+const START_CAP_MS = 1_000;
 
 /** What a link needs to tell its peer: later descriptions and candidate batches. */
 export type LinkSignal = { type: 'sdp'; desc: { type: 'offer' | 'answer'; sdp: string } } | { type: 'ice'; candidates: IceCandidateData[] };
@@ -84,6 +94,9 @@ export class PeerLink {
   /** Asks for a key frame on the video we receive, the moment a gated link is released. */
   private keyFrameRequest?: { requestKeyFrame(): void };
   private readonly gated: boolean;
+  /** A gated link's video stays at START_CAP_BPS until START_CAP_MS after release (see startingFast). */
+  private startCapped: boolean;
+  private startCapTimer?: ReturnType<typeof setTimeout>;
   /** Negotiated on both sides (no open handshake): present in the first offer, open once DTLS is. */
   private readonly direct: RTCDataChannel;
 
@@ -93,6 +106,7 @@ export class PeerLink {
     this.localStream = options.localStream;
     this.heldFlag = options.held ?? false;
     this.gated = this.heldFlag && gatesReady();
+    this.startCapped = this.gated;
     this.signal = options.signal;
     const pc = (this.pc = createPeerConnection(options.rtcConfig));
     this.direct = pc.createDataChannel('wd-direct', { negotiated: true, id: 0 });
@@ -149,6 +163,12 @@ export class PeerLink {
     this.heldFlag = false;
     for (const gate of this.gates.values()) gate.open();
     this.keyFrameRequest?.requestKeyFrame();
+    if (this.startCapped) {
+      this.startCapTimer = setTimeout(() => {
+        this.startCapped = false;
+        void this.syncSenders();
+      }, START_CAP_MS);
+    }
     this.watchFrames();
     await this.syncSenders();
   }
@@ -191,7 +211,7 @@ export class PeerLink {
    * sendrecv with no track, so that the stream given on accept needs no renegotiation.
    */
   async answerOffer(sdp: string): Promise<string> {
-    await this.pc.setRemoteDescription({ type: 'offer', sdp });
+    await this.pc.setRemoteDescription(this.fromPeer({ type: 'offer', sdp }));
     for (const transceiver of this.pc.getTransceivers()) {
       const kind = transceiver.receiver.track.kind;
       if (kind !== 'audio' && kind !== 'video') continue;
@@ -215,7 +235,7 @@ export class PeerLink {
   /** Caller side: the answer carried by `ringing` (warm) or by the accept; the second copy is ignored. */
   async applyAnswer(sdp: string): Promise<void> {
     if (this.pc.signalingState !== 'have-local-offer' && this.initialExchangeDone) return;
-    await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    await this.pc.setRemoteDescription(this.fromPeer({ type: 'answer', sdp }));
     this.completeInitialExchange();
   }
 
@@ -233,7 +253,7 @@ export class PeerLink {
     if (this.ignoreOffer) return log.debug('ignoring colliding offer from', this.remoteId);
     this.settingRemoteAnswer = desc.type === 'answer';
     try {
-      await this.pc.setRemoteDescription(desc);
+      await this.pc.setRemoteDescription(this.fromPeer(desc));
     } finally {
       this.settingRemoteAnswer = false;
     }
@@ -266,6 +286,7 @@ export class PeerLink {
     this.candidates.stop();
     this.unwatch();
     this.stopFrameWatch?.();
+    clearTimeout(this.startCapTimer);
     this.pc.removeEventListener('track', this.onTrack);
     this.direct.removeEventListener('message', this.onDirectMessage);
     this.pc.removeEventListener('negotiationneeded', this.onNegotiationNeeded);
@@ -321,7 +342,16 @@ export class PeerLink {
       () => this.closed,
       // Gated senders carry their tracks while held: the gate sends nothing.
       (kind) => this.heldFlag && !this.gates.has(kind),
+      () => (this.startCapped ? START_CAP_BPS : undefined),
     );
+  }
+
+  /**
+   * A description from the peer. A gated link sends nothing while it rings, so Chromium's estimate
+   * is still its start value at the accept: the link names a faster start (see VIDEO_START_KBPS).
+   */
+  private fromPeer<D extends RTCSessionDescriptionInit>(description: D): D {
+    return this.gated ? startingFast(description) : description;
   }
 
   /** Once media may flow: the first frames each way, for the timeline. */

@@ -9,6 +9,7 @@ import { log } from './logger.js';
  * runs at a time and reads what is wanted when it starts, so quick toggles end in the last state.
  * Used by a p2p peer link and by the relay's publisher connection. `to` names the far end in logs.
  * While `isHeld(kind)` (the call rings, nobody has consented yet, and no gate holds that kind back) its sender carries nothing.
+ * `videoCap()` is the video's `maxBitrate` at each update (bits/s; undefined: none).
  */
 export function bindSenders(
   localStream: LocalStream,
@@ -16,6 +17,7 @@ export function bindSenders(
   to: string,
   isClosed: () => boolean,
   isHeld: (kind: MediaKind) => boolean = () => false,
+  videoCap: () => number | undefined = () => undefined,
 ) {
   let running: Promise<void> = Promise.resolve();
   const update = async () => {
@@ -28,7 +30,7 @@ export function bindSenders(
           if (sender.track !== track) await sender.replaceTrack(track);
           // Held senders have never sent a frame (there is none for Firefox to repeat): they stay
           // active, which spares the encoder a restart when the call is accepted.
-          await tuneSender(sender, kind, held || track !== null);
+          await tuneSender(sender, kind, held || track !== null, videoCap());
         } catch (error) {
           log.warn(`could not switch the ${kind} sent to ${to}`, error);
         }

@@ -1,11 +1,13 @@
 import { expect } from '@open-wc/testing';
 import type { Client } from '../../src/core/client.js';
 import type { Conversation, Participant } from '../../src/core/conversation.js';
+import { VIDEO_START_KBPS } from '../../src/core/start-bitrate.js';
 import { ErrorCode, type WdVideoError } from '../../src/core/errors.js';
 import type { IncomingInvite, OutgoingInvite } from '../../src/core/invite.js';
 import type { LocalStream } from '../../src/core/local-stream.js';
+import { START_CAP_BPS } from '../../src/core/peer-link.js';
 import { CALL_STEPS } from '../../src/core/timeline.js';
-import { cameraStream, closeAll, decodedFrames, onlineClient, once, trackPeerConnections, uniquePath, videoElement } from './helpers.js';
+import { cameraStream, closeAll, decodedFrames, isFirefox, onlineClient, once, trackPeerConnections, uniquePath, videoElement } from './helpers.js';
 
 // Instant pickup (issue 16): while an invite rings, the callee connects to the caller with
 // nothing sent either way; on accept media flows at once.
@@ -36,6 +38,21 @@ async function framesEncoded(pcs: RTCPeerConnection[]): Promise<number> {
   }
   return frames;
 }
+
+/** What congestion control would send now over each of `pcs` (bits/s); Firefox reports none. */
+async function availableOutgoingBitrates(pcs: RTCPeerConnection[]): Promise<number[]> {
+  const rates: number[] = [];
+  for (const pc of pcs) {
+    (await pc.getStats()).forEach((s: { type: string; nominated?: boolean; availableOutgoingBitrate?: number }) => {
+      if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate !== undefined) rates.push(s.availableOutgoingBitrate);
+    });
+  }
+  return rates;
+}
+
+/** The `maxBitrate` of every video sender over `pcs` that carries a track (undefined: none). */
+const videoCaps = (pcs: RTCPeerConnection[]) =>
+  pcs.flatMap((pc) => pc.getSenders().filter((s) => s.track?.kind === 'video')).map((s) => s.getParameters().encodings[0]?.maxBitrate);
 
 /** Where the browser has encoded transforms, ringing calls warm their encoders behind closed gates (gate.ts). */
 const hasGates = typeof RTCRtpScriptTransform === 'function';
@@ -97,11 +114,23 @@ describe('instant pickup: a p2p call warms up while it rings', () => {
       else expect(await framesEncoded(pcs)).to.equal(0);
     }
     expect(peerConnections.open()).to.equal(2);
+    const ringingConnections = [...warmConnections(incoming), ...callerConnections(invite)];
+    if (hasGates) {
+      // Video starts fast but small (peer-link.ts START_CAP_BPS): capped encoders, and in Chromium
+      // an estimate at our start, not its 300 kbit/s, as nothing has been sent.
+      expect(videoCaps(ringingConnections)).to.deep.equal([START_CAP_BPS, START_CAP_BPS]);
+      const estimates = await availableOutgoingBitrates(ringingConnections);
+      if (isFirefox) expect(estimates).to.deep.equal([]);
+      else expect(estimates).to.deep.equal([VIDEO_START_KBPS * 1000, VIDEO_START_KBPS * 1000]);
+    }
 
     const bobConversation = await incoming.accept(bobStream);
     const aliceConversation = await invite;
     const [bobAtAlice, aliceAtBob] = await Promise.all([decodes(aliceConversation, 'bob'), decodes(bobConversation, 'alice')]);
     expect(peerConnections.open()).to.equal(2, 'the warm connections are the call’s: none added');
+    // A second after the accept, the cap is gone: congestion control alone sets the rate.
+    await until(() => videoCaps(ringingConnections).every((cap) => cap === undefined), 'the start cap lifted', 5_000);
+    expect(videoCaps(ringingConnections)).to.have.length(2);
 
     for (const [timeline, steps] of [
       [bobAtAlice.timeline, CALL_STEPS],
