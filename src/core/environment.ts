@@ -62,9 +62,7 @@ export async function tuneSender(sender: RTCRtpSender, kind: 'audio' | 'video', 
   if (!toggle && !holdSize && !recap) return;
   for (const encoding of encodings) {
     encoding.active = active;
-    if (kind !== 'video') continue;
-    if (maxBitrate === undefined) delete encoding.maxBitrate;
-    else encoding.maxBitrate = maxBitrate;
+    if (kind === 'video') encoding.maxBitrate = maxBitrate; // undefined: none (WebIDL drops it)
   }
   if (kind === 'video') parameters.degradationPreference = 'maintain-resolution';
   await sender.setParameters(parameters);

@@ -278,6 +278,7 @@ export class MeshMedia implements ConversationMedia {
       rtcConfig: host.rtcConfig,
       localStream: this.localStream,
       held,
+      releasedByOurAccept: !this.consented,
       signal: (message) => {
         host.send(remoteId, { ...message, cid }).catch((error) => log.warn(`could not signal ${message.type} to ${remoteId}`, error));
       },

@@ -1,6 +1,6 @@
 import type { Unsubscribe } from 'nanoevents';
 import { createEmitter } from './emitter.js';
-import { preferSharedCodecs, setSenderStreams } from './environment.js';
+import { isFirefox, preferSharedCodecs, setSenderStreams } from './environment.js';
 import { gateSender, gatesReady, watchReceiver } from './gate.js';
 import { LocalStream, type MediaKind } from './local-stream.js';
 import { createPeerConnection, isReceiving, trickle, watchFirstFrames, watchPath, watchSetup, type SetupStep } from './ice.js';
@@ -8,7 +8,8 @@ import { randomId } from './ids.js';
 import { log } from './logger.js';
 import { parseMessage, type IceCandidateData, type Message } from '../protocol/index.js';
 import { bindSenders } from './senders.js';
-import { startingFast } from './start-bitrate.js';
+import { withVideoStartBitrate } from './start-bitrate.js';
+import { sampleStats } from './stats.js';
 import { RemoteStream } from './stream.js';
 
 /**
@@ -19,6 +20,16 @@ import { RemoteStream } from './stream.js';
  */
 export const START_CAP_BPS = 300_000;
 const START_CAP_MS = 1_000;
+
+/**
+ * From this round trip (ms) on, a callee's warm video waits paused instead of behind its gate
+ * (see pauseVideoIfFar). Starting a paused encoder costs about 10 ms more than a key-frame
+ * request on loopback, so it pays only when the request's round trip costs more.
+ */
+const FAR_RTT_MS = 30;
+/** How many times, and how far apart (ms), a ringing link looks for ICE's first round trip. */
+const RTT_ATTEMPTS = 25;
+const RTT_RETRY_MS = 200;
 
 /** What a link needs to tell its peer: later descriptions and candidate batches. */
 export type LinkSignal = { type: 'sdp'; desc: { type: 'offer' | 'answer'; sdp: string } } | { type: 'ice'; candidates: IceCandidateData[] };
@@ -47,6 +58,8 @@ export interface PeerLinkOptions {
   localStream?: LocalStream;
   /** Send nothing until `release()`: someone has not consented to the call yet. */
   held?: boolean;
+  /** Held until our own accept (we are the callee): see `pauseVideoIfFar`. */
+  releasedByOurAccept?: boolean;
   signal: (message: LinkSignal) => void;
 }
 
@@ -94,9 +107,11 @@ export class PeerLink {
   /** Asks for a key frame on the video we receive, the moment a gated link is released. */
   private keyFrameRequest?: { requestKeyFrame(): void };
   private readonly gated: boolean;
-  /** A gated link's video stays at START_CAP_BPS until START_CAP_MS after release (see startingFast). */
+  /** A gated link's video stays at START_CAP_BPS until START_CAP_MS after release (see withVideoStartBitrate). */
   private startCapped: boolean;
-  private startCapTimer?: ReturnType<typeof setTimeout>;
+  private readonly releasedByOurAccept: boolean;
+  /** Our video encodes nothing until release (see pauseVideoIfFar). */
+  private videoPaused = false;
   /** Negotiated on both sides (no open handshake): present in the first offer, open once DTLS is. */
   private readonly direct: RTCDataChannel;
 
@@ -107,6 +122,7 @@ export class PeerLink {
     this.heldFlag = options.held ?? false;
     this.gated = this.heldFlag && gatesReady();
     this.startCapped = this.gated;
+    this.releasedByOurAccept = options.releasedByOurAccept ?? false;
     this.signal = options.signal;
     const pc = (this.pc = createPeerConnection(options.rtcConfig));
     this.direct = pc.createDataChannel('wd-direct', { negotiated: true, id: 0 });
@@ -161,14 +177,11 @@ export class PeerLink {
   async release(): Promise<void> {
     if (!this.heldFlag || this.closed) return;
     this.heldFlag = false;
+    this.videoPaused = false;
     for (const gate of this.gates.values()) gate.open();
     this.keyFrameRequest?.requestKeyFrame();
-    if (this.startCapped) {
-      this.startCapTimer = setTimeout(() => {
-        this.startCapped = false;
-        void this.syncSenders();
-      }, START_CAP_MS);
-    }
+    // A closed link's senders are left alone (see bindSenders): the timer need not be cleared.
+    if (this.startCapped) setTimeout(() => ((this.startCapped = false), this.syncSenders()), START_CAP_MS);
     this.watchFrames();
     await this.syncSenders();
   }
@@ -229,6 +242,7 @@ export class PeerLink {
     await this.syncSenders();
     await this.pc.setLocalDescription();
     this.completeInitialExchange();
+    this.pauseVideoIfFar().catch(() => {}); // closed meanwhile: no stats
     return this.pc.localDescription!.sdp;
   }
 
@@ -286,7 +300,6 @@ export class PeerLink {
     this.candidates.stop();
     this.unwatch();
     this.stopFrameWatch?.();
-    clearTimeout(this.startCapTimer);
     this.pc.removeEventListener('track', this.onTrack);
     this.direct.removeEventListener('message', this.onDirectMessage);
     this.pc.removeEventListener('negotiationneeded', this.onNegotiationNeeded);
@@ -335,15 +348,33 @@ export class PeerLink {
   }
 
   private bindLocalStream(localStream: LocalStream): void {
-    this.senderSync = bindSenders(
-      localStream,
-      this.senders,
-      this.remoteId,
-      () => this.closed,
+    this.senderSync = bindSenders(localStream, this.senders, this.remoteId, () => this.closed, {
       // Gated senders carry their tracks while held: the gate sends nothing.
-      (kind) => this.heldFlag && !this.gates.has(kind),
-      () => (this.startCapped ? START_CAP_BPS : undefined),
-    );
+      held: (kind) => this.heldFlag && !this.gates.has(kind),
+      paused: (kind) => kind === 'video' && this.videoPaused,
+      videoCap: () => (this.startCapped ? START_CAP_BPS : undefined),
+    });
+  }
+
+  /**
+   * A callee's warm link to a far peer (round trip FAR_RTT_MS or more) pauses its video while it
+   * rings. Chromium's sender can not make a key frame by itself, so a gated video's first frame
+   * waits for the caller's request, which leaves only once the accept has reached the caller: a
+   * whole round trip after the accept. A paused encoder instead starts with a key frame the moment
+   * our accept lets it go. Firefox's sender makes its own key frame at the gate (gate.ts).
+   */
+  private async pauseVideoIfFar(): Promise<void> {
+    if (!this.releasedByOurAccept || !this.gated || isFirefox()) return;
+    // Until ICE has measured a round trip (once it connects), look again every RTT_RETRY_MS.
+    for (let attempt = 0; attempt < RTT_ATTEMPTS && this.heldFlag; attempt++) {
+      const { roundTripTime } = sampleStats(await this.pc.getStats(), undefined, 0, { audio: false, video: false }).stats;
+      if (roundTripTime !== null) {
+        if (roundTripTime * 1000 < FAR_RTT_MS || !this.heldFlag) return;
+        this.videoPaused = true;
+        return this.syncSenders();
+      }
+      await new Promise((resolve) => setTimeout(resolve, RTT_RETRY_MS));
+    }
   }
 
   /**
@@ -351,7 +382,7 @@ export class PeerLink {
    * is still its start value at the accept: the link names a faster start (see VIDEO_START_KBPS).
    */
   private fromPeer<D extends RTCSessionDescriptionInit>(description: D): D {
-    return this.gated ? startingFast(description) : description;
+    return this.gated && description.sdp ? { ...description, sdp: withVideoStartBitrate(description.sdp) } : description;
   }
 
   /** Once media may flow: the first frames each way, for the timeline. */

@@ -146,13 +146,7 @@ export class RelayMedia implements ConversationMedia {
 
   /** Our senders carry what `localStream` wants sent, once we are let in (see bindSenders). */
   private bindLocalStream(localStream: LocalStream): Promise<void> {
-    this.senderSync = bindSenders(
-      localStream,
-      this.senders,
-      'the relay',
-      () => this.closed,
-      () => this.isHeld(),
-    );
+    this.senderSync = bindSenders(localStream, this.senders, 'the relay', () => this.closed, { held: () => this.isHeld() });
     return this.senderSync.sync();
   }
 

@@ -28,7 +28,3 @@ export function withVideoStartBitrate(sdp: string, kbps = VIDEO_START_KBPS): str
   }
   return sdp;
 }
-
-/** A description of the far side's, with the video start bitrate on its codecs (see withVideoStartBitrate). */
-export const startingFast = <D extends { type: string; sdp?: string }>(description: D): D =>
-  description.sdp ? { ...description, sdp: withVideoStartBitrate(description.sdp) } : description;

@@ -5,8 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launchFirefox } from '../firefox.js';
+import { delayUdp } from '../../bench/delay-proxy.js';
 import { canRelay } from '../../dist/node/server/relay.js';
 import { startServer } from '../../dist/node/server/serve.js';
+import { turnCredentials } from '../../dist/node/server/turn-credentials.js';
+import { canTurn, startTurn } from '../../dist/node/server/turn.js';
 import { launchChromium, openUser, poll, uniquePath } from './helpers.js';
 
 /** @type {{ server?: any, chromium?: import('playwright').Browser, firefox?: any }} */
@@ -34,7 +37,7 @@ async function closeAll() {
  * @param {Record<string, 'chromium' | 'firefox'>} engines
  * @returns {Promise<Record<string, any>>}
  */
-async function online(engines, path = uniquePath('warm')) {
+async function online(engines, path = uniquePath('warm'), options = {}) {
   /** @type {Record<string, any>} */
   const pages = {};
   for (const [uid, engine] of Object.entries(engines)) {
@@ -50,7 +53,7 @@ async function online(engines, path = uniquePath('warm')) {
     }
     users.push(user);
     await poll(user.page, () => Boolean(window.wdVideo && window.h), null, { what: 'the harness' });
-    await user.page.evaluate(([b, p, u]) => window.h.init(b, p, u, { statsInterval: 0 }, {}, 'low'), [env.server.brokerURL, path, uid]);
+    await user.page.evaluate(([b, p, u, o]) => window.h.init(b, p, u, { statsInterval: 0, ...o }, {}, 'low'), [env.server.brokerURL, path, uid, options]);
     pages[uid] = user.page;
   }
   return pages;
@@ -108,6 +111,29 @@ describe('instant pickup across engines (p2p)', () => {
       await closeAll();
     });
   }
+});
+
+describe('instant pickup with the two far apart', { skip: canTurn() ? false : 'coturn is not installed (apt-get install coturn)' }, () => {
+  test('a callee 100 ms from its caller waits with its video paused (no encoder running behind the gate), then both decode after the accept', async () => {
+    // All media through coturn behind a proxy that holds every datagram 25 ms each way at each user.
+    const turn = await startTurn({});
+    const proxy = await delayUdp({ host: '127.0.0.1', port: turn.port }, 25);
+    try {
+      const { username, credential } = turnCredentials({ secret: turn.secret, uid: 'far' });
+      const rtc = { iceServers: [{ urls: `turn:127.0.0.1:${proxy.port}?transport=udp`, username, credential }], iceTransportPolicy: 'relay' };
+      const pages = await online({ alice: 'chromium', bob: 'chromium' }, uniquePath('warm-far'), rtc);
+      await ringWarm(pages, 'alice', 'bob', 'p2p', 1);
+      // Bob's encoder waits paused: his key frame comes from the encoder's start at the accept, not
+      // from Alice's request a round trip later. Alice's, behind its gate, runs (and sends nothing).
+      assert.equal(await pages.bob.evaluate((from) => window.h.ringingVideoEncoded(from), 'alice'), 0, 'frames encoded by bob while ringing');
+      assert.ok((await pages.alice.evaluate((to) => window.h.ringingVideoEncoded(to), 'bob')) > 0, 'alice’s encoder runs behind its gate');
+      await acceptAndDecode(pages, 'alice', 'bob');
+      await closeAll();
+    } finally {
+      proxy.close();
+      await turn.stop();
+    }
+  });
 });
 
 describe('instant pickup through the relay (server_based)', { skip: relaySkip }, () => {

@@ -2,7 +2,7 @@
 // video codec that carries media, in its own section, and nowhere else.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { startingFast, withVideoStartBitrate } from '../../src/core/start-bitrate.js';
+import { withVideoStartBitrate } from '../../src/core/start-bitrate.js';
 
 const sdp = (...lines: string[]) => [...lines, ''].join('\r\n');
 
@@ -78,17 +78,5 @@ describe('withVideoStartBitrate', () => {
   it('is idempotent', () => {
     const once = withVideoStartBitrate(CHROMIUM_LIKE);
     assert.equal(withVideoStartBitrate(once), once);
-  });
-});
-
-describe('startingFast', () => {
-  it('tunes the sdp of a description and keeps its type', () => {
-    const description = startingFast({ type: 'answer' as const, sdp: CHROMIUM_LIKE });
-    assert.equal(description.type, 'answer');
-    assert.ok(description.sdp.includes('x-google-start-bitrate='));
-  });
-
-  it('passes a description without sdp through', () => {
-    assert.deepEqual(startingFast({ type: 'rollback' }), { type: 'rollback' });
   });
 });
