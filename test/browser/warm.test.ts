@@ -1,11 +1,11 @@
 import { expect } from '@open-wc/testing';
 import type { Client } from '../../src/core/client.js';
 import type { Conversation, Participant } from '../../src/core/conversation.js';
-import { VIDEO_START_KBPS } from '../../src/core/start-bitrate.js';
 import { ErrorCode, type WdVideoError } from '../../src/core/errors.js';
 import type { IncomingInvite, OutgoingInvite } from '../../src/core/invite.js';
 import type { LocalStream } from '../../src/core/local-stream.js';
 import { START_CAP_BPS } from '../../src/core/peer-link.js';
+import { VIDEO_START_KBPS } from '../../src/core/start-bitrate.js';
 import { CALL_STEPS } from '../../src/core/timeline.js';
 import { cameraStream, closeAll, decodedFrames, isFirefox, onlineClient, once, trackPeerConnections, uniquePath, videoElement } from './helpers.js';
 
